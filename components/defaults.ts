@@ -1,0 +1,33 @@
+// Defaults and choices shared by the config parser and the components (which apply them for library users too).
+
+/** Replication template settings: the guide's Step 3 values, and DRS's default PIT retention. */
+export const replicationDefaults = {
+    associateDefaultSecurityGroup: true,
+    bandwidthThrottling: 0,
+    createPublicIp: false,
+    dataPlaneRouting: "PRIVATE_IP",
+    defaultLargeStagingDiskType: "GP3",
+    replicationServerInstanceType: "t3.small",
+    useDedicatedReplicationServer: false,
+    replicationServersSecurityGroupsIds: [] as string[],
+    stagingAreaTags: {} as Record<string, string>,
+    pitRetentionDays: 7,
+};
+
+/** Key settings: rotation on, the longest deletion window, protected from `pulumi destroy`. */
+export const keyDefaults = {
+    alias: "alias/drs-cross-account-ebs",
+    description: "DRS EBS encryption key for cross-account recovery",
+    deletionWindowInDays: 30,
+    enableKeyRotation: true,
+    protect: true,
+    targetAccess: "ebs-shared-snapshots" as const,
+};
+
+export const programTags = { ManagedBy: "pulumi", Project: "drs-cross-account-kms" };
+
+export const targetKeyUsePolicyName = "DrsCrossAccountKmsKeyUse";
+
+/** `create` a new staging role, `import` (adopt) the one the DRS console made, or read an `existing` one. */
+export const stagingRoleModes = ["create", "import", "existing"] as const;
+export type StagingRoleMode = (typeof stagingRoleModes)[number];

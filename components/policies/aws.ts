@@ -1,0 +1,110 @@
+// Facts about AWS names and ARNs that the policies and the config validation share.
+
+/**
+ * Regions by partition. Kept here (not read from @pulumi/aws) so the policy layer has no
+ * Pulumi imports; a test checks every name against the provider's own Region enum.
+ */
+const regionsByPartition: Record<Partition, readonly string[]> = {
+    aws: [
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+        "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
+        "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+        "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+        "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    ],
+    "aws-cn": ["cn-north-1", "cn-northwest-1"],
+    "aws-us-gov": ["us-gov-east-1", "us-gov-west-1"],
+};
+
+export type Partition = "aws" | "aws-cn" | "aws-us-gov";
+
+export const knownRegions: readonly string[] = Object.values(regionsByPartition).flat();
+
+export function isKnownRegion(region: string): boolean {
+    return knownRegions.includes(region);
+}
+
+/** The partition a Region belongs to; throws for a name that is not a known Region. */
+export function partitionOf(region: string): Partition {
+    for (const [partition, regions] of Object.entries(regionsByPartition)) {
+        if (regions.includes(region)) return partition as Partition;
+    }
+    throw new Error(`"${region}" is not a known AWS Region`);
+}
+
+/** The value `kms:ViaService` takes when `service` calls KMS in `region`. */
+export function viaService(service: string, region: string): string {
+    const suffix = partitionOf(region) === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+    return `${service}.${region}.${suffix}`;
+}
+
+export function isAccountId(value: unknown): value is string {
+    return typeof value === "string" && /^\d{12}$/.test(value);
+}
+
+export function accountRootArn(partition: Partition, accountId: string): string {
+    return `arn:${partition}:iam::${accountId}:root`;
+}
+
+/** DRS's service-linked role, which creates the staging volumes and snapshots through EC2. */
+export function drsServiceLinkedRoleArn(partition: Partition, accountId: string): string {
+    return `arn:${partition}:iam::${accountId}:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery`;
+}
+
+/** Multi-account DRS needs this role, with exactly this name and path, in each staging account. */
+export function drsStagingRoleName(targetAccountId: string): string {
+    return `DRSStagingAccountRole_${targetAccountId}`;
+}
+
+export const drsStagingRolePath = "/service-role/";
+
+export function drsStagingRoleArn(partition: Partition, stagingAccountId: string, targetAccountId: string): string {
+    return `arn:${partition}:iam::${stagingAccountId}:role${drsStagingRolePath}${drsStagingRoleName(targetAccountId)}`;
+}
+
+export function drsStagingRoleManagedPolicyArn(partition: Partition): string {
+    return `arn:${partition}:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2`;
+}
+
+const roleArnPattern = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role(\/[\w+=,.@/-]*)?\/([\w+=,.@-]{1,64})$/;
+
+export interface RoleArnParts {
+    partition: Partition;
+    accountId: string;
+    path: string;
+    name: string;
+}
+
+/** Splits a role ARN; undefined when it is not one. */
+export function parseRoleArn(arn: string): RoleArnParts | undefined {
+    const match = roleArnPattern.exec(arn);
+    if (!match) return undefined;
+    return { partition: match[1] as Partition, accountId: match[2], path: `${match[3] ?? ""}/`, name: match[4] };
+}
+
+/**
+ * Service-linked roles live under /aws-service-role/ and are named AWSServiceRoleFor...;
+ * IAM rejects any policy attached to them (UnmodifiableEntity), so the program refuses them.
+ */
+export function isServiceLinkedRole(nameOrArn: string): boolean {
+    const role = parseRoleArn(nameOrArn);
+    const name = role ? role.name : nameOrArn.split("/").pop() ?? nameOrArn;
+    return nameOrArn.includes("aws-service-role/") || name.startsWith("AWSServiceRoleFor");
+}
+
+const keyArnPattern = /^arn:(aws|aws-cn|aws-us-gov):kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f-]+|mrk-[0-9a-f]+)$/;
+
+export interface KeyArnParts {
+    partition: Partition;
+    region: string;
+    accountId: string;
+    keyId: string;
+}
+
+/** Splits a KMS key ARN; undefined when it is not one (an alias ARN is not a key ARN). */
+export function parseKeyArn(arn: string): KeyArnParts | undefined {
+    const match = keyArnPattern.exec(arn);
+    if (!match) return undefined;
+    return { partition: match[1] as Partition, region: match[2], accountId: match[3], keyId: match[4] };
+}

@@ -1,0 +1,6 @@
+// Pure policy builders and AWS facts: no Pulumi imports, so tests, tools and components share them.
+export * from "./aws";
+export * from "./document";
+export * from "./keyPolicy";
+export * from "./targetPolicy";
+export * from "./trustPolicy";
