@@ -1,0 +1,296 @@
+import { expect } from "chai";
+import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig } from "../components/config";
+
+const target = { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] };
+const entry = { accountId: "444455556666", region: "us-east-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };
+const valid: RawConfig = { target, stagingAccounts: [entry] };
+
+/** The problems parseConfig reports, without the namespace prefix. */
+function problems(raw: RawConfig): string[] {
+    try {
+        parseConfig(raw);
+    } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
+    }
+    throw new Error("expected a ConfigError");
+}
+
+function expectProblem(raw: RawConfig, key: string, pattern: RegExp) {
+    const found = problems(raw);
+    expect(found.some((p) => p.startsWith(`${key} `) && pattern.test(p)), `no "${key}" problem matching ${pattern} in:\n${found.join("\n")}`).to.equal(true);
+}
+
+describe("config", () => {
+    it("fills the guide's defaults", () => {
+        const { settings, warnings } = parseConfig(valid);
+        expect(settings.deploy).to.equal("all");
+        expect(settings.key).to.deep.equal({
+            alias: "alias/drs-cross-account-ebs",
+            description: "DRS EBS encryption key for cross-account recovery",
+            deletionWindowInDays: 30,
+            enableKeyRotation: true,
+            protect: true,
+            targetAccess: "ebs-shared-snapshots",
+        });
+        expect(settings.stagingAccounts[0]).to.deep.equal({
+            accountId: "444455556666",
+            region: "us-east-1",
+            roleArn: undefined,
+            stagingRole: "create",
+            replication: {
+                stagingAreaSubnetId: "subnet-0123456789abcdef0",
+                associateDefaultSecurityGroup: true,
+                bandwidthThrottling: 0,
+                createPublicIp: false,
+                dataPlaneRouting: "PRIVATE_IP",
+                defaultLargeStagingDiskType: "GP3",
+                replicationServerInstanceType: "t3.small",
+                useDedicatedReplicationServer: false,
+                replicationServersSecurityGroupsIds: [],
+                stagingAreaTags: {},
+                pitRetentionDays: 7,
+                autoReplicateNewDisks: undefined,
+                importTemplateId: undefined,
+            },
+        });
+        expect(warnings).to.deep.equal([]);
+    });
+
+    it("reports every problem at once, each naming its key", () => {
+        const found = problems({
+            deploy: "everything",
+            target: { accountId: "1111", keyUserRoleNames: ["AWSServiceRoleForElasticDisasterRecovery"] },
+            stagingAccounts: [{ accountId: "44445555666", region: "us-east-7" }],
+            key: { deletionWindowInDays: 3 },
+        });
+        expect(found.map((p) => p.split(" ")[0])).to.deep.equal([
+            "deploy",
+            "target.accountId",
+            "target.keyUserRoleNames[0]",
+            "key.deletionWindowInDays",
+            "stagingAccounts[0].accountId",
+            "stagingAccounts[0].region",
+        ]);
+    });
+
+    it("explains every ConfigError problem on its own line of the message", () => {
+        try {
+            parseConfig({ target: { accountId: "1" } });
+            expect.fail("expected an error");
+        } catch (err) {
+            expect((err as Error).message).to.match(/^Invalid stack config \(2 problems\):\n  - drs-cross-account-kms:target.accountId "1" is not a 12-digit AWS account ID.\n  - drs-cross-account-kms:stagingAccounts is required/);
+        }
+    });
+
+    describe("account IDs", () => {
+        it("requires 12 digits, quoted when they start with 0", () => {
+            expectProblem({ ...valid, target: { accountId: "11112222333" } }, "target.accountId", /is not a 12-digit AWS account ID/);
+            expectProblem({ ...valid, target: { accountId: 12345678901 } }, "target.accountId", /quote the 12-digit account ID/);
+            expectProblem({ ...valid, target: {} }, "target.accountId", /is required/);
+            expect(parseConfig({ ...valid, target: { accountId: 111122223333 } }).settings.target.accountId).to.equal("111122223333");
+        });
+
+        it("refuses a staging account that is the target", () => {
+            expectProblem({ target, stagingAccounts: [{ ...entry, accountId: target.accountId }] }, "stagingAccounts[0].accountId", /is the target account/);
+        });
+    });
+
+    describe("staging entries", () => {
+        it("requires at least one, unless only the target side is deployed", () => {
+            expectProblem({ target }, "stagingAccounts", /is required/);
+            expectProblem({ target, stagingAccounts: {} }, "stagingAccounts", /must be a list/);
+        });
+
+        it("refuses an unknown Region and a duplicate (account, Region)", () => {
+            expectProblem({ target, stagingAccounts: [{ ...entry, region: "us-east-7" }] }, "stagingAccounts[0].region", /not an AWS Region name/);
+            expectProblem({ target, stagingAccounts: [entry, { ...entry }] }, "stagingAccounts[1]", /repeats account 444455556666 in us-east-1 \(stagingAccounts\[0\]\)/);
+        });
+
+        it("checks role ARNs' shape and account, and that entries of one account agree", () => {
+            expectProblem({ target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::444455556666:user/x" }] }, "stagingAccounts[0].roleArn", /is not an IAM role ARN/);
+            expectProblem({ target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::999988887777:role/Deploy" }] }, "stagingAccounts[0].roleArn", /is a role in account 999988887777, but this entry's account is 444455556666/);
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::444455556666:role/A" }, { ...entry, region: "us-west-2", roleArn: "arn:aws:iam::444455556666:role/B" }] },
+                "stagingAccounts[1].roleArn",
+                /differs from stagingAccounts\[0\].roleArn/,
+            );
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, stagingRole: "import" }, { ...entry, region: "us-west-2" }] },
+                "stagingAccounts[1].stagingRole",
+                /differs from stagingAccounts\[0\].stagingRole/,
+            );
+            expectProblem({ target, stagingAccounts: [{ ...entry, stagingRole: "adopt" }] }, "stagingAccounts[0].stagingRole", /must be one of create, import, existing/);
+            expectProblem({ ...valid, target: { ...target, roleArn: "arn:aws:iam::444455556666:role/Deploy" } }, "target.roleArn", /is a role in account 444455556666/);
+        });
+
+        it("refuses unknown settings, naming the known ones", () => {
+            expectProblem({ target, stagingAccounts: [{ ...entry, acountId: "x" }] }, "stagingAccounts[0].acountId", /is not a known setting. Known: accountId, region/);
+            expectProblem({ ...valid, stagingAccount: [] }, "stagingAccount", /is not a setting of this program/);
+        });
+    });
+
+    describe("replication", () => {
+        const withReplication = (replication: Record<string, unknown>) => ({ target, stagingAccounts: [{ ...entry, replication }] });
+        const subnet = { stagingAreaSubnetId: "subnet-0123456789abcdef0" };
+
+        it("requires a subnet ID of the right shape", () => {
+            expectProblem(withReplication({}), "stagingAccounts[0].replication.stagingAreaSubnetId", /is required/);
+            expectProblem(withReplication({ stagingAreaSubnetId: "subnet-XXXXXXXXX" }), "stagingAccounts[0].replication.stagingAreaSubnetId", /is not a subnet ID/);
+        });
+
+        it("checks each setting's type and values", () => {
+            const found = problems(
+                withReplication({
+                    ...subnet,
+                    createPublicIp: "no",
+                    bandwidthThrottling: -1,
+                    dataPlaneRouting: "PRIVATE",
+                    defaultLargeStagingDiskType: "IO2",
+                    pitRetentionDays: 400,
+                    replicationServersSecurityGroupsIds: ["sg-123"],
+                    importTemplateId: "rct-123",
+                }),
+            );
+            expect(found.map((p) => p.split(" ")[0].replace("stagingAccounts[0].replication.", ""))).to.have.members([
+                "replicationServersSecurityGroupsIds[0]",
+                "importTemplateId",
+                "bandwidthThrottling",
+                "createPublicIp",
+                "dataPlaneRouting",
+                "defaultLargeStagingDiskType",
+                "pitRetentionDays",
+            ]);
+        });
+
+        it("accepts the guide's command-line booleans written as YAML", () => {
+            const { settings } = parseConfig(withReplication({ ...subnet, createPublicIp: "false", associateDefaultSecurityGroup: true }));
+            expect(settings.stagingAccounts[0].replication!.createPublicIp).to.equal(false);
+        });
+
+        it("refuses ebsEncryption settings: the program always uses CUSTOM with the entry's key", () => {
+            expectProblem(withReplication({ ...subnet, ebsEncryption: "DEFAULT" }), "stagingAccounts[0].replication.ebsEncryption", /is set by the program/);
+        });
+
+        it("warns that adopting a template resyncs and depends on the Pulumi CLI", () => {
+            const { warnings } = parseConfig(withReplication({ ...subnet, importTemplateId: "rct-0123456789abcdef0" }));
+            expect(warnings).to.have.length(1);
+            expect(warnings[0]).to.match(/adopts rct-0123456789abcdef0.*full resync.*pulumi\/pulumi#19339.*inputs to import do not match/);
+        });
+
+        it("warns when an entry has no replication block", () => {
+            const { warnings } = parseConfig({ target, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] });
+            expect(warnings).to.deep.equal([
+                "stagingAccounts[0] (444455556666 in us-east-1) has no replication block: its key is created, but DRS does not use it until a replication template points at it. Add replication, or set the template's key ARN yourself.",
+            ]);
+        });
+    });
+
+    describe("target", () => {
+        it("refuses service-linked roles, explaining why", () => {
+            for (const role of [
+                "AWSServiceRoleForElasticDisasterRecovery",
+                "arn:aws:iam::111122223333:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery",
+            ]) {
+                expectProblem({ ...valid, target: { ...target, keyUserRoleNames: [role] } }, "target.keyUserRoleNames[0]", /is a service-linked role. IAM rejects any policy attached to a service-linked role \(UnmodifiableEntity\)/);
+            }
+        });
+
+        it("takes role names or target-account role ARNs, and attaches by name", () => {
+            const { settings } = parseConfig({ ...valid, target: { ...target, keyUserRoleNames: ["A", "arn:aws:iam::111122223333:role/ops/B"] } });
+            expect(settings.target.keyUserRoleNames).to.deep.equal(["A", "B"]);
+            expectProblem({ ...valid, target: { ...target, keyUserRoleNames: ["arn:aws:iam::444455556666:role/B"] } }, "target.keyUserRoleNames[0]", /not the target account/);
+            expectProblem({ ...valid, target: { ...target, keyUserRoleNames: ["A", "A"] } }, "target.keyUserRoleNames", /lists A more than once/);
+            expectProblem({ ...valid, target: { ...target, keyUserRoleNames: ["bad name"] } }, "target.keyUserRoleNames[0]", /is not an IAM role name/);
+        });
+
+        it("explains the guide's cross-Region mistake", () => {
+            expectProblem({ ...valid, target: { ...target, regions: ["us-west-2"] } }, "target.regions[0]", /"us-west-2" has no staging key. KMS keys are regional: a key in us-east-1 is never used through ec2.us-west-2/);
+            expectProblem({ ...valid, target: { ...target, regions: ["us-west-2"] } }, "stagingAccounts[0].region", /"us-east-1" is not in target.regions/);
+            expectProblem({ ...valid, target: { ...target, regions: ["us-west-9"] } }, "target.regions[0]", /not an AWS Region name/);
+            expect(parseConfig({ ...valid, target: { ...target, regions: ["us-east-1"] } }).settings.target.regions).to.deep.equal(["us-east-1"]);
+        });
+
+        it("warns when the key-use policy would be attached to no role", () => {
+            const { warnings } = parseConfig({ ...valid, target: { accountId: target.accountId } });
+            expect(warnings.join("\n")).to.match(/keyUserRoleNames is empty/);
+        });
+    });
+
+    describe("key", () => {
+        it("checks alias, deletion window, rotation, protection and target access", () => {
+            const found = problems({ ...valid, key: { alias: "alias/aws/ebs", deletionWindowInDays: 31, enableKeyRotation: "yes", protect: 1, targetAccess: "full" } });
+            expect(found.map((p) => p.split(" ")[0])).to.deep.equal(["key.alias", "key.deletionWindowInDays", "key.enableKeyRotation", "key.protect", "key.targetAccess"]);
+            expectProblem({ ...valid, key: { alias: "drs-key" } }, "key.alias", /Use alias\/<name>/);
+        });
+
+        it("warns when protection or rotation is turned off", () => {
+            const { warnings } = parseConfig({ ...valid, key: { protect: false, enableKeyRotation: false } });
+            expect(warnings).to.have.length(2);
+            expect(warnings.join("\n")).to.match(/enableKeyRotation is false[\s\S]*protect is false: `pulumi destroy` can schedule the key's deletion/);
+        });
+    });
+
+    describe("deploy modes", () => {
+        it("requires stagingStacks, of valid names, for deploy: target", () => {
+            expectProblem({ deploy: "target", target }, "stagingStacks", /is required with deploy: target/);
+            expectProblem({ deploy: "target", target, stagingStacks: ["org/proj/stack/extra"] }, "stagingStacks[0]", /is not a stack name/);
+            const { settings } = parseConfig({ deploy: "target", target, stagingStacks: ["organization/drs-cross-account-kms/staging"] });
+            expect(settings.stagingAccounts).to.deep.equal([]);
+        });
+
+        it("says which settings a mode ignores", () => {
+            expect(parseConfig({ deploy: "target", target, stagingStacks: ["staging"], stagingAccounts: [entry] }).warnings).to.deep.equal([
+                "stagingAccounts is ignored with deploy: target; the keys come from stagingStacks.",
+            ]);
+            expect(parseConfig({ ...valid, deploy: "staging", stagingStacks: ["staging"] }).warnings).to.deep.equal([
+                "stagingStacks is ignored with deploy: staging; it is read only with deploy: target.",
+                "target.keyUserRoleNames is ignored with deploy: staging; the target stack attaches the key-use policy.",
+            ]);
+        });
+    });
+});
+
+describe("staging stack outputs, read by the target stack", () => {
+    const key = (accountId: string, region: string) => ({
+        accountId,
+        region,
+        keyId: "k",
+        keyArn: `arn:aws:kms:${region}:${accountId}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+        aliasName: "alias/drs-cross-account-ebs",
+        stagingRoleArn: `arn:aws:iam::${accountId}:role/service-role/DRSStagingAccountRole_111122223333`,
+    });
+    const stack = (name: string, keys: unknown[], extra: Record<string, unknown> = {}) => ({
+        stack: name,
+        targetAccountId: "111122223333",
+        targetAccess: "ebs-shared-snapshots",
+        stagingKeys: keys,
+        ...extra,
+    });
+    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [] };
+    const check = (stacks: ReturnType<typeof stack>[], regions?: string[]) =>
+        checkStagingStackOutputs(stacks, { ...targetSettings, regions }, "ebs-shared-snapshots");
+
+    it("joins the keys of every staging stack", () => {
+        const keys = check([stack("a", [key("444455556666", "us-east-1")]), stack("b", [key("555566667777", "us-east-1")])], ["us-east-1"]);
+        expect(keys.map((k) => k.accountId)).to.deep.equal(["444455556666", "555566667777"]);
+    });
+
+    it("reports a wrong target, a different targetAccess, no keys, duplicates and Region mismatches", () => {
+        const run = (stacks: ReturnType<typeof stack>[], regions?: string[]) => {
+            try {
+                check(stacks, regions);
+                return [];
+            } catch (err) {
+                return (err as ConfigError).problems;
+            }
+        };
+        expect(run([stack("a", [key("444455556666", "us-east-1")], { targetAccountId: "999988887777" })])[0]).to.match(/stagingStacks\[0\] "a" was deployed for target account "999988887777"/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")], { targetAccess: "documented" })])[0]).to.match(/shares its keys with key.targetAccess "documented"/);
+        expect(run([stack("a", [])])[0]).to.match(/exports no stagingKeys/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")]), stack("b", [key("444455556666", "us-east-1")])])[0]).to.match(/stagingStacks\[1\] "b" exports a key for 444455556666 in us-east-1, as "a" does/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])).to.have.length(1);
+        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])[0]).to.match(/has a key in us-east-1, which is not in target.regions/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-east-1", "us-west-2"])[0]).to.match(/target.regions\[1\] "us-west-2" has no staging key/);
+    });
+});
