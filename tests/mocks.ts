@@ -8,6 +8,7 @@ import * as path from "path";
 
 export interface Registration {
     type: string;
+    id?: string;
     name: string;
     urn: string;
     custom: boolean;
@@ -36,9 +37,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         this.options.set(`${type}::${name}`, options);
     }
 
-    /** The SDK swallows a mock's exception and waits forever: record it and fail the run instead. */
+    /**
+     * The SDK swallows a mock's exception and waits forever, and a failed Output surfaces only
+     * as an unhandled rejection (which the Pulumi CLI reports): record either, and fail the run.
+     */
     readonly errors: Error[] = [];
-    private failNow: (err: Error) => void = () => undefined;
+    failNow: (err: Error) => void = () => undefined;
     readonly failed = new Promise<never>((_, reject) => (this.failNow = reject));
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
@@ -52,13 +56,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     private record(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
-        const opts = this.options.get(`${args.type}::${args.name}`)!;
+        // Reads (a StackReference) do not pass through registerResource: they have no options.
+        const opts = this.options.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, urn: "" };
         const providerReg = args.provider ? this.providersByRef.get(args.provider) : undefined;
         const account = providerReg ? providerAccount(providerReg.inputs) : undefined;
         const region: string = args.inputs.region ?? providerReg?.inputs.region ?? "us-east-1";
         const { id, state } = this.answer(args, account ?? "000000000000", region, opts.importId);
         const registration: Registration = {
             type: args.type,
+            id,
             name: args.name,
             urn: opts.urn,
             custom: args.custom ?? true,
@@ -209,6 +215,8 @@ export async function runProgram(
     const warnings: string[] = [];
     const warn = pulumi.log.warn;
     (pulumi.log as any).warn = (message: string) => warnings.push(message);
+    const onUnhandled = (reason: unknown) => mocks.failNow(reason instanceof Error ? reason : new Error(String(reason)));
+    process.on("unhandledRejection", onUnhandled);
     try {
         delete require.cache[programPath];
         const exports = require(programPath);
@@ -218,8 +226,14 @@ export async function runProgram(
         }
         await Promise.race([settle(), mocks.failed]);
         return { mocks, outputs, warnings };
+    } catch (err) {
+        // A failed run leaves registrations pending forever; forget them so the runtime does not
+        // report them as leaked promises when the test process exits.
+        require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
+        throw err;
     } finally {
         (pulumi.log as any).warn = warn;
+        process.off("unhandledRejection", onUnhandled);
     }
 }
 
@@ -234,6 +248,7 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
     return config;
 }
 
+/** Registrations of one type, by name: registration order is not deterministic. */
 export function byType(mocks: RecordingMocks, type: string): Registration[] {
-    return mocks.registrations.filter((r) => r.type === type);
+    return mocks.registrations.filter((r) => r.type === type).sort((a, b) => a.name.localeCompare(b.name));
 }

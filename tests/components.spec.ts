@@ -1,0 +1,73 @@
+import * as aws from "@pulumi/aws";
+import { expect } from "chai";
+import { DrsCrossAccountKey, DrsTargetKeyAccess, policies } from "../components";
+import { byType, installMocks, settle, unwrap } from "./mocks";
+
+// The components reused on their own, as another Pulumi project would, with its own provider.
+describe("components on their own", () => {
+    it("DrsCrossAccountKey: key, alias and policy with the caller's provider, children named after it", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("mine", { region: "eu-central-1", allowedAccountIds: ["444455556666"] });
+        const key = new DrsCrossAccountKey(
+            "eu",
+            {
+                stagingAccountId: "444455556666",
+                targetAccountId: "111122223333",
+                region: "eu-central-1",
+                stagingRoleArn: "arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333",
+            },
+            { provider },
+        );
+        const keyArn = await unwrap(key.keyArn);
+        await settle();
+        expect(keyArn).to.match(/^arn:aws:kms:eu-central-1:444455556666:key\/[0-9a-f-]{36}$/);
+        expect(await unwrap(key.aliasName)).to.equal("alias/drs-cross-account-ebs");
+        const [registered] = byType(mocks, "aws:kms/key:Key");
+        expect(registered.name).to.equal("eu-key");
+        expect(registered.provider).to.equal("mine");
+        expect(registered.protect).to.equal(true);
+        expect(JSON.parse(registered.inputs.policy)).to.deep.equal(
+            policies.buildKeyPolicy({
+                stagingAccountId: "444455556666",
+                targetAccountId: "111122223333",
+                region: "eu-central-1",
+                stagingRoleArn: "arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333",
+                targetAccess: "ebs-shared-snapshots",
+            }),
+        );
+        expect(byType(mocks, "aws:kms/alias:Alias").map((a) => [a.name, a.provider])).to.deep.equal([["eu-alias", "mine"]]);
+    });
+
+    it("DrsTargetKeyAccess: refuses service-linked roles before creating anything", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("target", { region: "us-east-1", allowedAccountIds: ["111122223333"] });
+        expect(
+            () =>
+                new DrsTargetKeyAccess(
+                    "target",
+                    { keyArns: ["arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"], roleNames: ["AWSServiceRoleForElasticDisasterRecovery"] },
+                    { provider },
+                ),
+        ).to.throw(/AWSServiceRoleForElasticDisasterRecovery is a service-linked role; IAM rejects any policy attached to one \(UnmodifiableEntity\)/);
+        await settle();
+        expect(byType(mocks, "aws:iam/policy:Policy")).to.deep.equal([]);
+        expect(byType(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")).to.deep.equal([]);
+    });
+
+    it("DrsTargetKeyAccess: one policy on exact keys, attached to each named role", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("target", { region: "us-east-1", allowedAccountIds: ["111122223333"] });
+        const keyArn = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        const access = new DrsTargetKeyAccess("access", { keyArns: [keyArn], roleNames: ["A", "B"] }, { provider });
+        const policyArn = await unwrap(access.policyArn);
+        await settle();
+        const attachments = byType(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        expect(attachments.map((a) => [a.name, a.inputs.role, a.inputs.policyArn, a.provider])).to.deep.equal([
+            ["access-A", "A", policyArn, "target"],
+            ["access-B", "B", policyArn, "target"],
+        ]);
+        const [policy] = byType(mocks, "aws:iam/policy:Policy");
+        expect(policy.inputs.name).to.equal(undefined); // Pulumi auto-names it unless policyName is given
+        expect(JSON.parse(policy.inputs.policy).Statement[0].Resource).to.deep.equal([keyArn]);
+    });
+});

@@ -1,0 +1,275 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { Registration, byType, runProgram, stackFileConfig } from "./mocks";
+
+const target = "111122223333";
+const stagingA = "444455556666";
+const stagingB = "555566667777";
+const subnet = "subnet-0123456789abcdef0";
+const types = {
+    provider: "pulumi:providers:aws",
+    key: "aws:kms/key:Key",
+    alias: "aws:kms/alias:Alias",
+    role: "aws:iam/role:Role",
+    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    policy: "aws:iam/policy:Policy",
+    template: "aws:drs/replicationConfigurationTemplate:ReplicationConfigurationTemplate",
+    stackReference: "pulumi:pulumi:StackReference",
+};
+
+/** Two staging accounts, one of them in two Regions, into one target: the fan-in case. */
+const fanIn = {
+    deploy: "all",
+    target: { accountId: target, keyUserRoleNames: ["DrsRecoveryOperator", "arn:aws:iam::111122223333:role/drills/DrsDrillRunner"] },
+    stagingAccounts: [
+        { accountId: stagingA, region: "us-east-1", roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, replication: { stagingAreaSubnetId: subnet } },
+        { accountId: stagingA, region: "us-west-2", roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, replication: { stagingAreaSubnetId: subnet } },
+        { accountId: stagingB, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, createPublicIp: true } },
+    ],
+};
+
+const policyOf = (r: Registration) => JSON.parse(r.inputs.policy);
+
+describe("program, deploy: all (fan-in of two staging accounts)", () => {
+    let registrations: Registration[];
+    let outputs: Record<string, any>;
+    let run: Awaited<ReturnType<typeof runProgram>>;
+
+    before(async () => {
+        run = await runProgram(fanIn);
+        registrations = run.mocks.registrations;
+        outputs = run.outputs;
+    });
+
+    it("builds one explicit provider per account, pinned to it, assuming its role when given", () => {
+        const providers = byType(run.mocks, types.provider);
+        expect(providers.map((p) => [p.name, JSON.parse(p.inputs.allowedAccountIds)])).to.deep.equal([
+            [`aws-staging-${stagingA}`, [stagingA]],
+            [`aws-staging-${stagingB}`, [stagingB]],
+            [`aws-target-${target}`, [target]],
+        ]);
+        expect(JSON.parse(providers[0].inputs.assumeRoles)).to.deep.equal([{ roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, sessionName: "drs-cross-account-kms" }]);
+        expect(providers[1].inputs.assumeRoles).to.equal(undefined);
+        expect(JSON.parse(providers[0].inputs.defaultTags)).to.deep.equal({ tags: { ManagedBy: "pulumi", Project: "drs-cross-account-kms" } });
+    });
+
+    it("creates every resource with the provider of the account it belongs to", () => {
+        const accountOf = (type: string) => byType(run.mocks, type).map((r) => r.account);
+        expect(accountOf(types.role)).to.deep.equal([stagingA, stagingB]);
+        expect(accountOf(types.key)).to.deep.equal([stagingA, stagingA, stagingB]);
+        expect(accountOf(types.alias)).to.deep.equal([stagingA, stagingA, stagingB]);
+        expect(accountOf(types.template)).to.deep.equal([stagingA, stagingA, stagingB]);
+        expect(accountOf(types.policy)).to.deep.equal([target]);
+        const attachments = byType(run.mocks, types.attachment).map((r) => [r.account, r.inputs.role]);
+        expect(attachments).to.deep.include.members([
+            [target, "DrsRecoveryOperator"],
+            [target, "DrsDrillRunner"],
+        ]);
+        expect(registrations.filter((r) => r.custom && r.type !== types.provider && !r.provider)).to.deep.equal([]);
+    });
+
+    it("puts each key, alias and template in its own Region", () => {
+        expect(byType(run.mocks, types.key).map((r) => r.inputs.region)).to.deep.equal(["us-east-1", "us-west-2", "us-east-1"]);
+        expect(byType(run.mocks, types.template).map((r) => r.inputs.region)).to.deep.equal(["us-east-1", "us-west-2", "us-east-1"]);
+    });
+
+    it("creates the staging role once per account, with DRS's name, path, trust and managed policy, protected", () => {
+        const roles = byType(run.mocks, types.role);
+        for (const role of roles) {
+            expect(role.inputs.name).to.equal(`DRSStagingAccountRole_${target}`);
+            expect(role.inputs.path).to.equal("/service-role/");
+            expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals).to.deep.equal({ "sts:SourceIdentity": target, "aws:SourceAccount": target });
+            expect(role.protect).to.equal(true);
+        }
+        const managed = byType(run.mocks, types.attachment).filter((r) => r.inputs.role === `DRSStagingAccountRole_${target}`);
+        expect(managed.map((r) => [r.account, r.inputs.policyArn])).to.deep.equal([
+            [stagingA, "arn:aws:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2"],
+            [stagingB, "arn:aws:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2"],
+        ]);
+    });
+
+    it("creates protected keys with rotation, the 30-day window, tags and the key policy naming the created role", () => {
+        const keys = byType(run.mocks, types.key);
+        const roles = byType(run.mocks, types.role);
+        for (const [i, key] of keys.entries()) {
+            expect(key.protect).to.equal(true);
+            expect(key.inputs).to.include({ enableKeyRotation: true, deletionWindowInDays: 30, keyUsage: "ENCRYPT_DECRYPT", customerMasterKeySpec: "SYMMETRIC_DEFAULT" });
+            expect(key.inputs.tags).to.deep.equal({ Purpose: "DRS-Cross-Account", TargetAccount: target });
+            const policy = policyOf(key);
+            const role = roles[i < 2 ? 0 : 1];
+            expect(policy.Id).to.equal(`drs-cross-account-key-policy-${role.state.uniqueId}`);
+            expect(policy.Statement.find((s: any) => s.Sid === "AllowDrsStagingAccountRoleReEncryptThroughEc2").Principal.AWS).to.equal(role.state.arn);
+            expect(policy.Statement[1].Condition.StringEquals["kms:ViaService"]).to.equal(`ec2.${key.inputs.region}.amazonaws.com`);
+        }
+        expect(byType(run.mocks, types.alias).map((a) => a.inputs.name)).to.deep.equal(Array(3).fill("alias/drs-cross-account-ebs"));
+    });
+
+    it("passes each key's ARN to its template, with CUSTOM encryption and the guide's settings", () => {
+        const keys = byType(run.mocks, types.key);
+        const templates = byType(run.mocks, types.template);
+        templates.forEach((template, i) => expect(template.inputs.ebsEncryptionKeyArn).to.equal(keys[i].state.arn));
+        expect(templates[0].inputs).to.deep.include({
+            ebsEncryption: "CUSTOM",
+            stagingAreaSubnetId: subnet,
+            associateDefaultSecurityGroup: true,
+            bandwidthThrottling: 0,
+            createPublicIp: false,
+            dataPlaneRouting: "PRIVATE_IP",
+            defaultLargeStagingDiskType: "GP3",
+            replicationServerInstanceType: "t3.small",
+            useDedicatedReplicationServer: false,
+        });
+        expect(templates[2].inputs.createPublicIp).to.equal(true);
+        expect(templates[0].inputs.pitPolicies).to.deep.equal([
+            { ruleId: 1, enabled: true, units: "MINUTE", interval: 10, retentionDuration: 60 },
+            { ruleId: 2, enabled: true, units: "HOUR", interval: 1, retentionDuration: 24 },
+            { ruleId: 3, enabled: true, units: "DAY", interval: 1, retentionDuration: 7 },
+        ]);
+        expect(templates.map((t) => t.importId)).to.deep.equal([undefined, undefined, undefined]);
+        expect(templates.map((t) => t.retainOnDelete)).to.deep.equal([false, false, false]);
+    });
+
+    it("passes every key ARN to the target policy, grouped by Region", () => {
+        const keyArns = byType(run.mocks, types.key).map((k) => k.state.arn as string);
+        const policy = byType(run.mocks, types.policy)[0];
+        expect(policy.inputs.name).to.equal("DrsCrossAccountKmsKeyUse");
+        const doc = policyOf(policy);
+        expect(doc.Statement[0].Resource).to.have.members(keyArns);
+        const east = doc.Statement.find((s: any) => s.Sid === "UseDrsKeysThroughEc2UsEast1");
+        expect(east.Resource).to.have.members(keyArns.filter((arn) => arn.includes(":us-east-1:")));
+        const policyArn = policy.state.arn;
+        expect(byType(run.mocks, types.attachment).filter((a) => a.account === target).map((a) => a.inputs.policyArn)).to.deep.equal([policyArn, policyArn]);
+    });
+
+    it("exports each key, its alias, role and template, and the target policy", () => {
+        const keys = byType(run.mocks, types.key);
+        const templates = byType(run.mocks, types.template);
+        expect(outputs.deploy).to.equal("all");
+        expect(outputs.targetAccountId).to.equal(target);
+        expect(outputs.targetAccess).to.equal("ebs-shared-snapshots");
+        expect(outputs.stagingKeys).to.deep.equal(
+            fanIn.stagingAccounts.map((entry, i) => ({
+                accountId: entry.accountId,
+                region: entry.region,
+                keyId: keys[i].state.keyId,
+                keyArn: keys[i].state.arn,
+                aliasName: "alias/drs-cross-account-ebs",
+                stagingRoleArn: `arn:aws:iam::${entry.accountId}:role/service-role/DRSStagingAccountRole_${target}`,
+                replicationTemplateId: templates[i].id,
+            })),
+        );
+        expect(outputs.stagingKeys[0].replicationTemplateId).to.match(/^rct-[0-9a-f]{17}$/);
+        expect(outputs.targetKeyUsePolicyArn).to.equal(`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`);
+        expect(outputs.targetKeyUserRoleNames).to.deep.equal(["DrsRecoveryOperator", "DrsDrillRunner"]);
+        expect(run.warnings).to.deep.equal([]);
+    });
+});
+
+describe("program options", () => {
+    it("adopts an existing template: import, kept on delete, warned", async () => {
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["R"] },
+            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, importTemplateId: "rct-0123456789abcdef0" } }],
+        });
+        const [template] = byType(run.mocks, types.template);
+        expect(template.importId).to.equal("rct-0123456789abcdef0");
+        expect(template.retainOnDelete).to.equal(true);
+        expect(run.outputs.stagingKeys).to.have.nested.property("[0].replicationTemplateId", "rct-0123456789abcdef0");
+        expect(run.warnings.join("\n")).to.match(/full resync/);
+    });
+
+    it("adopts the staging role the DRS console created (stagingRole: import)", async () => {
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["R"] },
+            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", stagingRole: "import", replication: { stagingAreaSubnetId: subnet } }],
+        });
+        const [role] = byType(run.mocks, types.role);
+        expect(role.importId).to.equal(`DRSStagingAccountRole_${target}`);
+        expect(role.protect).to.equal(true);
+        const [attachment] = byType(run.mocks, types.attachment).filter((a) => a.account === stagingA);
+        expect(attachment.importId).to.equal(`DRSStagingAccountRole_${target}/arn:aws:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2`);
+    });
+
+    it("reads an existing staging role without managing it (stagingRole: existing)", async () => {
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["R"] },
+            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", stagingRole: "existing", replication: { stagingAreaSubnetId: subnet } }],
+        });
+        expect(byType(run.mocks, types.role)).to.deep.equal([]);
+        const policy = policyOf(byType(run.mocks, types.key)[0]);
+        expect(policy.Id).to.match(/^drs-cross-account-key-policy-AROA[0-9A-F]{17}$/);
+        expect(policy.Statement[4].Principal.AWS).to.equal(`arn:aws:iam::${stagingA}:role/service-role/DRSStagingAccountRole_${target}`);
+    });
+
+    it("leaves the key unprotected only when key.protect is false, and passes key settings through", async () => {
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["R"] },
+            stagingAccounts: [{ accountId: stagingA, region: "eu-west-1" }],
+            key: { protect: false, deletionWindowInDays: 7, alias: "alias/drs/eu", targetAccess: "documented" },
+            tags: { CostCenter: "dr" },
+        });
+        const [key] = byType(run.mocks, types.key);
+        expect(key.protect).to.equal(false);
+        expect(byType(run.mocks, types.role)[0].protect).to.equal(false);
+        expect(key.inputs.deletionWindowInDays).to.equal(7);
+        expect(byType(run.mocks, types.alias)[0].inputs.name).to.equal("alias/drs/eu");
+        expect(policyOf(key).Statement.map((s: any) => s.Sid)).not.to.include("AllowTargetAccountUseThroughEc2");
+        expect(policyOf(byType(run.mocks, types.policy)[0]).Statement.map((s: any) => s.Action)).to.deep.equal([["kms:DescribeKey"], ["kms:ReEncrypt*"]]);
+        expect(JSON.parse(byType(run.mocks, types.provider)[0].inputs.defaultTags).tags).to.deep.equal({ ManagedBy: "pulumi", Project: "drs-cross-account-kms", CostCenter: "dr" });
+        expect(byType(run.mocks, types.template)).to.deep.equal([]);
+        expect(run.warnings.join("\n")).to.match(/no replication block[\s\S]*protect is false/);
+    });
+
+    it("stops on bad config before registering any resource, with every problem", async () => {
+        let error: Error | undefined;
+        let registered = -1;
+        try {
+            await runProgram({ target: { accountId: "1" }, stagingAccounts: [{ accountId: "2", region: "mars-1" }] });
+        } catch (err) {
+            error = err as Error;
+            registered = 0;
+        }
+        expect(pulumi.RunError.isInstance(error)).to.equal(true);
+        expect(error?.message).to.match(/Invalid stack config \(3 problems\)/);
+        expect(registered).to.equal(0);
+    });
+});
+
+describe("program, split stacks", () => {
+    it("runs the shipped staging stack: staging side only", async () => {
+        const run = await runProgram(stackFileConfig("staging"));
+        expect(byType(run.mocks, types.policy)).to.deep.equal([]);
+        expect(byType(run.mocks, types.key)).to.have.length(1);
+        expect(run.outputs.deploy).to.equal("staging");
+        expect(run.outputs.stagingKeys).to.have.length(1);
+        expect(run.outputs).not.to.have.property("targetKeyUsePolicyArn");
+        expect(run.warnings).to.deep.equal([]);
+    });
+
+    it("runs the shipped target stack: reads key ARNs through StackReference, builds the target side only", async () => {
+        const staging = await runProgram(stackFileConfig("staging"));
+        const stagingOutputs = staging.outputs;
+        const run = await runProgram(stackFileConfig("target"), { "organization/drs-cross-account-kms/staging": stagingOutputs });
+        expect(byType(run.mocks, types.stackReference).map((r) => r.inputs.name)).to.deep.equal(["organization/drs-cross-account-kms/staging"]);
+        expect(byType(run.mocks, types.key)).to.deep.equal([]);
+        expect(byType(run.mocks, types.role)).to.deep.equal([]);
+        const [policy] = byType(run.mocks, types.policy);
+        expect(policy.account).to.equal(target);
+        const stagingKeyArn = (stagingOutputs.stagingKeys as any[])[0].keyArn;
+        expect(policyOf(policy).Statement[0].Resource).to.deep.equal([stagingKeyArn]);
+        expect(byType(run.mocks, types.attachment).map((a) => a.inputs.role)).to.deep.equal(["DrsRecoveryOperator"]);
+        expect(run.outputs.targetKeyUsePolicyArn).to.equal(`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`);
+    });
+
+    it("fails the target stack with a clear error when a staging stack was deployed for another target", async () => {
+        const staging = await runProgram(stackFileConfig("staging"));
+        const elsewhere = { ...staging.outputs, targetAccountId: "999988887777" };
+        let error: Error | undefined;
+        try {
+            await runProgram(stackFileConfig("target"), { "organization/drs-cross-account-kms/staging": elsewhere });
+        } catch (err) {
+            error = err as Error;
+        }
+        expect(error?.message).to.match(/stagingStacks\[0\] "organization\/drs-cross-account-kms\/staging" was deployed for target account "999988887777", not 111122223333/);
+    });
+});
