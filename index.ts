@@ -1,4 +1,6 @@
 // The program: stack config -> one provider per account -> components -> stack outputs.
+// Async so the target side can read the staging stacks' outputs, and check them, before it
+// registers anything.
 import * as pulumi from "@pulumi/pulumi";
 import {
     ConfigError,
@@ -13,14 +15,12 @@ import { partitionOf } from "./components/policies";
 import { accountProvider } from "./components/providers";
 import { DrsReplicationTemplate } from "./components/replicationTemplate";
 import { DrsStagingRole } from "./components/stagingRole";
-import { DrsTargetKeyAccess } from "./components/targetKeyAccess";
-
-const settings = readStackConfig();
+import { DrsTargetKey, DrsTargetKeyAccess } from "./components/targetKeyAccess";
 
 /** Staging side: per account a provider and the staging role; per (account, Region) a key and template. */
-function deployStaging(s: Settings): pulumi.Output<StagingKeyExport[]> {
+function deployStaging(s: Settings): { keys: DrsTargetKey[]; exports: pulumi.Output<StagingKeyExport[]> } {
     const accounts = new Map<string, { provider: ReturnType<typeof accountProvider>; role: DrsStagingRole }>();
-    const exports = s.stagingAccounts.map((entry) => {
+    const built = s.stagingAccounts.map((entry) => {
         let account = accounts.get(entry.accountId);
         if (!account) {
             const provider = accountProvider(`aws-staging-${entry.accountId}`, {
@@ -63,7 +63,7 @@ function deployStaging(s: Settings): pulumi.Output<StagingKeyExport[]> {
                   { provider },
               )
             : undefined;
-        return pulumi.output({
+        const exported = pulumi.output({
             accountId: entry.accountId,
             region: entry.region,
             keyId: key.keyId,
@@ -72,59 +72,66 @@ function deployStaging(s: Settings): pulumi.Output<StagingKeyExport[]> {
             stagingRoleArn: role.roleArn,
             replicationTemplateId: template?.templateId,
         });
+        return { key: { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn }, exported };
     });
-    return pulumi.all(exports);
+    return { keys: built.map((b) => b.key), exports: pulumi.all(built.map((b) => b.exported)) };
 }
 
-/** Target side, in its own stack: the keys come from the staging stacks' outputs. */
-function readStagingStacks(s: Settings): pulumi.Output<StagingKeyExport[]> {
-    const stacks = s.stagingStacks.map((stack) => {
-        const ref = new pulumi.StackReference(stack);
-        return pulumi
-            .all([ref.getOutput("targetAccountId"), ref.getOutput("targetAccess"), ref.getOutput("stagingKeys")])
-            .apply(([targetAccountId, targetAccess, stagingKeys]) => ({ stack, targetAccountId, targetAccess, stagingKeys }));
-    });
-    return pulumi.all(stacks).apply((outputs) => {
-        try {
-            return checkStagingStackOutputs(outputs, s.target, s.key.targetAccess);
-        } catch (err) {
-            throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
-        }
-    });
+/** Target side, in its own stack: the keys come from the staging stacks' outputs, checked first. */
+async function readStagingStacks(s: Settings): Promise<DrsTargetKey[]> {
+    const stacks = await Promise.all(
+        s.stagingStacks.map(async (stack) => {
+            const ref = new pulumi.StackReference(stack);
+            const [targetAccountId, targetAccess, stagingKeys] = await Promise.all(
+                ["targetAccountId", "targetAccess", "stagingKeys"].map(async (name) => (await ref.getOutputDetails(name)).value),
+            );
+            return { stack, targetAccountId, targetAccess, stagingKeys };
+        }),
+    );
+    try {
+        return checkStagingStackOutputs(stacks, s.target, s.key.targetAccess);
+    } catch (err) {
+        throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
+    }
 }
 
-function deployTarget(s: Settings, keys: pulumi.Output<StagingKeyExport[]>): DrsTargetKeyAccess {
-    const firstRegion = s.target.regions?.[0] ?? s.stagingAccounts[0]?.region ?? "us-east-1";
+function deployTarget(s: Settings, keys: DrsTargetKey[]): DrsTargetKeyAccess {
     const provider = accountProvider(`aws-target-${s.target.accountId}`, {
         accountId: s.target.accountId,
-        region: firstRegion,
+        // IAM is global; the provider still needs a Region of the right partition.
+        region: s.target.regions?.[0] ?? keys[0].region,
         roleArn: s.target.roleArn,
         tags: s.tags,
     });
     return new DrsTargetKeyAccess(
         `drs-target-${s.target.accountId}`,
         {
-            keyArns: keys.apply((list) => list.map((k) => k.keyArn)),
+            keys,
             roleNames: s.target.keyUserRoleNames,
             targetAccess: s.key.targetAccess,
             policyName: targetKeyUsePolicyName,
+            maxPoliciesPerRole: s.target.maxPoliciesPerRole,
         },
         { provider },
     );
 }
 
-const stagingKeysOutput = settings.deploy === "target" ? undefined : deployStaging(settings);
-const targetSide =
-    settings.deploy === "staging" ? undefined : deployTarget(settings, stagingKeysOutput ?? readStagingStacks(settings));
-
-/** Which side(s) this stack deployed. */
-export const deploy = settings.deploy;
-/** The target account the keys are shared with; the target stack checks it. */
-export const targetAccountId = settings.target.accountId;
-/** How much of the keys the target may use; the target stack checks it matches its own. */
-export const targetAccess = settings.key.targetAccess;
-/** Per staging account and Region: key ID, key ARN, alias, staging role and template. */
-export const stagingKeys = stagingKeysOutput;
-/** The target account's key-use policy, and the roles it is attached to. */
-export const targetKeyUsePolicyArn = targetSide?.policyArn;
-export const targetKeyUserRoleNames = targetSide?.attachedRoleNames;
+export = async () => {
+    const settings = readStackConfig();
+    const staging = settings.deploy === "target" ? undefined : deployStaging(settings);
+    const target =
+        settings.deploy === "staging" ? undefined : deployTarget(settings, staging?.keys ?? (await readStagingStacks(settings)));
+    return {
+        /** Which side(s) this stack deployed. */
+        deploy: settings.deploy,
+        /** The target account the keys are shared with; the target stack checks it. */
+        targetAccountId: settings.target.accountId,
+        /** How much of the keys the target may use; the target stack checks it matches its own. */
+        targetAccess: settings.key.targetAccess,
+        /** Per staging account and Region: key ID, key ARN, alias, staging role and template. */
+        stagingKeys: staging?.exports,
+        /** The target account's key-use policies, and the roles they are attached to. */
+        targetKeyUsePolicyArns: target?.policyArns,
+        targetKeyUserRoleNames: target?.attachedRoleNames,
+    };
+};

@@ -5,8 +5,11 @@ import {
     TargetAccess,
     isAccountId,
     isKnownRegion,
+    KeyPlacement,
     isServiceLinkedRole,
+    limits,
     parseRoleArn,
+    planTargetKeyUsePolicies,
     targetAccessModes,
 } from "./policies";
 import { StagingRoleMode, keyDefaults, replicationDefaults, stagingRoleModes } from "./defaults";
@@ -48,6 +51,8 @@ export interface TargetSettings {
     regions?: string[];
     /** Names of the target roles the key-use policy is attached to. */
     keyUserRoleNames: string[];
+    /** Managed policies a role may hold (IAM quota, default 10). */
+    maxPoliciesPerRole: number;
 }
 
 export interface KeySettings {
@@ -120,6 +125,9 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
         );
     }
     if (buildsStaging && target.regions) checkRecoveryRegions(v, target.regions, stagingAccounts);
+    if (deploy === "all" && v.errors.length === 0) {
+        checkPolicyPlan(target, key.targetAccess, stagingAccounts, (message) => v.error("stagingAccounts", message));
+    }
     if (!key.enableKeyRotation) v.warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
     if (!key.protect) {
         v.warn("key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.");
@@ -129,7 +137,7 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
 }
 
 function parseTarget(v: Validator, raw: unknown): TargetSettings {
-    const obj = v.object("target", raw, ["accountId", "roleArn", "regions", "keyUserRoleNames"], true);
+    const obj = v.object("target", raw, ["accountId", "roleArn", "regions", "keyUserRoleNames", "maxPoliciesPerRole"], true);
     const accountId = v.accountId("target.accountId", obj.accountId);
     const roleArn = v.roleArn("target.roleArn", obj.roleArn, accountId);
     const regions = obj.regions === undefined ? undefined : v.regions("target.regions", obj.regions);
@@ -137,7 +145,8 @@ function parseTarget(v: Validator, raw: unknown): TargetSettings {
         .stringList("target.keyUserRoleNames", obj.keyUserRoleNames ?? [])
         .map((role, i) => v.keyUserRoleName(`target.keyUserRoleNames[${i}]`, role, accountId));
     v.unique("target.keyUserRoleNames", keyUserRoleNames);
-    return { accountId, roleArn, regions, keyUserRoleNames };
+    const maxPoliciesPerRole = v.integer("target.maxPoliciesPerRole", obj.maxPoliciesPerRole ?? limits.managedPoliciesPerRole, 1, 20);
+    return { accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole };
 }
 
 function parseKey(v: Validator, raw: unknown): KeySettings {
@@ -166,6 +175,7 @@ function parseStagingAccounts(v: Validator, raw: unknown, targetAccountId: strin
         return [];
     }
     const entries = raw.map((item, i) => parseStagingEntry(v, `stagingAccounts[${i}]`, item, targetAccountId));
+    warnWithoutReplication(v, entries);
     const seen = new Map<string, number>();
     const byAccount = new Map<string, { index: number; entry: StagingEntry }>();
     entries.forEach((entry, i) => {
@@ -192,6 +202,17 @@ function parseStagingAccounts(v: Validator, raw: unknown, targetAccountId: strin
     return entries;
 }
 
+/** One warning for all entries without a replication block (a fleet may have hundreds). */
+function warnWithoutReplication(v: Validator, entries: StagingEntry[]): void {
+    const names = entries.flatMap((e, i) => (e.replication ? [] : [`stagingAccounts[${i}] (${e.accountId} in ${e.region})`]));
+    if (names.length === 0) return;
+    const listed = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
+    v.warn(
+        `${listed} ${names.length === 1 ? "has" : "have"} no replication block: the key is created, but DRS does not use it ` +
+            `until a replication template points at it. Add replication, or set the template's key ARN yourself.`,
+    );
+}
+
 function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccountId: string): StagingEntry {
     const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication"], true);
     const accountId = v.accountId(`${path}.accountId`, obj.accountId);
@@ -202,12 +223,7 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
     const roleArn = v.roleArn(`${path}.roleArn`, obj.roleArn, accountId);
     const stagingRole = v.oneOf(`${path}.stagingRole`, obj.stagingRole ?? "create", stagingRoleModes);
     const replication = obj.replication === undefined ? undefined : parseReplication(v, `${path}.replication`, obj.replication);
-    if (!replication) {
-        v.warn(
-            `${path} (${accountId} in ${region}) has no replication block: its key is created, but DRS does not use it ` +
-                `until a replication template points at it. Add replication, or set the template's key ARN yourself.`,
-        );
-    } else if (replication.importTemplateId) {
+    if (replication?.importTemplateId) {
         v.warn(
             `${path}.replication.importTemplateId adopts ${replication.importTemplateId}: its EBS encryption becomes CUSTOM with ` +
                 `the new key, and every server already replicating in ${accountId}/${region} does a full resync. ` +
@@ -288,6 +304,15 @@ function checkRecoveryRegions(v: Validator, recoveryRegions: string[], entries: 
             v.error(`stagingAccounts[${i}].region`, `"${entry.region}" is not in target.regions: the target would get a key it never recovers with. Add ${entry.region} to target.regions or remove this entry.`);
         }
     });
+}
+
+/** The target's key-use policies must fit the roles they are attached to (IAM size and count limits). */
+function checkPolicyPlan(target: TargetSettings, targetAccess: TargetAccess, keys: KeyPlacement[], report: (message: string) => void): void {
+    try {
+        planTargetKeyUsePolicies({ keys, targetAccess, maxPolicies: target.maxPoliciesPerRole });
+    } catch (err) {
+        report((err as Error).message);
+    }
 }
 
 /** Collects errors and warnings; each check returns a usable value so parsing goes on. */
@@ -521,15 +546,19 @@ export function checkStagingStackOutputs(
             keys.push(entry);
         }
     });
-    const keyRegions = new Set(keys.map((k) => k.region));
-    (target.regions ?? []).forEach((region, i) => {
-        if (problems.length === 0 && !keyRegions.has(region)) {
-            problems.push(
-                `${configNamespace}:target.regions[${i}] "${region}" has no staging key in the staging stacks. KMS keys are regional; ` +
-                    `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
-            );
-        }
-    });
+    // Judge Regions and sizes only on stacks that read well, so one wrong stack is one message.
+    if (problems.length === 0) {
+        const keyRegions = new Set(keys.map((k) => k.region));
+        (target.regions ?? []).forEach((region, i) => {
+            if (!keyRegions.has(region)) {
+                problems.push(
+                    `${configNamespace}:target.regions[${i}] "${region}" has no staging key in the staging stacks. KMS keys are regional; ` +
+                        `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
+                );
+            }
+        });
+        checkPolicyPlan(target, targetAccess, keys, (message) => problems.push(`${configNamespace}:stagingStacks ${message}`));
+    }
     if (problems.length > 0) throw new ConfigError(problems);
     return keys;
 }

@@ -1,25 +1,40 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { keyDefaults } from "./defaults";
-import { TargetAccess, buildTargetKeyUsePolicy, isServiceLinkedRole } from "./policies";
+import { TargetAccess, buildTargetKeyUsePolicy, isServiceLinkedRole, limits, planTargetKeyUsePolicies } from "./policies";
+
+/** A staging key the target may use. Account and Region are plain: they decide the policy split. */
+export interface DrsTargetKey {
+    /** Required. The staging account that owns the key. */
+    accountId: string;
+    /** Required. The key's Region. */
+    region: string;
+    /** Required. The key's exact ARN. */
+    keyArn: pulumi.Input<string>;
+}
 
 export interface DrsTargetKeyAccessArgs {
-    /** Required. Exact ARNs of the staging keys (never a wildcard). */
-    keyArns: pulumi.Input<pulumi.Input<string>[]>;
+    /** Required. The staging keys; at least one. */
+    keys: DrsTargetKey[];
     /**
-     * Names of the target roles that start recoveries and drills; the policy is attached to
+     * Names of the target roles that start recoveries and drills; every policy is attached to
      * each. Plain values. Service-linked roles are refused: IAM cannot attach to them.
      */
     roleNames?: string[];
-    /** Must match the keys' `targetAccess`. Default `ebs-shared-snapshots`. */
-    targetAccess?: pulumi.Input<TargetAccess>;
-    /** The managed policy's name. Default: derived from the component name by Pulumi. */
-    policyName?: pulumi.Input<string>;
+    /** Must match the keys' `targetAccess`. Default `ebs-shared-snapshots`. Plain value. */
+    targetAccess?: TargetAccess;
+    /** Name of the managed policy; further ones (a large fleet) get -2, -3, ... Default: Pulumi's auto-name. */
+    policyName?: string;
+    /** Managed policies a role may hold (IAM quota). Default 10. */
+    maxPoliciesPerRole?: number;
 }
 
-/** Target account: a customer managed policy to use the staging keys, attached to named roles. */
+/**
+ * Target account: customer managed policies to use the staging keys, attached to named roles.
+ * One policy holds about 36 keys; a larger fleet is split over several, each on exact key ARNs.
+ */
 export class DrsTargetKeyAccess extends pulumi.ComponentResource {
-    readonly policyArn: pulumi.Output<string>;
+    readonly policyArns: pulumi.Output<string[]>;
     readonly attachedRoleNames: pulumi.Output<string[]>;
 
     constructor(name: string, args: DrsTargetKeyAccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -33,22 +48,38 @@ export class DrsTargetKeyAccess extends pulumi.ComponentResource {
                     `Name the roles that start recoveries and drills instead.`,
             );
         }
-        const policy = new aws.iam.Policy(
-            `${name}-policy`,
-            {
-                name: args.policyName,
-                description: "Use of the DRS staging accounts' EBS keys through EC2, for cross-account recovery",
-                policy: pulumi
-                    .all([args.keyArns, args.targetAccess ?? keyDefaults.targetAccess])
-                    .apply(([keyArns, targetAccess]) => JSON.stringify(buildTargetKeyUsePolicy({ keyArns, targetAccess }))),
-            },
-            { parent: this },
-        );
-        for (const roleName of roleNames) {
-            new aws.iam.RolePolicyAttachment(`${name}-${roleName}`, { role: roleName, policyArn: policy.arn }, { parent: this });
+        const targetAccess = args.targetAccess ?? keyDefaults.targetAccess;
+        const maxPolicies = args.maxPoliciesPerRole ?? limits.managedPoliciesPerRole;
+        const plan = planTargetKeyUsePolicies({ keys: args.keys, targetAccess, maxPolicies });
+        if (plan.length > maxPolicies / 2) {
+            pulumi.log.warn(
+                `${args.keys.length} keys need ${plan.length} key-use policies, attached to each of ${roleNames.join(", ") || "no role"}: ` +
+                    `a role holds at most ${maxPolicies} managed policies, including any other policy attached to it.`,
+                this,
+            );
         }
-        this.policyArn = policy.arn;
+        const policies = plan.map((indexes, i) => {
+            const suffix = i === 0 ? "" : `-${i + 1}`;
+            return new aws.iam.Policy(
+                `${name}-policy${suffix}`,
+                {
+                    name: args.policyName === undefined ? undefined : `${args.policyName}${suffix}`,
+                    description: "Use of the DRS staging accounts' EBS keys through EC2, for cross-account recovery",
+                    policy: pulumi
+                        .all(indexes.map((k) => args.keys[k].keyArn))
+                        .apply((keyArns) => JSON.stringify(buildTargetKeyUsePolicy({ keyArns, targetAccess }))),
+                },
+                { parent: this },
+            );
+        });
+        for (const roleName of roleNames) {
+            policies.forEach((policy, i) => {
+                const suffix = i === 0 ? "" : `-${i + 1}`;
+                new aws.iam.RolePolicyAttachment(`${name}-${roleName}${suffix}`, { role: roleName, policyArn: policy.arn }, { parent: this });
+            });
+        }
+        this.policyArns = pulumi.all(policies.map((p) => p.arn));
         this.attachedRoleNames = pulumi.output(roleNames);
-        this.registerOutputs({ policyArn: this.policyArn, attachedRoleNames: this.attachedRoleNames });
+        this.registerOutputs({ policyArns: this.policyArns, attachedRoleNames: this.attachedRoleNames });
     }
 }

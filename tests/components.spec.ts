@@ -45,7 +45,10 @@ describe("components on their own", () => {
             () =>
                 new DrsTargetKeyAccess(
                     "target",
-                    { keyArns: ["arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"], roleNames: ["AWSServiceRoleForElasticDisasterRecovery"] },
+                    {
+                        keys: [{ accountId: "444455556666", region: "us-east-1", keyArn: "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab" }],
+                        roleNames: ["AWSServiceRoleForElasticDisasterRecovery"],
+                    },
                     { provider },
                 ),
         ).to.throw(/AWSServiceRoleForElasticDisasterRecovery is a service-linked role; IAM rejects any policy attached to one \(UnmodifiableEntity\)/);
@@ -58,8 +61,8 @@ describe("components on their own", () => {
         const mocks = await installMocks();
         const provider = new aws.Provider("target", { region: "us-east-1", allowedAccountIds: ["111122223333"] });
         const keyArn = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        const access = new DrsTargetKeyAccess("access", { keyArns: [keyArn], roleNames: ["A", "B"] }, { provider });
-        const policyArn = await unwrap(access.policyArn);
+        const access = new DrsTargetKeyAccess("access", { keys: [{ accountId: "444455556666", region: "us-east-1", keyArn }], roleNames: ["A", "B"] }, { provider });
+        const [policyArn] = await unwrap(access.policyArns);
         await settle();
         const attachments = byType(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
         expect(attachments.map((a) => [a.name, a.inputs.role, a.inputs.policyArn, a.provider])).to.deep.equal([

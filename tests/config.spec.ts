@@ -181,7 +181,13 @@ describe("config", () => {
         it("warns when an entry has no replication block", () => {
             const { warnings } = parseConfig({ target, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] });
             expect(warnings).to.deep.equal([
-                "stagingAccounts[0] (444455556666 in us-east-1) has no replication block: its key is created, but DRS does not use it until a replication template points at it. Add replication, or set the template's key ARN yourself.",
+                "stagingAccounts[0] (444455556666 in us-east-1) has no replication block: the key is created, but DRS does not use it until a replication template points at it. Add replication, or set the template's key ARN yourself.",
+            ]);
+            const fleet = Array.from({ length: 7 }, (_, i) => ({ accountId: String(200000000000 + i), region: "us-east-1" }));
+            expect(parseConfig({ target, stagingAccounts: fleet }).warnings).to.deep.equal([
+                "stagingAccounts[0] (200000000000 in us-east-1), stagingAccounts[1] (200000000001 in us-east-1), stagingAccounts[2] (200000000002 in us-east-1), " +
+                    "stagingAccounts[3] (200000000003 in us-east-1), stagingAccounts[4] (200000000004 in us-east-1) and 2 more have no replication block: " +
+                    "the key is created, but DRS does not use it until a replication template points at it. Add replication, or set the template's key ARN yourself.",
             ]);
         });
     });
@@ -231,6 +237,21 @@ describe("config", () => {
         });
     });
 
+    describe("fleet size", () => {
+        const fleet = (accounts: number) =>
+            Array.from({ length: accounts }, (_, i) => ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region }))).flat();
+
+        it("accepts 100 staging accounts in 3 Regions", () => {
+            expect(parseConfig({ target, stagingAccounts: fleet(100) }).settings.stagingAccounts).to.have.length(300);
+        });
+
+        it("refuses, before any resource, a fleet whose key-use policies a role cannot hold", () => {
+            expectProblem({ target, stagingAccounts: fleet(200) }, "stagingAccounts", /^stagingAccounts 600 keys need \d+ target key-use policies.*a role may hold 10 managed policies/);
+            expect(parseConfig({ target: { ...target, maxPoliciesPerRole: 20 }, stagingAccounts: fleet(200) }).settings.target.maxPoliciesPerRole).to.equal(20);
+            expectProblem({ target: { ...target, maxPoliciesPerRole: 21 }, stagingAccounts: [entry] }, "target.maxPoliciesPerRole", /from 1 to 20/);
+        });
+    });
+
     describe("deploy modes", () => {
         it("requires stagingStacks, of valid names, for deploy: target", () => {
             expectProblem({ deploy: "target", target }, "stagingStacks", /is required with deploy: target/);
@@ -267,7 +288,7 @@ describe("staging stack outputs, read by the target stack", () => {
         stagingKeys: keys,
         ...extra,
     });
-    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [] };
+    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [], maxPoliciesPerRole: 10 };
     const check = (stacks: ReturnType<typeof stack>[], regions?: string[]) =>
         checkStagingStackOutputs(stacks, { ...targetSettings, regions }, "ebs-shared-snapshots");
 

@@ -219,9 +219,10 @@ export async function runProgram(
     process.on("unhandledRejection", onUnhandled);
     try {
         delete require.cache[programPath];
-        const exports = require(programPath);
+        const program = require(programPath);
+        const exports = await Promise.race([typeof program === "function" ? program() : program, mocks.failed]);
         const outputs: Record<string, unknown> = {};
-        for (const [key, value] of Object.entries(exports)) {
+        for (const [key, value] of Object.entries(exports as Record<string, unknown>)) {
             if (value !== undefined) outputs[key] = await Promise.race([unwrap(value as pulumi.Input<unknown>), mocks.failed]);
         }
         await Promise.race([settle(), mocks.failed]);

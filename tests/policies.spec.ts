@@ -12,6 +12,7 @@ import {
     parseKeyArn,
     parseRoleArn,
     partitionOf,
+    planTargetKeyUsePolicies,
     viaService,
 } from "../components/policies";
 
@@ -153,6 +154,7 @@ describe("target key-use policy", () => {
 
     it("grants exactly the key policy's target actions, on exact keys, through EC2 of each key's Region", () => {
         const doc = buildTargetKeyUsePolicy({ keyArns: [keyWest, keyEast2, keyEast], targetAccess: "ebs-shared-snapshots" });
+        const use = ["kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:CreateGrant"];
         expect(doc).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
@@ -160,30 +162,22 @@ describe("target key-use policy", () => {
                 {
                     Sid: "UseDrsKeysThroughEc2UsEast1",
                     Effect: "Allow",
-                    Action: ["kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                    Action: use,
                     Resource: [keyEast, keyEast2],
-                    Condition: { StringEquals: { "kms:ViaService": "ec2.us-east-1.amazonaws.com" } },
-                },
-                {
-                    Sid: "CreateGrantsForAwsResourcesThroughEc2UsEast1",
-                    Effect: "Allow",
-                    Action: ["kms:CreateGrant"],
-                    Resource: [keyEast, keyEast2],
-                    Condition: { StringEquals: { "kms:ViaService": "ec2.us-east-1.amazonaws.com" }, Bool: { "kms:GrantIsForAWSResource": "true" } },
+                    Condition: {
+                        StringEquals: { "kms:ViaService": "ec2.us-east-1.amazonaws.com" },
+                        BoolIfExists: { "kms:GrantIsForAWSResource": "true" },
+                    },
                 },
                 {
                     Sid: "UseDrsKeysThroughEc2UsWest2",
                     Effect: "Allow",
-                    Action: ["kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                    Action: use,
                     Resource: [keyWest],
-                    Condition: { StringEquals: { "kms:ViaService": "ec2.us-west-2.amazonaws.com" } },
-                },
-                {
-                    Sid: "CreateGrantsForAwsResourcesThroughEc2UsWest2",
-                    Effect: "Allow",
-                    Action: ["kms:CreateGrant"],
-                    Resource: [keyWest],
-                    Condition: { StringEquals: { "kms:ViaService": "ec2.us-west-2.amazonaws.com" }, Bool: { "kms:GrantIsForAWSResource": "true" } },
+                    Condition: {
+                        StringEquals: { "kms:ViaService": "ec2.us-west-2.amazonaws.com" },
+                        BoolIfExists: { "kms:GrantIsForAWSResource": "true" },
+                    },
                 },
             ],
         });
@@ -206,15 +200,69 @@ describe("target key-use policy", () => {
         expect(() => buildTargetKeyUsePolicy({ keyArns: [], targetAccess: "documented" })).to.throw(/at least one key/);
     });
 
-    it("fails with the numbers when one managed policy cannot hold the keys", () => {
-        const keys = (n: number) =>
-            Array.from({ length: n }, (_, i) => `arn:aws:kms:us-east-1:${String(100000000000 + i)}:key/${String(i).padStart(8, "0")}-12ab-34cd-56ef-1234567890ab`);
-        let fits = 1;
-        while (managedPolicySize(buildTargetKeyUsePolicy({ keyArns: keys(fits + 1), targetAccess: "ebs-shared-snapshots" })) <= limits.managedPolicyChars - 300) fits++;
-        expect(fits).to.be.greaterThan(15);
-        expect(() => buildTargetKeyUsePolicy({ keyArns: keys(fits * 2), targetAccess: "ebs-shared-snapshots" })).to.throw(
-            new RegExp(`for ${fits * 2} keys needs \\d+ characters, over IAM's 6144`),
+    it("refuses one policy over IAM's size limit, with the numbers", () => {
+        const keys = fleetKeyArns(60);
+        expect(() => buildTargetKeyUsePolicy({ keyArns: keys, targetAccess: "ebs-shared-snapshots" })).to.throw(/for 60 keys needs \d+ characters, over IAM's 6144/);
+    });
+});
+
+/** n keys of distinct accounts in us-east-1, us-west-2 and eu-west-1, as real ARNs would look. */
+function fleetKeys(n: number) {
+    const regions = ["us-east-1", "us-west-2", "eu-west-1"];
+    return Array.from({ length: n }, (_, i) => ({ accountId: String(100000000000 + Math.floor(i / 3)), region: regions[i % 3] }));
+}
+
+function fleetKeyArns(n: number): string[] {
+    return fleetKeys(n).map((k, i) => `arn:aws:kms:${k.region}:${k.accountId}:key/${String(i).padStart(8, "0")}-12ab-34cd-56ef-1234567890ab`);
+}
+
+describe("target key-use policies at fleet scale", () => {
+    it("fits 100 accounts x 3 Regions in at most 10 policies under 6,144 characters, on exact ARNs", () => {
+        const keys = fleetKeys(300);
+        const arns = fleetKeyArns(300);
+        const plan = planTargetKeyUsePolicies({ keys, targetAccess: "ebs-shared-snapshots" });
+        expect(plan.length).to.be.within(2, limits.managedPoliciesPerRole);
+        expect(plan.flat().sort((a, b) => a - b)).to.deep.equal(keys.map((_, i) => i));
+        for (const chunk of plan) {
+            const doc = buildTargetKeyUsePolicy({ keyArns: chunk.map((i) => arns[i]), targetAccess: "ebs-shared-snapshots" });
+            expect(managedPolicySize(doc)).to.be.at.most(limits.managedPolicyChars);
+            const resources = doc.Statement.flatMap((statement) => statement.Resource as string[]);
+            expect(resources.filter((arn) => !arns.includes(arn))).to.deep.equal([]);
+        }
+    });
+
+    it("fills each policy as far as the limit allows: one more key would not fit", () => {
+        const keys = fleetKeys(300);
+        const arns = fleetKeyArns(300);
+        const plan = planTargetKeyUsePolicies({ keys, targetAccess: "ebs-shared-snapshots" });
+        for (let c = 0; c < plan.length - 1; c++) {
+            const overfull = [...plan[c], plan[c + 1][0]].map((i) => arns[i]);
+            expect(() => buildTargetKeyUsePolicy({ keyArns: overfull, targetAccess: "ebs-shared-snapshots" })).to.throw(/over IAM's 6144/);
+        }
+    });
+
+    it("keeps one policy for a small fleet", () => {
+        // In Region order: eu-west-1 (key 2), us-east-1 (key 0), us-west-2 (key 1).
+        expect(planTargetKeyUsePolicies({ keys: fleetKeys(3), targetAccess: "documented" })).to.deep.equal([[2, 0, 1]]);
+    });
+
+    it("fails at the edge of the per-role quota with the numbers and the way out", () => {
+        const keys = fleetKeys(1000);
+        expect(() => planTargetKeyUsePolicies({ keys, targetAccess: "ebs-shared-snapshots" })).to.throw(
+            /^1000 keys need \d+ target key-use policies of at most 6144 characters \(about \d+ keys each\), but a role may hold 10 managed policies. Raise the IAM quota/,
         );
+        const fitsTen = planTargetKeyUsePolicies({ keys: fleetKeys(300), targetAccess: "ebs-shared-snapshots" }).length;
+        let n = 300;
+        while (planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots", maxPolicies: 20 }).length <= 10) n++;
+        expect(fitsTen).to.be.at.most(10);
+        expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n), targetAccess: "ebs-shared-snapshots" })).not.to.throw();
+        expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots" })).to.throw(/but a role may hold 10/);
+        expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots", maxPolicies: 11 })).not.to.throw();
+    });
+
+    it("keeps each key policy far below 32,768 bytes whatever the fleet size", () => {
+        const doc = buildKeyPolicy({ ...keyInput, targetAccess: "ebs-shared-snapshots", stagingRoleUniqueId: "AROAEXAMPLEID1234567" });
+        expect(keyPolicySize(doc)).to.be.lessThan(limits.keyPolicyBytes);
     });
 });
 

@@ -159,7 +159,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
             })),
         );
         expect(outputs.stagingKeys[0].replicationTemplateId).to.match(/^rct-[0-9a-f]{17}$/);
-        expect(outputs.targetKeyUsePolicyArn).to.equal(`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`);
+        expect(outputs.targetKeyUsePolicyArns).to.deep.equal([`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`]);
         expect(outputs.targetKeyUserRoleNames).to.deep.equal(["DrsRecoveryOperator", "DrsDrillRunner"]);
         expect(run.warnings).to.deep.equal([]);
     });
@@ -215,6 +215,7 @@ describe("program options", () => {
         expect(byType(run.mocks, types.alias)[0].inputs.name).to.equal("alias/drs/eu");
         expect(policyOf(key).Statement.map((s: any) => s.Sid)).not.to.include("AllowTargetAccountUseThroughEc2");
         expect(policyOf(byType(run.mocks, types.policy)[0]).Statement.map((s: any) => s.Action)).to.deep.equal([["kms:DescribeKey"], ["kms:ReEncrypt*"]]);
+        expect(policyOf(byType(run.mocks, types.policy)[0]).Statement[1].Condition).to.deep.equal({ StringEquals: { "kms:ViaService": "ec2.eu-west-1.amazonaws.com" } });
         expect(JSON.parse(byType(run.mocks, types.provider)[0].inputs.defaultTags).tags).to.deep.equal({ ManagedBy: "pulumi", Project: "drs-cross-account-kms", CostCenter: "dr" });
         expect(byType(run.mocks, types.template)).to.deep.equal([]);
         expect(run.warnings.join("\n")).to.match(/no replication block[\s\S]*protect is false/);
@@ -235,6 +236,36 @@ describe("program options", () => {
     });
 });
 
+describe("program at fleet scale", () => {
+    it("splits the target's key-use policy for 30 accounts x 3 Regions and attaches every part to each role", async () => {
+        const stagingAccounts = Array.from({ length: 30 }, (_, i) =>
+            ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
+        ).flat();
+        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A", "B"] }, stagingAccounts });
+        const policies = byType(run.mocks, types.policy);
+        expect(policies.length).to.be.within(2, 10);
+        expect(policies.map((p) => p.inputs.name)).to.include.members(["DrsCrossAccountKmsKeyUse", "DrsCrossAccountKmsKeyUse-2"]);
+        const keyArns = byType(run.mocks, types.key).map((k) => k.state.arn).sort();
+        const covered = policies.flatMap((p) => policyOf(p).Statement[0].Resource as string[]).sort();
+        expect(covered).to.deep.equal(keyArns);
+        for (const p of policies) expect(JSON.stringify(policyOf(p)).replace(/\s/g, "").length).to.be.at.most(6144);
+        const targetAttachments = byType(run.mocks, types.attachment).filter((a) => a.account === target);
+        expect(targetAttachments).to.have.length(policies.length * 2);
+        expect(run.outputs.targetKeyUsePolicyArns).to.have.length(policies.length);
+        expect(run.warnings.filter((w) => !w.includes("no replication block"))).to.deep.equal([]);
+    });
+
+    it("warns when the key-use policies take more than half of a role's managed-policy quota", async () => {
+        const stagingAccounts = Array.from({ length: 70 }, (_, i) =>
+            ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
+        ).flat();
+        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A"] }, stagingAccounts });
+        const count = byType(run.mocks, types.policy).length;
+        expect(count).to.be.within(6, 10);
+        expect(run.warnings.filter((w) => !w.includes("no replication block"))).to.deep.equal([`210 keys need ${count} key-use policies, attached to each of A: a role holds at most 10 managed policies, including any other policy attached to it.`]);
+    });
+});
+
 describe("program, split stacks", () => {
     it("runs the shipped staging stack: staging side only", async () => {
         const run = await runProgram(stackFileConfig("staging"));
@@ -242,7 +273,7 @@ describe("program, split stacks", () => {
         expect(byType(run.mocks, types.key)).to.have.length(1);
         expect(run.outputs.deploy).to.equal("staging");
         expect(run.outputs.stagingKeys).to.have.length(1);
-        expect(run.outputs).not.to.have.property("targetKeyUsePolicyArn");
+        expect(run.outputs).not.to.have.property("targetKeyUsePolicyArns");
         expect(run.warnings).to.deep.equal([]);
     });
 
@@ -258,7 +289,7 @@ describe("program, split stacks", () => {
         const stagingKeyArn = (stagingOutputs.stagingKeys as any[])[0].keyArn;
         expect(policyOf(policy).Statement[0].Resource).to.deep.equal([stagingKeyArn]);
         expect(byType(run.mocks, types.attachment).map((a) => a.inputs.role)).to.deep.equal(["DrsRecoveryOperator"]);
-        expect(run.outputs.targetKeyUsePolicyArn).to.equal(`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`);
+        expect(run.outputs.targetKeyUsePolicyArns).to.deep.equal([`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`]);
     });
 
     it("fails the target stack with a clear error when a staging stack was deployed for another target", async () => {
