@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { PolicyDocument, TargetAccess, buildKeyPolicy, buildStagingRoleTrustPolicy, buildTargetKeyUsePolicy } from "../components/policies";
-import { decide } from "./simulate";
+import { decide } from "../tools/simulate";
 
 // Who can do what on a key, with the key policy and the target's IAM policy evaluated together.
 const staging = "444455556666";

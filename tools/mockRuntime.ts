@@ -1,0 +1,249 @@
+// Runs the program under Pulumi mocks: records every registration (type, name, inputs, provider,
+// options) and answers with realistic IDs and ARNs derived from the resource's account and Region.
+// Shared by the tests (tests/mocks.ts) and the offline plan (tools/synth.ts).
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+
+export interface Registration {
+    type: string;
+    id?: string;
+    name: string;
+    urn: string;
+    custom: boolean;
+    inputs: Record<string, any>;
+    state: Record<string, any>;
+    /** The provider resource's name (e.g. aws-staging-444455556666), if any. */
+    provider?: string;
+    /** The provider resource's URN, if any. */
+    providerUrn?: string;
+    /** The account the provider is pinned to (allowedAccountIds). */
+    account?: string;
+    protect: boolean;
+    importId?: string;
+    retainOnDelete: boolean;
+}
+
+const unknownInvoke = (token: string) => new Error(`The mocks do not know the invoke ${token}; add it to tests/mocks.ts.`);
+
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    readonly registrations: Registration[] = [];
+    private readonly options = new Map<string, { protect: boolean; importId?: string; retainOnDelete: boolean; urn: string }>();
+    private readonly providersByRef = new Map<string, Registration>();
+
+    /** Stack references the program asked for that stackOutputs did not have (answered with no outputs). */
+    readonly missingStacks: string[] = [];
+
+    constructor(private readonly stackOutputs: Record<string, Record<string, unknown>> = {}) {}
+
+    /** Called by the monitor wrapper with what the mocks' args leave out. */
+    noteOptions(type: string, name: string, options: { protect: boolean; importId?: string; retainOnDelete: boolean; urn: string }) {
+        this.options.set(`${type}::${name}`, options);
+    }
+
+    /**
+     * The SDK swallows a mock's exception and waits forever, and a failed Output surfaces only
+     * as an unhandled rejection (which the Pulumi CLI reports): record either, and fail the run.
+     */
+    readonly errors: Error[] = [];
+    failNow: (err: Error) => void = () => undefined;
+    readonly failed = new Promise<never>((_, reject) => (this.failNow = reject));
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+        try {
+            return this.record(args);
+        } catch (err) {
+            this.errors.push(err as Error);
+            this.failNow(err as Error);
+            throw err;
+        }
+    }
+
+    private record(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
+        // Reads (a StackReference) do not pass through registerResource: they have no options.
+        const opts = this.options.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, urn: "" };
+        const providerReg = args.provider ? this.providersByRef.get(args.provider) : undefined;
+        const account = providerReg ? providerAccount(providerReg.inputs) : undefined;
+        const region: string = args.inputs.region ?? providerReg?.inputs.region ?? "us-east-1";
+        const { id, state } = this.answer(args, account ?? "000000000000", region, opts.importId);
+        const registration: Registration = {
+            type: args.type,
+            id,
+            name: args.name,
+            urn: opts.urn,
+            custom: args.custom ?? true,
+            inputs: args.inputs,
+            state,
+            provider: providerReg?.name,
+            providerUrn: providerReg?.urn,
+            account,
+            protect: opts.protect,
+            importId: opts.importId || undefined,
+            retainOnDelete: opts.retainOnDelete,
+        };
+        this.registrations.push(registration);
+        if (args.type === "pulumi:providers:aws") this.providersByRef.set(`${opts.urn}::${id}`, registration);
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        try {
+            return this.invoke(args);
+        } catch (err) {
+            this.errors.push(err as Error);
+            this.failNow(err as Error);
+            throw err;
+        }
+    }
+
+    private invoke(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        if (args.token === "aws:iam/getRole:getRole") {
+            const account = args.provider ? providerAccount(this.providersByRef.get(args.provider)?.inputs ?? {}) : undefined;
+            if (!account) throw new Error("aws:iam/getRole:getRole was invoked without an explicit provider");
+            const name: string = args.inputs.name;
+            return { id: name, name, arn: `arn:aws:iam::${account}:role/service-role/${name}`, path: "/service-role/", uniqueId: uniqueId(`existing:${account}:${name}`) };
+        }
+        throw unknownInvoke(args.token);
+    }
+
+    private answer(args: pulumi.runtime.MockResourceArgs, account: string, region: string, importId?: string) {
+        const inputs = args.inputs;
+        const seed = `${args.type}:${args.name}`;
+        if (args.custom === false) return { id: undefined, state: {} }; // a component
+        switch (args.type) {
+            case "pulumi:providers:aws":
+                return { id: uuid(seed), state: inputs };
+            case "pulumi:pulumi:StackReference": {
+                const outputs = this.stackOutputs[inputs.name];
+                if (!outputs) this.missingStacks.push(inputs.name);
+                return { id: inputs.name, state: { name: inputs.name, outputs: outputs ?? {}, secretOutputNames: [] } };
+            }
+            case "aws:kms/key:Key": {
+                const keyId = uuid(seed);
+                return { id: keyId, state: { ...inputs, keyId, arn: `arn:aws:kms:${region}:${account}:key/${keyId}` } };
+            }
+            case "aws:kms/alias:Alias":
+                return { id: inputs.name, state: { ...inputs, arn: `arn:aws:kms:${region}:${account}:${inputs.name}` } };
+            case "aws:iam/role:Role": {
+                const arn = `arn:aws:iam::${account}:role${inputs.path ?? "/"}${inputs.name}`;
+                return { id: inputs.name, state: { ...inputs, arn, uniqueId: uniqueId(seed) } };
+            }
+            case "aws:iam/policy:Policy": {
+                const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
+                const arn = `arn:aws:iam::${account}:policy/${name}`;
+                return { id: arn, state: { ...inputs, name, arn } };
+            }
+            case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+                return { id: `${inputs.role}/${inputs.policyArn}`, state: inputs };
+            case "aws:drs/replicationConfigurationTemplate:ReplicationConfigurationTemplate": {
+                const id = importId || `rct-${hex(seed, 17)}`;
+                return { id, state: { ...inputs, arn: `arn:aws:drs:${region}:${account}:replication-configuration-template/${id}` } };
+            }
+            default:
+                throw new Error(`The mocks do not know the resource type ${args.type}; add it to tests/mocks.ts.`);
+        }
+    }
+}
+
+function providerAccount(inputs: Record<string, any>): string | undefined {
+    // Provider inputs that are lists arrive JSON-encoded.
+    const ids = typeof inputs.allowedAccountIds === "string" ? JSON.parse(inputs.allowedAccountIds) : inputs.allowedAccountIds;
+    return Array.isArray(ids) ? ids[0] : undefined;
+}
+
+function hex(seed: string, length: number): string {
+    return createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+function uuid(seed: string): string {
+    const h = hex(seed, 32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function uniqueId(seed: string): string {
+    return `AROA${hex(seed, 17).toUpperCase()}`;
+}
+
+/** Installs the mocks, and a monitor wrapper that records the resource options mocks do not see. */
+export async function installMocks(
+    stackOutputs: Record<string, Record<string, unknown>> = {},
+    stack = "test",
+    project = "drs-cross-account-kms",
+): Promise<RecordingMocks> {
+    const mocks = new RecordingMocks(stackOutputs);
+    mocks.failed.catch(() => undefined); // observed by runProgram; not an unhandled rejection
+    await pulumi.runtime.setMocks(mocks, project, stack, false);
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: any) => {
+        mocks.noteOptions(req.getType(), req.getName(), {
+            protect: Boolean(req.getProtect()),
+            importId: req.getImportid(),
+            retainOnDelete: Boolean(req.getRetainondelete()),
+            urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+        });
+        return registerResource(req, callback);
+    };
+    return mocks;
+}
+
+/** The value of an Output (or plain value); rejects when the Output failed. */
+export function unwrap<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
+    // Output.promise() is internal to the SDK, but unlike apply() it rejects on failure.
+    return (pulumi.output(value) as any).promise();
+}
+
+/** Waits until every registration the program started has been answered. */
+export async function settle(): Promise<void> {
+    const settings = require("@pulumi/pulumi/runtime/settings");
+    await settings.waitForRPCs();
+}
+
+export interface ProgramRun {
+    mocks: RecordingMocks;
+    outputs: Record<string, unknown>;
+    warnings: string[];
+}
+
+export interface RunOptions {
+    project?: string;
+    stack?: string;
+    /** Outputs of the stacks the program may reference, by stack name. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+const programPath = require.resolve("../index");
+
+/**
+ * Runs index.ts under mocks with the given config (full keys, such as
+ * `drs-cross-account-kms:deploy`; values as in a stack file) and collects its outputs.
+ */
+export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
+    const mocks = await installMocks(options.stackOutputs, options.stack, options.project);
+    const allConfig: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) allConfig[key] = typeof value === "string" ? value : JSON.stringify(value);
+    pulumi.runtime.setAllConfig(allConfig);
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as any).warn = (message: string) => warnings.push(message);
+    const onUnhandled = (reason: unknown) => mocks.failNow(reason instanceof Error ? reason : new Error(String(reason)));
+    process.on("unhandledRejection", onUnhandled);
+    try {
+        delete require.cache[programPath];
+        const program = require(programPath);
+        const exports = await Promise.race([typeof program === "function" ? program() : program, mocks.failed]);
+        const outputs: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(exports as Record<string, unknown>)) {
+            if (value !== undefined) outputs[key] = await Promise.race([unwrap(value as pulumi.Input<unknown>), mocks.failed]);
+        }
+        await Promise.race([settle(), mocks.failed]);
+        return { mocks, outputs, warnings };
+    } catch (err) {
+        // A failed run leaves registrations pending forever; forget them so the runtime does not
+        // report them as leaked promises when the process exits.
+        require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
+        throw err;
+    } finally {
+        (pulumi.log as any).warn = warn;
+        process.off("unhandledRejection", onUnhandled);
+    }
+}
