@@ -137,6 +137,10 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
 }
 
 function parseTarget(v: Validator, raw: unknown): TargetSettings {
+    if (raw === undefined) {
+        v.error("target", 'is required: at least { accountId: "<12 digits>" } of the recovery account.');
+        return { accountId: "", keyUserRoleNames: [], maxPoliciesPerRole: limits.managedPoliciesPerRole };
+    }
     const obj = v.object("target", raw, ["accountId", "roleArn", "regions", "keyUserRoleNames", "maxPoliciesPerRole"], true);
     const accountId = v.accountId("target.accountId", obj.accountId);
     const roleArn = v.roleArn("target.roleArn", obj.roleArn, accountId);

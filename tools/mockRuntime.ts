@@ -59,8 +59,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     private record(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
-        // Reads (a StackReference) do not pass through registerResource: they have no options.
-        const opts = this.options.get(`${args.type}::${args.name}`) ?? { protect: false, retainOnDelete: false, urn: "" };
+        const opts = this.options.get(`${args.type}::${args.name}`)!;
         const providerReg = args.provider ? this.providersByRef.get(args.provider) : undefined;
         const account = providerReg ? providerAccount(providerReg.inputs) : undefined;
         const region: string = args.inputs.region ?? providerReg?.inputs.region ?? "us-east-1";
@@ -183,6 +182,16 @@ export async function installMocks(
         });
         return registerResource(req, callback);
     };
+    // Reads (a StackReference) have no resource options, only a URN.
+    const readResource = monitor.readResource.bind(monitor);
+    monitor.readResource = (req: any, callback: any) => {
+        mocks.noteOptions(req.getType(), req.getName(), {
+            protect: false,
+            retainOnDelete: false,
+            urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+        });
+        return readResource(req, callback);
+    };
     return mocks;
 }
 
@@ -209,6 +218,8 @@ export interface RunOptions {
     stack?: string;
     /** Outputs of the stacks the program may reference, by stack name. */
     stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Called with the mocks before the program runs (to inspect them if the run fails). */
+    onStart?: (mocks: RecordingMocks) => void;
 }
 
 const programPath = require.resolve("../index");
@@ -219,6 +230,7 @@ const programPath = require.resolve("../index");
  */
 export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
     const mocks = await installMocks(options.stackOutputs, options.stack, options.project);
+    options.onStart?.(mocks);
     const allConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) allConfig[key] = typeof value === "string" ? value : JSON.stringify(value);
     pulumi.runtime.setAllConfig(allConfig);

@@ -1,0 +1,144 @@
+// The offline plan: runs index.ts under mocks with a stack's config and returns what it would
+// register, with realistic IDs and ARNs. A StackReference to a stack of this project is fed by
+// synthesizing that stack first.
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { RecordingMocks, Registration, runProgram } from "./mockRuntime";
+
+export interface PlannedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** URN of the provider the resource was created with. */
+    provider?: string;
+    /** The values the program passed (policy documents exactly as given). */
+    inputs: Record<string, unknown>;
+    /** What the mocked provider answered. */
+    state: Record<string, unknown>;
+}
+
+export interface Plan {
+    project: string;
+    stack: string;
+    resources: PlannedResource[];
+    outputs: Record<string, unknown>;
+}
+
+export interface SynthResult {
+    plan: Plan;
+    warnings: string[];
+    /** Plans of the stacks this one references, by the referenced name. */
+    references: Record<string, SynthResult>;
+}
+
+/** A mistake of the user's (config, missing stack file): shown as a message, without a stack trace. */
+export class SynthError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "SynthError";
+    }
+}
+
+export interface SynthOptions {
+    /** The project folder (with Pulumi.yaml). Default: the repository root. */
+    projectDir?: string;
+    /** The stack's config file. Default: Pulumi.<stack>.yaml in the project folder. */
+    configFile?: string;
+}
+
+const defaultProjectDir = path.join(__dirname, "..");
+
+export function projectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { name?: string };
+    if (!doc?.name) throw new SynthError(`${file} has no project name.`);
+    return doc.name;
+}
+
+/** The `config:` map of a stack file, with full keys, values as YAML gives them. */
+export function readStackConfig(file: string): Record<string, unknown> {
+    if (!fs.existsSync(file)) throw new SynthError(`No stack config file ${file}.`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    return doc?.config ?? {};
+}
+
+export async function synthesize(stack: string, options: SynthOptions = {}, chain: string[] = []): Promise<SynthResult> {
+    const projectDir = options.projectDir ?? defaultProjectDir;
+    const project = projectName(projectDir);
+    const config = readStackConfig(options.configFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`));
+    const run = (stackOutputs: Record<string, Record<string, unknown>>, onStart?: (m: RecordingMocks) => void) =>
+        runProgram(config, { project, stack, stackOutputs, onStart });
+
+    // First pass: which stacks does the program reference? They are answered with no outputs.
+    let mocks: RecordingMocks | undefined;
+    let first: Awaited<ReturnType<typeof run>> | undefined;
+    let failure: unknown;
+    try {
+        first = await run({}, (m) => (mocks = m));
+    } catch (err) {
+        failure = err;
+    }
+    const referenced = [...new Set(mocks?.missingStacks ?? [])];
+    if (referenced.length === 0) {
+        if (!first) throw asSynthError(failure, stack);
+        return { plan: toPlan(project, stack, first.mocks.registrations, first.outputs), warnings: first.warnings, references: {} };
+    }
+
+    const references: Record<string, SynthResult> = {};
+    for (const name of referenced) {
+        const referencedStack = name.split("/").pop()!;
+        if ([...chain, stack].includes(referencedStack)) {
+            throw new SynthError(`Stack ${stack} references ${name}, which references it back: ${[...chain, stack, referencedStack].join(" -> ")}.`);
+        }
+        if (!fs.existsSync(path.join(projectDir, `Pulumi.${referencedStack}.yaml`))) {
+            throw new SynthError(
+                `Stack ${stack} references ${name}, but the project has no Pulumi.${referencedStack}.yaml to plan it from. ` +
+                    `Add that stack file, or correct drs-cross-account-kms:stagingStacks.`,
+            );
+        }
+        references[name] = await synthesize(referencedStack, { projectDir }, [...chain, stack]);
+    }
+    const stackOutputs = Object.fromEntries(Object.entries(references).map(([name, r]) => [name, r.plan.outputs]));
+    try {
+        const second = await run(stackOutputs);
+        return { plan: toPlan(project, stack, second.mocks.registrations, second.outputs), warnings: second.warnings, references };
+    } catch (err) {
+        throw asSynthError(err, stack);
+    }
+}
+
+function asSynthError(err: unknown, stack: string): unknown {
+    return pulumi.RunError.isInstance(err as Error) ? new SynthError(`Stack ${stack}: ${(err as Error).message}`) : err;
+}
+
+function toPlan(project: string, stack: string, registrations: Registration[], outputs: Record<string, unknown>): Plan {
+    const resources = registrations
+        .map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            ...(r.providerUrn ? { provider: r.providerUrn } : {}),
+            inputs: r.type.startsWith("pulumi:providers:") ? decodeProviderInputs(r.inputs) : r.inputs,
+            state: r.state,
+        }))
+        .sort((a, b) => a.urn.localeCompare(b.urn));
+    return { project, stack, resources, outputs };
+}
+
+/** Providers receive nested inputs JSON-encoded; show them as the program passed them. */
+function decodeProviderInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(
+        Object.entries(inputs).map(([key, value]) => {
+            if (typeof value === "string" && /^[[{]/.test(value)) {
+                try {
+                    return [key, JSON.parse(value)];
+                } catch {
+                    return [key, value];
+                }
+            }
+            return [key, value];
+        }),
+    );
+}
