@@ -1,0 +1,118 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { AccessCheck, accessReport, mismatches } from "../tools/accessReport";
+import { decide } from "../tools/simulate";
+import { SynthResult, synthesize } from "../tools/synth";
+
+const root = path.join(__dirname, "..");
+
+/** A generated fleet: `accounts` staging accounts, each in three Regions, into one target. */
+async function fleet(accounts: number, targetAccess = "ebs-shared-snapshots"): Promise<SynthResult> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-fleet-"));
+    fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const stagingAccounts = Array.from({ length: accounts }, (_, i) =>
+        ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region, replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } })),
+    ).flat();
+    const config = {
+        "pulumi:disable-default-providers": ["*"],
+        "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator", "DrsDrillRunner"] },
+        "drs-cross-account-kms:stagingAccounts": stagingAccounts,
+        "drs-cross-account-kms:key": { targetAccess },
+    };
+    fs.writeFileSync(path.join(dir, "Pulumi.fleet.yaml"), yaml.dump({ config }));
+    return synthesize("fleet", { projectDir: dir });
+}
+
+function summary(checks: AccessCheck[]) {
+    return mismatches(checks).map((c) => `${c.key} ${c.who} ${c.action} ${c.via}: must ${c.expected}, is ${c.actual} ${c.detail ?? ""}`);
+}
+
+describe("access report", () => {
+    it("finds no mismatch on the shipped staging and target stacks", async () => {
+        for (const stack of ["staging", "target"]) {
+            const checks = await accessReport(await synthesize(stack));
+            expect(summary(checks)).to.deep.equal([]);
+            expect(checks).to.have.length(34);
+        }
+    });
+
+    it("judges a staging-only plan against the policy the target stack would attach", async () => {
+        const checks = await accessReport(await synthesize("staging"));
+        expect(checks.filter((c) => c.who === "target key user (expected target policy)" && c.expected === "allow").map((c) => c.action)).to.deep.equal([
+            "kms:Decrypt",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:CreateGrant",
+            "kms:DescribeKey",
+        ]);
+    });
+
+    it("finds no mismatch on a generated fleet split over several target policies", async () => {
+        const plan = await fleet(15);
+        expect(plan.plan.resources.filter((r) => r.type === "aws:iam/policy:Policy").length).to.be.greaterThan(1);
+        const checks = await accessReport(plan);
+        expect(summary(checks)).to.deep.equal([]);
+        // 45 keys, each checked for both target roles.
+        expect(new Set(checks.map((c) => c.key)).size).to.equal(45);
+        expect([...new Set(checks.map((c) => c.who))]).to.include.members(["target role DrsRecoveryOperator", "target role DrsDrillRunner"]);
+    });
+
+    it("finds no mismatch with targetAccess documented", async () => {
+        const checks = await accessReport(await fleet(1, "documented"));
+        expect(summary(checks)).to.deep.equal([]);
+        expect(checks.find((c) => c.who === "target role DrsRecoveryOperator" && c.action === "kms:Decrypt" && c.via === "ec2")!.expected).to.equal("deny");
+    });
+
+    describe("catches a policy that is wrong", () => {
+        async function withKeyPolicy(edit: (policy: any) => void): Promise<AccessCheck[]> {
+            const result = await synthesize("target");
+            const staging = Object.values(result.references)[0].plan;
+            const key = staging.resources.find((r) => r.type === "aws:kms/key:Key")!;
+            const policy = JSON.parse(key.inputs.policy as string);
+            edit(policy);
+            key.inputs.policy = JSON.stringify(policy);
+            return accessReport(result);
+        }
+
+        it("a grant statement without kms:GrantIsForAWSResource: a denial becomes an allow", async () => {
+            const checks = await withKeyPolicy((p) => delete p.Statement.find((s: any) => s.Sid === "AllowStagingDrsServiceRoleGrantsThroughEc2").Condition.Bool);
+            expect(summary(checks)).to.deep.equal(["444455556666/us-east-1 staging DRS service-linked role kms:CreateGrant ec2: must deny, is allow "]);
+        });
+
+        it("a missing statement: a required allow becomes a denial", async () => {
+            const checks = await withKeyPolicy((p) => (p.Statement = p.Statement.filter((s: any) => s.Sid !== "AllowTargetAccountUseThroughEc2")));
+            expect(summary(checks)).to.deep.equal([
+                "444455556666/us-east-1 target role DrsRecoveryOperator kms:Decrypt ec2: must allow, is deny ",
+                "444455556666/us-east-1 target role DrsRecoveryOperator kms:GenerateDataKeyWithoutPlaintext ec2: must allow, is deny ",
+            ]);
+        });
+
+        it("a statement for the wrong Region, as in the guide", async () => {
+            const checks = await withKeyPolicy((p) => {
+                for (const s of p.Statement) if (s.Condition?.StringEquals?.["kms:ViaService"]) s.Condition.StringEquals["kms:ViaService"] = "ec2.us-west-2.amazonaws.com";
+            });
+            expect(mismatches(checks).filter((c) => c.expected === "allow").length).to.be.greaterThan(5);
+        });
+    });
+
+    it("treats a context key the simulator ignored as a failure", async () => {
+        const keyPolicy = { Version: "2012-10-17" as const, Statement: [{ Sid: "A", Effect: "Allow" as const, Principal: { AWS: "arn:aws:iam::444455556666:root" }, Action: "kms:*", Resource: "*" }] };
+        let error: Error | undefined;
+        try {
+            await decide({
+                principal: "arn:aws:iam::444455556666:role/A",
+                action: "kms:Decrypt",
+                resource: "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                resourceAccount: "444455556666",
+                context: { "kms:GrantIsForAWSResource": "true" },
+                resourcePolicy: keyPolicy,
+            });
+        } catch (err) {
+            error = err as Error;
+        }
+        expect(error?.message).to.equal("simulator ignored context keys kms:GrantIsForAWSResource for kms:Decrypt");
+    });
+});
