@@ -59,7 +59,7 @@ export function sentence(s: PolicyStatement): string {
     const resources = s.Resource === undefined || s.Resource === "*" ? "" : ` on ${[s.Resource].flat().length} key(s)`;
     const conditions = conditionWords(s.Condition ?? {});
     const verb = s.Effect === "Allow" ? "may" : "may not";
-    return `${s.Sid}: ${who} ${verb} ${actions}${resources}${conditions.length ? `, ${conditions.join(", ")}` : ", directly"}.`;
+    return `${s.Sid}: ${who} ${verb} ${actions}${resources}${conditions.length ? `, ${conditions.join(", ")}` : ", with no condition"}.`;
 }
 
 function principalWords(principal: NonNullable<PolicyStatement["Principal"]>): string {

@@ -1,0 +1,89 @@
+// npm run bench: start-up and plan times as ratios to the floor (Node loading @pulumi/pulumi and
+// @pulumi/aws), all measured in this one run on this machine.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+
+const root = path.join(__dirname, "..");
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+
+interface Measure {
+    seconds: number;
+    peakMb: number;
+}
+
+/** Median wall time and peak memory of `runs` runs of a Node process. */
+function measure(nodeArgs: string[], times = runs): Measure {
+    const samples: Measure[] = [];
+    for (let i = 0; i < times; i++) {
+        const start = process.hrtime.bigint();
+        const child = spawnSync(process.execPath, ["-r", "sucrase/register/ts", "-r", path.join(__dirname, "rssProbe.ts"), ...nodeArgs], {
+            cwd: root,
+            encoding: "utf8",
+            maxBuffer: 1 << 30,
+        });
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        if (child.status !== 0) throw new Error(`${nodeArgs.join(" ")} failed:\n${child.stderr}`);
+        const kb = Number(/bench-peak-rss-kb (\d+)/.exec(child.stderr)?.[1] ?? NaN);
+        samples.push({ seconds, peakMb: kb / 1024 });
+    }
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    return { seconds: median(samples.map((s) => s.seconds)), peakMb: median(samples.map((s) => s.peakMb)) };
+}
+
+/** A project folder with a deploy: all stack of `entries` staging entries (accounts in 3 Regions). */
+function fleetProject(entries: number): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-bench-"));
+    fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const stagingAccounts = Array.from({ length: entries }, (_, i) => ({
+        accountId: String(200000000000 + Math.floor(i / 3)),
+        region: ["us-east-1", "us-west-2", "eu-west-1"][i % 3],
+        replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" },
+    }));
+    const config = {
+        "pulumi:disable-default-providers": ["*"],
+        "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] },
+        "drs-cross-account-kms:stagingAccounts": stagingAccounts,
+    };
+    fs.writeFileSync(path.join(dir, "Pulumi.fleet.yaml"), yaml.dump({ config }));
+    return path.join(dir, "Pulumi.fleet.yaml");
+}
+
+function main(): number {
+    const cli = path.join(__dirname, "cli.ts");
+    const floor = measure(["-e", 'require("@pulumi/pulumi"); require("@pulumi/aws")']);
+    const rows: [string, Measure][] = [["floor: node + @pulumi/pulumi + @pulumi/aws", floor]];
+    const shipped = measure([cli, "synth", "--stack", "target", "--out", os.devNull]);
+    rows.push(["(a) plan of the shipped stacks (target, with staging)", shipped]);
+    const fleet = new Map<number, Measure>();
+    for (const entries of [1, 10, 50, 100]) {
+        fleet.set(entries, measure([cli, "synth", "--stack", "fleet", "--config-file", fleetProject(entries), "--out", os.devNull]));
+        rows.push([`(b) plan of ${entries} staging entries`, fleet.get(entries)!]);
+    }
+    const testStart = process.hrtime.bigint();
+    const tests = spawnSync("npx", ["mocha"], { cwd: root, encoding: "utf8" });
+    if (tests.status !== 0) throw new Error(`the tests failed:\n${tests.stdout}`);
+    rows.push(["(c) the test suite (mocha, once)", { seconds: Number(process.hrtime.bigint() - testStart) / 1e9, peakMb: NaN }]);
+
+    const ratio = (m: Measure) => m.seconds / floor.seconds;
+    const table = [
+        "| measure | wall (median) | x floor | peak memory |",
+        "|---|---|---|---|",
+        ...rows.map(([name, m]) => `| ${name} | ${m.seconds.toFixed(2)} s | ${ratio(m).toFixed(2)}x | ${Number.isNaN(m.peakMb) ? "" : `${m.peakMb.toFixed(0)} MB`} |`),
+    ];
+    const perEntryMs = ((fleet.get(100)!.seconds - fleet.get(10)!.seconds) / 90) * 1000;
+    const targets = [
+        [`(a) shipped plan at most 2x the floor`, ratio(shipped) <= 2],
+        [`(b) 100 entries at most 4x the floor`, ratio(fleet.get(100)!) <= 4],
+        [`(b) 100 entries under 600 MB`, fleet.get(100)!.peakMb < 600],
+    ] as const;
+    console.log(`${os.cpus().length} cores, Node ${process.version}, median of ${runs} runs each\n`);
+    console.log(table.join("\n"));
+    console.log(`\nGrowth: ${perEntryMs.toFixed(1)} ms per staging entry between 10 and 100 entries.`);
+    for (const [name, ok] of targets) console.log(`${ok ? "met   " : "MISSED"} ${name}`);
+    return targets.every(([, ok]) => ok) ? 0 : 1;
+}
+
+process.exitCode = main();
