@@ -14,23 +14,29 @@ interface Measure {
     peakMb: number;
 }
 
-/** Median wall time and peak memory of `runs` runs of a Node process. */
-function measure(nodeArgs: string[], times = runs): Measure {
-    const samples: Measure[] = [];
-    for (let i = 0; i < times; i++) {
-        const start = process.hrtime.bigint();
-        const child = spawnSync(process.execPath, ["-r", "sucrase/register/ts", "-r", path.join(__dirname, "rssProbe.ts"), ...nodeArgs], {
-            cwd: root,
-            encoding: "utf8",
-            maxBuffer: 1 << 30,
-        });
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        if (child.status !== 0) throw new Error(`${nodeArgs.join(" ")} failed:\n${child.stderr}`);
-        const kb = Number(/bench-peak-rss-kb (\d+)/.exec(child.stderr)?.[1] ?? NaN);
-        samples.push({ seconds, peakMb: kb / 1024 });
-    }
+/** One run of a Node process (with the TypeScript loader): wall time and peak memory. */
+function sample(nodeArgs: string[]): Measure {
+    const start = process.hrtime.bigint();
+    const child = spawnSync(process.execPath, ["-r", "sucrase/register/ts", "-r", path.join(__dirname, "rssProbe.ts"), ...nodeArgs], {
+        cwd: root,
+        encoding: "utf8",
+        maxBuffer: 1 << 30,
+    });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (child.status !== 0) throw new Error(`${nodeArgs.join(" ")} failed:\n${child.stderr}`);
+    const kb = Number(/bench-peak-rss-kb (\d+)/.exec(child.stderr)?.[1] ?? NaN);
+    return { seconds, peakMb: kb / 1024 };
+}
+
+/**
+ * Medians over `runs` rounds; each round runs every case once, interleaved, so that a slow
+ * moment of the machine weighs on all cases alike rather than on one.
+ */
+function measureAll(cases: string[][]): Measure[] {
+    const samples: Measure[][] = cases.map(() => []);
+    for (let round = 0; round < runs; round++) cases.forEach((args, i) => samples[i].push(sample(args)));
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-    return { seconds: median(samples.map((s) => s.seconds)), peakMb: median(samples.map((s) => s.peakMb)) };
+    return samples.map((s) => ({ seconds: median(s.map((m) => m.seconds)), peakMb: median(s.map((m) => m.peakMb)) }));
 }
 
 /** A project folder with a deploy: all stack of `entries` staging entries (accounts in 3 Regions). */
@@ -53,15 +59,18 @@ function fleetProject(entries: number): string {
 
 function main(): number {
     const cli = path.join(__dirname, "cli.ts");
-    const floor = measure(["-e", 'require("@pulumi/pulumi"); require("@pulumi/aws")']);
-    const rows: [string, Measure][] = [["floor: node + @pulumi/pulumi + @pulumi/aws", floor]];
-    const shipped = measure([cli, "synth", "--stack", "target", "--out", os.devNull]);
-    rows.push(["(a) plan of the shipped stacks (target, with staging)", shipped]);
-    const fleet = new Map<number, Measure>();
-    for (const entries of [1, 10, 50, 100]) {
-        fleet.set(entries, measure([cli, "synth", "--stack", "fleet", "--config-file", fleetProject(entries), "--out", os.devNull]));
-        rows.push([`(b) plan of ${entries} staging entries`, fleet.get(entries)!]);
-    }
+    const sizes = [1, 10, 50, 100];
+    const [floor, shipped, ...fleetRuns] = measureAll([
+        ["-e", 'require("@pulumi/pulumi"); require("@pulumi/aws")'],
+        [cli, "synth", "--stack", "target", "--out", os.devNull],
+        ...sizes.map((entries) => [cli, "synth", "--stack", "fleet", "--config-file", fleetProject(entries), "--out", os.devNull]),
+    ]);
+    const fleet = new Map(sizes.map((entries, i) => [entries, fleetRuns[i]]));
+    const rows: [string, Measure][] = [
+        ["floor: node + @pulumi/pulumi + @pulumi/aws", floor],
+        ["(a) plan of the shipped stacks (target, with staging)", shipped],
+        ...sizes.map((entries) => [`(b) plan of ${entries} staging ${entries === 1 ? "entry" : "entries"}`, fleet.get(entries)!] as [string, Measure]),
+    ];
     const testStart = process.hrtime.bigint();
     const tests = spawnSync("npx", ["mocha"], { cwd: root, encoding: "utf8" });
     if (tests.status !== 0) throw new Error(`the tests failed:\n${tests.stdout}`);
