@@ -78,7 +78,7 @@ function deployStaging(s: Settings): { keys: DrsTargetKey[]; exports: pulumi.Out
 }
 
 /** Target side, in its own stack: the keys come from the staging stacks' outputs, checked first. */
-async function readStagingStacks(s: Settings): Promise<DrsTargetKey[]> {
+async function readStagingStacks(s: Settings): Promise<StagingKeyExport[]> {
     const stacks = await Promise.all(
         s.stagingStacks.map(async (stack) => {
             const ref = new pulumi.StackReference(stack);
@@ -119,8 +119,8 @@ function deployTarget(s: Settings, keys: DrsTargetKey[]): DrsTargetKeyAccess {
 export = async () => {
     const settings = readStackConfig();
     const staging = settings.deploy === "target" ? undefined : deployStaging(settings);
-    const target =
-        settings.deploy === "staging" ? undefined : deployTarget(settings, staging?.keys ?? (await readStagingStacks(settings)));
+    const referenced = settings.deploy === "target" ? await readStagingStacks(settings) : undefined;
+    const target = settings.deploy === "staging" ? undefined : deployTarget(settings, staging?.keys ?? referenced!);
     return {
         /** Which side(s) this stack deployed. */
         deploy: settings.deploy,
@@ -128,8 +128,8 @@ export = async () => {
         targetAccountId: settings.target.accountId,
         /** How much of the keys the target may use; the target stack checks it matches its own. */
         targetAccess: settings.key.targetAccess,
-        /** Per staging account and Region: key ID, key ARN, alias, staging role and template. */
-        stagingKeys: staging?.exports,
+        /** Per staging account and Region: key ID, key ARN, alias, staging role and template (read from the staging stacks in a target stack). */
+        stagingKeys: staging?.exports ?? referenced,
         /** The target account's key-use policies, and the roles they are attached to. */
         targetKeyUsePolicyArns: target?.policyArns,
         targetKeyUserRoleNames: target?.attachedRoleNames,

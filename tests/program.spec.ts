@@ -290,6 +290,7 @@ describe("program, split stacks", () => {
         expect(policyOf(policy).Statement[0].Resource).to.deep.equal([stagingKeyArn]);
         expect(byType(run.mocks, types.attachment).map((a) => a.inputs.role)).to.deep.equal(["DrsRecoveryOperator"]);
         expect(run.outputs.targetKeyUsePolicyArns).to.deep.equal([`arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`]);
+        expect(run.outputs.stagingKeys).to.deep.equal(stagingOutputs.stagingKeys);
     });
 
     it("fails the target stack with a clear error when a staging stack was deployed for another target", async () => {

@@ -101,7 +101,7 @@ function expectations(targetAccess: TargetAccess) {
 /** Evaluates the access matrix of every key in a plan and the plans it references. */
 export async function accessReport(result: SynthResult): Promise<AccessCheck[]> {
     const plans = allPlans(result);
-    const keys = plans.flatMap(keysOf);
+    const keys = keysOf(plans);
     if (keys.length === 0) throw new Error(`The plan of stack ${result.plan.stack} has no DRS keys to check.`);
     const checks: AccessCheck[] = [];
     for (const key of keys) {
@@ -149,21 +149,26 @@ function allPlans(result: SynthResult): Plan[] {
     return [result.plan, ...Object.values(result.references).flatMap(allPlans)];
 }
 
-function keysOf(plan: Plan): KeyUnderTest[] {
-    const exported = (plan.outputs.stagingKeys ?? []) as { keyArn: string; accountId: string; region: string; stagingRoleArn: string }[];
-    return exported.map((entry) => {
-        const resource = plan.resources.find((r) => r.type === "aws:kms/key:Key" && r.state.arn === entry.keyArn);
-        if (!resource) throw new Error(`Stack ${plan.stack} exports key ${entry.keyArn} but its plan has no such key.`);
-        return {
-            keyArn: entry.keyArn,
-            accountId: entry.accountId,
-            region: entry.region,
-            stagingRoleArn: entry.stagingRoleArn,
-            keyPolicy: JSON.parse(resource.inputs.policy as string),
-            targetAccountId: plan.outputs.targetAccountId as string,
-            targetAccess: plan.outputs.targetAccess as TargetAccess,
-        };
-    });
+/** Every key the plans export (a target stack re-exports its staging stacks' keys), once. */
+function keysOf(plans: Plan[]): KeyUnderTest[] {
+    const keys = new Map<string, KeyUnderTest>();
+    for (const plan of plans) {
+        const exported = (plan.outputs.stagingKeys ?? []) as { keyArn: string; accountId: string; region: string; stagingRoleArn: string }[];
+        for (const entry of exported) {
+            const resource = plans.flatMap((p) => p.resources).find((r) => r.type === "aws:kms/key:Key" && r.state.arn === entry.keyArn);
+            if (!resource || keys.has(entry.keyArn)) continue;
+            keys.set(entry.keyArn, {
+                keyArn: entry.keyArn,
+                accountId: entry.accountId,
+                region: entry.region,
+                stagingRoleArn: entry.stagingRoleArn,
+                keyPolicy: JSON.parse(resource.inputs.policy as string),
+                targetAccountId: plan.outputs.targetAccountId as string,
+                targetAccess: plan.outputs.targetAccess as TargetAccess,
+            });
+        }
+    }
+    return [...keys.values()];
 }
 
 /**
