@@ -11,13 +11,14 @@ import {
 } from "./components/config";
 import { targetKeyUsePolicyName } from "./components/defaults";
 import { DrsCrossAccountKey } from "./components/drsCrossAccountKey";
+import { DrsKeyLossAlerts } from "./components/keyLossAlerts";
 import { partitionOf } from "./components/policies";
 import { accountProvider } from "./components/providers";
 import { DrsReplicationTemplate } from "./components/replicationTemplate";
 import { DrsStagingRole } from "./components/stagingRole";
 import { DrsTargetKey, DrsTargetKeyAccess } from "./components/targetKeyAccess";
 
-/** Staging side: per account a provider and the staging role; per (account, Region) a key and template. */
+/** Staging side: per account a provider and the staging role; per (account, Region) a key, template and alerts. */
 function deployStaging(s: Settings): { keys: DrsTargetKey[]; exports: pulumi.Output<StagingKeyExport[]> } {
     const accounts = new Map<string, { provider: ReturnType<typeof accountProvider>; role: DrsStagingRole }>();
     const built = s.stagingAccounts.map((entry) => {
@@ -63,6 +64,13 @@ function deployStaging(s: Settings): { keys: DrsTargetKey[]; exports: pulumi.Out
                   { provider },
               )
             : undefined;
+        const alerts = s.alerts.enabled
+            ? new DrsKeyLossAlerts(
+                  `${name}-alerts`,
+                  { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn, keyId: key.keyId, topicArn: entry.alertTopicArn },
+                  { provider },
+              )
+            : undefined;
         const exported = pulumi.output({
             accountId: entry.accountId,
             region: entry.region,
@@ -71,6 +79,7 @@ function deployStaging(s: Settings): { keys: DrsTargetKey[]; exports: pulumi.Out
             aliasName: key.aliasName,
             stagingRoleArn: role.roleArn,
             replicationTemplateId: template?.templateId,
+            alertTopicArn: alerts?.topicArn,
         });
         return { key: { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn }, exported };
     });

@@ -42,6 +42,8 @@ export interface StagingEntry {
     roleArn?: string;
     stagingRole: StagingRoleMode;
     replication?: ReplicationSettings;
+    /** An existing SNS topic for this key's key-loss alerts; default: one is created. */
+    alertTopicArn?: string;
 }
 
 export interface TargetSettings {
@@ -64,8 +66,14 @@ export interface KeySettings {
     targetAccess: TargetAccess;
 }
 
+export interface AlertSettings {
+    /** Alert on DisableKey, ScheduleKeyDeletion and PutKeyPolicy of each DRS key. */
+    enabled: boolean;
+}
+
 export interface Settings {
     deploy: DeployMode;
+    alerts: AlertSettings;
     target: TargetSettings;
     stagingAccounts: StagingEntry[];
     key: KeySettings;
@@ -92,7 +100,7 @@ export class ConfigError extends Error {
     }
 }
 
-const topLevelKeys = ["deploy", "target", "stagingAccounts", "key", "stagingStacks", "tags"];
+const topLevelKeys = ["deploy", "target", "stagingAccounts", "key", "alerts", "stagingStacks", "tags"];
 const deployModes: DeployMode[] = ["all", "staging", "target"];
 
 /** Parses and validates raw config; throws one ConfigError listing every problem. */
@@ -105,6 +113,8 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
     const target = parseTarget(v, raw.target);
     const key = parseKey(v, raw.key);
     const tags = v.stringMap("tags", raw.tags ?? {});
+    const alertsRaw = v.object("alerts", raw.alerts ?? {}, ["enabled"], false);
+    const alerts = { enabled: v.boolean("alerts.enabled", alertsRaw.enabled ?? true) };
     const buildsStaging = deploy !== "target";
     const stagingAccounts = buildsStaging ? parseStagingAccounts(v, raw.stagingAccounts, target.accountId) : [];
     const stagingStacks = deploy === "target" ? parseStagingStacks(v, raw.stagingStacks) : [];
@@ -133,7 +143,11 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
         v.warn("key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.");
     }
     v.throwIfErrors();
-    return { settings: { deploy, target, stagingAccounts, key, stagingStacks, tags }, warnings: v.warnings };
+    if (!alerts.enabled && buildsStaging) {
+        v.warn("alerts.enabled is false: nobody hears when a DRS key is disabled or scheduled for deletion, which makes its snapshots unrecoverable.");
+    }
+    if (!alerts.enabled && stagingAccounts.some((e) => e.alertTopicArn)) v.warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
+    return { settings: { deploy, alerts, target, stagingAccounts, key, stagingStacks, tags }, warnings: v.warnings };
 }
 
 function parseTarget(v: Validator, raw: unknown): TargetSettings {
@@ -218,7 +232,7 @@ function warnWithoutReplication(v: Validator, entries: StagingEntry[]): void {
 }
 
 function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccountId: string): StagingEntry {
-    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication"], true);
+    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication", "alertTopicArn"], true);
     const accountId = v.accountId(`${path}.accountId`, obj.accountId);
     if (accountId && accountId === targetAccountId) {
         v.error(`${path}.accountId`, `is the target account ${targetAccountId}. A staging account replicates for a different (target) account; use another account.`);
@@ -227,6 +241,14 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
     const roleArn = v.roleArn(`${path}.roleArn`, obj.roleArn, accountId);
     const stagingRole = v.oneOf(`${path}.stagingRole`, obj.stagingRole ?? "create", stagingRoleModes);
     const replication = obj.replication === undefined ? undefined : parseReplication(v, `${path}.replication`, obj.replication);
+    const alertTopicArn = obj.alertTopicArn === undefined ? undefined : v.string(`${path}.alertTopicArn`, obj.alertTopicArn);
+    if (alertTopicArn) {
+        const topic = /^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9-]+):(\d{12}):[\w-]{1,256}$/.exec(alertTopicArn);
+        if (!topic) v.error(`${path}.alertTopicArn`, `"${alertTopicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>).`);
+        else if (topic[2] !== region || topic[3] !== accountId) {
+            v.error(`${path}.alertTopicArn`, `is in ${topic[3]}/${topic[2]}: EventBridge delivers to a topic in the rule's own account and Region (${accountId}/${region}).`);
+        }
+    }
     if (replication?.importTemplateId) {
         v.warn(
             `${path}.replication.importTemplateId adopts ${replication.importTemplateId}: its EBS encryption becomes CUSTOM with ` +
@@ -235,7 +257,7 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
                 `older CLIs fail with "inputs to import do not match the existing resource" until the config matches the template.`,
         );
     }
-    return { accountId, region, roleArn, stagingRole, replication };
+    return { accountId, region, roleArn, stagingRole, replication, alertTopicArn };
 }
 
 const replicationKeys = [...Object.keys(replicationDefaults), "stagingAreaSubnetId", "autoReplicateNewDisks", "importTemplateId"];
@@ -501,6 +523,7 @@ export interface StagingKeyExport {
     aliasName: string;
     stagingRoleArn: string;
     replicationTemplateId?: string;
+    alertTopicArn?: string;
 }
 
 /** The outputs of one staging stack, as read through a StackReference. */

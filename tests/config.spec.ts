@@ -53,7 +53,9 @@ describe("config", () => {
                 autoReplicateNewDisks: undefined,
                 importTemplateId: undefined,
             },
+            alertTopicArn: undefined,
         });
+        expect(settings.alerts).to.deep.equal({ enabled: true });
         expect(warnings).to.deep.equal([]);
     });
 

@@ -29,6 +29,8 @@ const fanIn = {
 };
 
 const policyOf = (r: Registration) => JSON.parse(r.inputs.policy);
+/** The DRS keys, without the keys that encrypt the alert topics. */
+const drsKeys = (mocks: Parameters<typeof byType>[0]) => byType(mocks, types.key).filter((k) => !k.name.endsWith("-topic-key"));
 
 describe("program, deploy: all (fan-in of two staging accounts)", () => {
     let registrations: Registration[];
@@ -56,7 +58,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
     it("creates every resource with the provider of the account it belongs to", () => {
         const accountOf = (type: string) => byType(run.mocks, type).map((r) => r.account);
         expect(accountOf(types.role)).to.deep.equal([stagingA, stagingB]);
-        expect(accountOf(types.key)).to.deep.equal([stagingA, stagingA, stagingB]);
+        expect(drsKeys(run.mocks).map((r) => r.account)).to.deep.equal([stagingA, stagingA, stagingB]);
         expect(accountOf(types.alias)).to.deep.equal([stagingA, stagingA, stagingB]);
         expect(accountOf(types.template)).to.deep.equal([stagingA, stagingA, stagingB]);
         expect(accountOf(types.policy)).to.deep.equal([target]);
@@ -69,7 +71,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
     });
 
     it("puts each key, alias and template in its own Region", () => {
-        expect(byType(run.mocks, types.key).map((r) => r.inputs.region)).to.deep.equal(["us-east-1", "us-west-2", "us-east-1"]);
+        expect(drsKeys(run.mocks).map((r) => r.inputs.region)).to.deep.equal(["us-east-1", "us-west-2", "us-east-1"]);
         expect(byType(run.mocks, types.template).map((r) => r.inputs.region)).to.deep.equal(["us-east-1", "us-west-2", "us-east-1"]);
     });
 
@@ -89,7 +91,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
     });
 
     it("creates protected keys with rotation, the 30-day window, tags and the key policy naming the created role", () => {
-        const keys = byType(run.mocks, types.key);
+        const keys = drsKeys(run.mocks);
         const roles = byType(run.mocks, types.role);
         for (const [i, key] of keys.entries()) {
             expect(key.protect).to.equal(true);
@@ -105,7 +107,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
     });
 
     it("passes each key's ARN to its template, with CUSTOM encryption and the guide's settings", () => {
-        const keys = byType(run.mocks, types.key);
+        const keys = drsKeys(run.mocks);
         const templates = byType(run.mocks, types.template);
         templates.forEach((template, i) => expect(template.inputs.ebsEncryptionKeyArn).to.equal(keys[i].state.arn));
         expect(templates[0].inputs).to.deep.include({
@@ -130,7 +132,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
     });
 
     it("passes every key ARN to the target policy, grouped by Region", () => {
-        const keyArns = byType(run.mocks, types.key).map((k) => k.state.arn as string);
+        const keyArns = drsKeys(run.mocks).map((k) => k.state.arn as string);
         const policy = byType(run.mocks, types.policy)[0];
         expect(policy.inputs.name).to.equal("DrsCrossAccountKmsKeyUse");
         const doc = policyOf(policy);
@@ -142,7 +144,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
     });
 
     it("exports each key, its alias, role and template, and the target policy", () => {
-        const keys = byType(run.mocks, types.key);
+        const keys = drsKeys(run.mocks);
         const templates = byType(run.mocks, types.template);
         expect(outputs.deploy).to.equal("all");
         expect(outputs.targetAccountId).to.equal(target);
@@ -156,6 +158,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
                 aliasName: "alias/drs-cross-account-ebs",
                 stagingRoleArn: `arn:aws:iam::${entry.accountId}:role/service-role/DRSStagingAccountRole_${target}`,
                 replicationTemplateId: templates[i].id,
+                alertTopicArn: byType(run.mocks, "aws:sns/topic:Topic").find((t) => t.name === `drs-${entry.accountId}-${entry.region}-alerts-topic`)!.state.arn,
             })),
         );
         expect(outputs.stagingKeys[0].replicationTemplateId).to.match(/^rct-[0-9a-f]{17}$/);
@@ -196,7 +199,7 @@ describe("program options", () => {
             stagingAccounts: [{ accountId: stagingA, region: "us-east-1", stagingRole: "existing", replication: { stagingAreaSubnetId: subnet } }],
         });
         expect(byType(run.mocks, types.role)).to.deep.equal([]);
-        const policy = policyOf(byType(run.mocks, types.key)[0]);
+        const policy = policyOf(drsKeys(run.mocks)[0]);
         expect(policy.Id).to.match(/^drs-cross-account-key-policy-AROA[0-9A-F]{17}$/);
         expect(policy.Statement[4].Principal.AWS).to.equal(`arn:aws:iam::${stagingA}:role/service-role/DRSStagingAccountRole_${target}`);
     });
@@ -208,7 +211,7 @@ describe("program options", () => {
             key: { protect: false, deletionWindowInDays: 7, alias: "alias/drs/eu", targetAccess: "documented" },
             tags: { CostCenter: "dr" },
         });
-        const [key] = byType(run.mocks, types.key);
+        const [key] = drsKeys(run.mocks);
         expect(key.protect).to.equal(false);
         expect(byType(run.mocks, types.role)[0].protect).to.equal(false);
         expect(key.inputs.deletionWindowInDays).to.equal(7);
@@ -245,7 +248,7 @@ describe("program at fleet scale", () => {
         const policies = byType(run.mocks, types.policy);
         expect(policies.length).to.be.within(2, 10);
         expect(policies.map((p) => p.inputs.name)).to.include.members(["DrsCrossAccountKmsKeyUse", "DrsCrossAccountKmsKeyUse-2"]);
-        const keyArns = byType(run.mocks, types.key).map((k) => k.state.arn).sort();
+        const keyArns = drsKeys(run.mocks).map((k) => k.state.arn).sort();
         const covered = policies.flatMap((p) => policyOf(p).Statement[0].Resource as string[]).sort();
         expect(covered).to.deep.equal(keyArns);
         for (const p of policies) expect(JSON.stringify(policyOf(p)).replace(/\s/g, "").length).to.be.at.most(6144);
@@ -270,7 +273,7 @@ describe("program, split stacks", () => {
     it("runs the shipped staging stack: staging side only", async () => {
         const run = await runProgram(stackFileConfig("staging"));
         expect(byType(run.mocks, types.policy)).to.deep.equal([]);
-        expect(byType(run.mocks, types.key)).to.have.length(1);
+        expect(drsKeys(run.mocks)).to.have.length(1);
         expect(run.outputs.deploy).to.equal("staging");
         expect(run.outputs.stagingKeys).to.have.length(1);
         expect(run.outputs).not.to.have.property("targetKeyUsePolicyArns");
@@ -282,7 +285,7 @@ describe("program, split stacks", () => {
         const stagingOutputs = staging.outputs;
         const run = await runProgram(stackFileConfig("target"), { "organization/drs-cross-account-kms/staging": stagingOutputs });
         expect(byType(run.mocks, types.stackReference).map((r) => r.inputs.name)).to.deep.equal(["organization/drs-cross-account-kms/staging"]);
-        expect(byType(run.mocks, types.key)).to.deep.equal([]);
+        expect(drsKeys(run.mocks)).to.deep.equal([]);
         expect(byType(run.mocks, types.role)).to.deep.equal([]);
         const [policy] = byType(run.mocks, types.policy);
         expect(policy.account).to.equal(target);

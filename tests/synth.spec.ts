@@ -131,6 +131,8 @@ describe("synth and access-report commands", () => {
         );
         expect(run.stdout).to.match(/Access report: \d+ checks, 0 mismatches\./);
         expect(fs.readdirSync(dir).sort()).to.deep.equal([
+            "drs-444455556666-us-east-1-alerts-topic-key.json",
+            "drs-444455556666-us-east-1-alerts-topic-policy.json",
             "drs-444455556666-us-east-1-key-key.json",
             "drs-staging-role-444455556666-role.json",
             "drs-target-111122223333-policy.json",

@@ -137,6 +137,19 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const id = importId || `rct-${hex(seed, 17)}`;
                 return { id, state: { ...inputs, arn: `arn:aws:drs:${region}:${account}:replication-configuration-template/${id}` } };
             }
+            case "aws:sns/topic:Topic": {
+                const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
+                const arn = `arn:aws:sns:${region}:${account}:${name}`;
+                return { id: arn, state: { ...inputs, name, arn } };
+            }
+            case "aws:sns/topicPolicy:TopicPolicy":
+                return { id: inputs.arn, state: inputs };
+            case "aws:cloudwatch/eventRule:EventRule": {
+                const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
+                return { id: name, state: { ...inputs, name, arn: `arn:aws:events:${region}:${account}:rule/${name}` } };
+            }
+            case "aws:cloudwatch/eventTarget:EventTarget":
+                return { id: `${inputs.rule}-${hex(seed, 7)}`, state: inputs };
             default:
                 throw new Error(`The mocks do not know the resource type ${args.type}; add it to tests/mocks.ts.`);
         }

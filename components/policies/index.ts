@@ -4,3 +4,4 @@ export * from "./document";
 export * from "./keyPolicy";
 export * from "./targetPolicy";
 export * from "./trustPolicy";
+export * from "./alerts";
