@@ -22,8 +22,8 @@ export interface DrsKeyLossAlertsArgs {
 /**
  * Alerts when somebody disables a DRS key, schedules its deletion or replaces its policy: an
  * EventBridge rule on the CloudTrail management events, delivered to an SNS topic.
- * CloudTrail must record management events in the account (a trail, or the event history's
- * delivery to EventBridge, which is on by default).
+ * CloudTrail must record management events in the account and Region (a trail with management
+ * events on); without them EventBridge receives nothing to match.
  */
 export class DrsKeyLossAlerts extends pulumi.ComponentResource {
     readonly topicArn: pulumi.Output<string>;
