@@ -21,6 +21,7 @@ async function fleet(accounts: number, targetAccess = "ebs-shared-snapshots"): P
         "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator", "DrsDrillRunner"] },
         "drs-cross-account-kms:stagingAccounts": stagingAccounts,
         "drs-cross-account-kms:key": { targetAccess },
+        "drs-cross-account-kms:alerts": { enabled: false },
     };
     fs.writeFileSync(path.join(dir, "Pulumi.fleet.yaml"), yaml.dump({ config }));
     return synthesize("fleet", { projectDir: dir });

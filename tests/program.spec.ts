@@ -244,7 +244,7 @@ describe("program at fleet scale", () => {
         const stagingAccounts = Array.from({ length: 30 }, (_, i) =>
             ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
         ).flat();
-        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A", "B"] }, stagingAccounts });
+        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A", "B"] }, stagingAccounts, alerts: { enabled: false } });
         const policies = byType(run.mocks, types.policy);
         expect(policies.length).to.be.within(2, 10);
         expect(policies.map((p) => p.inputs.name)).to.include.members(["DrsCrossAccountKmsKeyUse", "DrsCrossAccountKmsKeyUse-2"]);
@@ -255,17 +255,17 @@ describe("program at fleet scale", () => {
         const targetAttachments = byType(run.mocks, types.attachment).filter((a) => a.account === target);
         expect(targetAttachments).to.have.length(policies.length * 2);
         expect(run.outputs.targetKeyUsePolicyArns).to.have.length(policies.length);
-        expect(run.warnings.filter((w) => !w.includes("no replication block"))).to.deep.equal([]);
+        expect(run.warnings.filter((w) => !w.includes("no replication block") && !w.includes("alerts.enabled is false"))).to.deep.equal([]);
     });
 
     it("warns when the key-use policies take more than half of a role's managed-policy quota", async () => {
         const stagingAccounts = Array.from({ length: 70 }, (_, i) =>
             ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
         ).flat();
-        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A"] }, stagingAccounts });
+        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A"] }, stagingAccounts, alerts: { enabled: false } });
         const count = byType(run.mocks, types.policy).length;
         expect(count).to.be.within(6, 10);
-        expect(run.warnings.filter((w) => !w.includes("no replication block"))).to.deep.equal([`210 keys need ${count} key-use policies, attached to each of A: a role holds at most 10 managed policies, including any other policy attached to it.`]);
+        expect(run.warnings.filter((w) => !w.includes("no replication block") && !w.includes("alerts.enabled is false"))).to.deep.equal([`210 keys need ${count} key-use policies, attached to each of A: a role holds at most 10 managed policies, including any other policy attached to it.`]);
     });
 });
 

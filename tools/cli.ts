@@ -1,15 +1,18 @@
 // The dev commands:
 //   npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]
 //   npm run access-report -- --stack <name> [--config-file <path>]
+//   npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]
 import * as fs from "fs";
 import * as path from "path";
+import { ConfigError, configNamespace, parseConfig } from "../components/config";
 import { accessReport, formatAccessReport, mismatches } from "./accessReport";
 import { formatPlanText, policyDocuments } from "./planText";
-import { SynthError, synthesize } from "./synth";
+import { SynthError, readStackConfig, synthesize } from "./synth";
 
 const usage = {
     synth: "usage: npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]",
     "access-report": "usage: npm run access-report -- --stack <name> [--config-file <path>]",
+    verify: "usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]",
 };
 
 export function parseArgs(argv: string[], known: string[]): Record<string, string> {
@@ -27,15 +30,24 @@ export function parseArgs(argv: string[], known: string[]): Record<string, strin
     return args;
 }
 
-/** Exit codes: 0 done, 1 the access report found a mismatch, 2 a user mistake (config, arguments). */
+const knownArgs = {
+    synth: ["stack", "config-file", "out", "format", "policies-dir"],
+    "access-report": ["stack", "config-file"],
+    verify: ["stack", "config-file", "outputs"],
+};
+
+/** Exit codes: 0 done, 1 a check failed (access report, verify), 2 could not run (config, arguments, credentials). */
 async function main(command: string, argv: string[]): Promise<number> {
-    if (command !== "synth" && command !== "access-report") throw new SynthError(`Unknown command ${command}: synth or access-report.`);
-    const args = parseArgs(argv, command === "synth" ? ["stack", "config-file", "out", "format", "policies-dir"] : ["stack", "config-file"]);
+    if (command !== "synth" && command !== "access-report" && command !== "verify") {
+        throw new SynthError(`Unknown command ${command}: synth, access-report or verify.`);
+    }
+    const args = parseArgs(argv, knownArgs[command]);
     if (args.help) {
-        process.stdout.write(`${usage[command]}\n`);
+        process.stdout.write(`${command === "verify" ? verifyHelp() : usage[command]}\n`);
         return 0;
     }
     if (!args.stack) throw new SynthError(`--stack is required.\n${usage[command]}`);
+    if (command === "verify") return runVerify(args);
     const format = args.format ?? "json";
     if (format !== "json" && format !== "text") throw new SynthError("--format must be json or text.");
     const result = await synthesize(args.stack, { configFile: args["config-file"] });
@@ -58,6 +70,62 @@ async function main(command: string, argv: string[]): Promise<number> {
     if (args.out) fs.writeFileSync(args.out, text);
     else process.stdout.write(text);
     return 0;
+}
+
+function verifyHelp(): string {
+    const { checkCatalog } = require("./verify") as typeof import("./verify");
+    return [
+        usage.verify,
+        "",
+        "Checks a deployed stack against real AWS, read-only, with the roles the stack config names",
+        "(stagingAccounts[].roleArn, target.roleArn; otherwise the current credentials). Outputs:",
+        "  pulumi stack output --json --stack <name> | npm run verify -- --stack <name> --outputs -",
+        "  pulumi stack output --json --stack <name> > outputs.json; npm run verify -- --stack <name> --outputs outputs.json",
+        "",
+        "Checks, per staging key:",
+        ...checkCatalog.map(([id, what]) => `  ${id.padEnd(30)} ${what}`),
+        "",
+        "Each prints PASS, FAIL or WARN, with the fix and the guide's troubleshooting symptom it explains.",
+        "Exit codes: 0 no check failed, 1 a check failed, 2 could not run (outputs, config, credentials).",
+    ].join("\n");
+}
+
+async function runVerify(args: Record<string, string>): Promise<number> {
+    // The AWS SDK loads only for this command.
+    const { verify, formatResults, CannotVerify } = require("./verify") as typeof import("./verify");
+    const { AssumedRoleAccess } = require("./awsAccess") as typeof import("./awsAccess");
+    if (!args.outputs) throw new SynthError(`--outputs is required.\n${usage.verify}`);
+    const text = args.outputs === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(args.outputs, "utf8");
+    let outputs: Record<string, unknown>;
+    try {
+        outputs = JSON.parse(text);
+    } catch {
+        throw new SynthError("--outputs is not JSON: pass the output of `pulumi stack output --json`.");
+    }
+    const config = readStackConfig(args["config-file"] ?? path.join(__dirname, "..", `Pulumi.${args.stack}.yaml`));
+    const raw = Object.fromEntries(
+        Object.entries(config)
+            .filter(([key]) => key.startsWith(`${configNamespace}:`))
+            .map(([key, value]) => [key.slice(configNamespace.length + 1), value]),
+    );
+    let settings;
+    try {
+        settings = parseConfig(raw).settings;
+    } catch (err) {
+        if (err instanceof ConfigError) throw new SynthError(err.message);
+        throw err;
+    }
+    const roleArns = new Map<string, string | undefined>([[settings.target.accountId, settings.target.roleArn]]);
+    for (const entry of settings.stagingAccounts) roleArns.set(entry.accountId, entry.roleArn);
+    try {
+        const results = await verify({ settings, outputs }, new AssumedRoleAccess(roleArns));
+        process.stdout.write(`${formatResults(results)}\n`);
+        if (results.every((r) => r.status === "WARN" && r.message.startsWith("Not verified"))) return 2;
+        return results.some((r) => r.status === "FAIL") ? 1 : 0;
+    } catch (err) {
+        if (err instanceof CannotVerify) throw new SynthError(err.message);
+        throw err;
+    }
 }
 
 if (require.main === module) {
