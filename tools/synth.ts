@@ -69,7 +69,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}, chai
     const project = projectName(projectDir);
     const config = readStackConfig(options.configFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`));
     const run = (stackOutputs: Record<string, Record<string, unknown>>, onStart?: (m: RecordingMocks) => void) =>
-        runProgram(config, { project, stack, stackOutputs, onStart });
+        runProgram(config, { project, stack, stackOutputs, onStart, stackTraces: false });
 
     // First pass: which stacks does the program reference? They are answered with no outputs.
     let mocks: RecordingMocks | undefined;
