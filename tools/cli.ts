@@ -43,7 +43,7 @@ async function main(command: string, argv: string[]): Promise<number> {
     }
     const args = parseArgs(argv, knownArgs[command]);
     if (args.help) {
-        process.stdout.write(`${command === "verify" ? verifyHelp() : usage[command]}\n`);
+        process.stdout.write(`${command === "verify" ? await verifyHelp() : usage[command]}\n`);
         return 0;
     }
     if (!args.stack) throw new SynthError(`--stack is required.\n${usage[command]}`);
@@ -72,8 +72,8 @@ async function main(command: string, argv: string[]): Promise<number> {
     return 0;
 }
 
-function verifyHelp(): string {
-    const { checkCatalog } = require("./verify") as typeof import("./verify");
+async function verifyHelp(): Promise<string> {
+    const { checkCatalog } = await import("./verify");
     return [
         usage.verify,
         "",
@@ -92,8 +92,8 @@ function verifyHelp(): string {
 
 async function runVerify(args: Record<string, string>): Promise<number> {
     // The AWS SDK loads only for this command.
-    const { verify, formatResults, CannotVerify } = require("./verify") as typeof import("./verify");
-    const { AssumedRoleAccess } = require("./awsAccess") as typeof import("./awsAccess");
+    const { verify, formatResults, CannotVerify } = await import("./verify");
+    const { AssumedRoleAccess } = await import("./awsAccess");
     if (!args.outputs) throw new SynthError(`--outputs is required.\n${usage.verify}`);
     const text = args.outputs === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(args.outputs, "utf8");
     let outputs: Record<string, unknown>;

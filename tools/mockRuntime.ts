@@ -216,6 +216,8 @@ export function unwrap<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
 
 /** Waits until every registration the program started has been answered. */
 export async function settle(): Promise<void> {
+    // waitForRPCs is internal to the SDK (not in its type declarations).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const settings = require("@pulumi/pulumi/runtime/settings");
     await settings.waitForRPCs();
 }
@@ -261,6 +263,8 @@ export async function runProgram(config: Record<string, unknown>, options: RunOp
     if (options.stackTraces === false) Error.stackTraceLimit = 0;
     try {
         delete require.cache[programPath];
+        // A fresh copy of the program for every run: require, after dropping it from the cache.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require(programPath);
         const exports = await Promise.race([typeof program === "function" ? program() : program, mocks.failed]);
         const outputs: Record<string, unknown> = {};
@@ -272,6 +276,7 @@ export async function runProgram(config: Record<string, unknown>, options: RunOp
     } catch (err) {
         // A failed run leaves registrations pending forever; forget them so the runtime does not
         // report them as leaked promises when the process exits.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
         throw err;
     } finally {
