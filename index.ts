@@ -2,13 +2,7 @@
 // Async so the target side can read the staging stacks' outputs, and check them, before it
 // registers anything.
 import * as pulumi from "@pulumi/pulumi";
-import {
-    ConfigError,
-    Settings,
-    StagingKeyExport,
-    checkStagingStackOutputs,
-    readStackConfig,
-} from "./components/config";
+import { ConfigError, Settings, StagingKeyExport, checkStagingStackOutputs, readStackConfig } from "./components/config";
 import { targetKeyUsePolicyName } from "./components/defaults";
 import { DrsCrossAccountKey } from "./components/drsCrossAccountKey";
 import { DrsKeyLossAlerts } from "./components/keyLossAlerts";

@@ -140,13 +140,18 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
     }
     if (!key.enableKeyRotation) v.warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
     if (!key.protect) {
-        v.warn("key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.");
+        v.warn(
+            "key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.",
+        );
     }
     v.throwIfErrors();
     if (!alerts.enabled && buildsStaging) {
-        v.warn("alerts.enabled is false: nobody hears when a DRS key is disabled or scheduled for deletion, which makes its snapshots unrecoverable.");
+        v.warn(
+            "alerts.enabled is false: nobody hears when a DRS key is disabled or scheduled for deletion, which makes its snapshots unrecoverable.",
+        );
     }
-    if (!alerts.enabled && stagingAccounts.some((e) => e.alertTopicArn)) v.warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
+    if (!alerts.enabled && stagingAccounts.some((e) => e.alertTopicArn))
+        v.warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
     return { settings: { deploy, alerts, target, stagingAccounts, key, stagingStacks, tags }, warnings: v.warnings };
 }
 
@@ -200,7 +205,10 @@ function parseStagingAccounts(v: Validator, raw: unknown, targetAccountId: strin
         const id = `${entry.accountId}/${entry.region}`;
         const first = seen.get(id);
         if (first !== undefined) {
-            v.error(`stagingAccounts[${i}]`, `repeats account ${entry.accountId} in ${entry.region} (stagingAccounts[${first}]): one key per account and Region. Remove one entry.`);
+            v.error(
+                `stagingAccounts[${i}]`,
+                `repeats account ${entry.accountId} in ${entry.region} (stagingAccounts[${first}]): one key per account and Region. Remove one entry.`,
+            );
         } else {
             seen.set(id, i);
         }
@@ -211,10 +219,16 @@ function parseStagingAccounts(v: Validator, raw: unknown, targetAccountId: strin
         }
         // One provider and one staging role per account: its entries must agree on both.
         if (other.entry.roleArn !== entry.roleArn) {
-            v.error(`stagingAccounts[${i}].roleArn`, `differs from stagingAccounts[${other.index}].roleArn for the same account ${entry.accountId}. Use one role per account.`);
+            v.error(
+                `stagingAccounts[${i}].roleArn`,
+                `differs from stagingAccounts[${other.index}].roleArn for the same account ${entry.accountId}. Use one role per account.`,
+            );
         }
         if (other.entry.stagingRole !== entry.stagingRole) {
-            v.error(`stagingAccounts[${i}].stagingRole`, `differs from stagingAccounts[${other.index}].stagingRole for the same account ${entry.accountId}: the staging role exists once per account.`);
+            v.error(
+                `stagingAccounts[${i}].stagingRole`,
+                `differs from stagingAccounts[${other.index}].stagingRole for the same account ${entry.accountId}: the staging role exists once per account.`,
+            );
         }
     });
     return entries;
@@ -235,7 +249,10 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
     const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication", "alertTopicArn"], true);
     const accountId = v.accountId(`${path}.accountId`, obj.accountId);
     if (accountId && accountId === targetAccountId) {
-        v.error(`${path}.accountId`, `is the target account ${targetAccountId}. A staging account replicates for a different (target) account; use another account.`);
+        v.error(
+            `${path}.accountId`,
+            `is the target account ${targetAccountId}. A staging account replicates for a different (target) account; use another account.`,
+        );
     }
     const region = v.region(`${path}.region`, obj.region);
     const roleArn = v.roleArn(`${path}.roleArn`, obj.roleArn, accountId);
@@ -246,7 +263,10 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
         const topic = /^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9-]+):(\d{12}):[\w-]{1,256}$/.exec(alertTopicArn);
         if (!topic) v.error(`${path}.alertTopicArn`, `"${alertTopicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>).`);
         else if (topic[2] !== region || topic[3] !== accountId) {
-            v.error(`${path}.alertTopicArn`, `is in ${topic[3]}/${topic[2]}: EventBridge delivers to a topic in the rule's own account and Region (${accountId}/${region}).`);
+            v.error(
+                `${path}.alertTopicArn`,
+                `is in ${topic[3]}/${topic[2]}: EventBridge delivers to a topic in the rule's own account and Region (${accountId}/${region}).`,
+            );
         }
     }
     if (replication?.importTemplateId) {
@@ -264,48 +284,81 @@ const replicationKeys = [...Object.keys(replicationDefaults), "stagingAreaSubnet
 
 function parseReplication(v: Validator, path: string, raw: unknown): ReplicationSettings | undefined {
     if (raw !== null && typeof raw === "object" && ("ebsEncryption" in raw || "ebsEncryptionKeyArn" in raw)) {
-        v.error(`${path}.ebsEncryption`, "is set by the program (CUSTOM, with this entry's key). Remove ebsEncryption and ebsEncryptionKeyArn.");
+        v.error(
+            `${path}.ebsEncryption`,
+            "is set by the program (CUSTOM, with this entry's key). Remove ebsEncryption and ebsEncryptionKeyArn.",
+        );
     }
     const obj = v.object(path, raw, [...replicationKeys, "ebsEncryption", "ebsEncryptionKeyArn"], true);
     const d = replicationDefaults;
     const subnet = v.string(`${path}.stagingAreaSubnetId`, obj.stagingAreaSubnetId);
     if (subnet && !/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(subnet)) {
-        v.error(`${path}.stagingAreaSubnetId`, `"${subnet}" is not a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0.`);
+        v.error(
+            `${path}.stagingAreaSubnetId`,
+            `"${subnet}" is not a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0.`,
+        );
     }
-    const securityGroups = v.stringList(`${path}.replicationServersSecurityGroupsIds`, obj.replicationServersSecurityGroupsIds ?? d.replicationServersSecurityGroupsIds);
+    const securityGroups = v.stringList(
+        `${path}.replicationServersSecurityGroupsIds`,
+        obj.replicationServersSecurityGroupsIds ?? d.replicationServersSecurityGroupsIds,
+    );
     securityGroups.forEach((sg, i) => {
-        if (!/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(sg)) v.error(`${path}.replicationServersSecurityGroupsIds[${i}]`, `"${sg}" is not a security group ID (sg-...).`);
+        if (!/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(sg))
+            v.error(`${path}.replicationServersSecurityGroupsIds[${i}]`, `"${sg}" is not a security group ID (sg-...).`);
     });
     const importTemplateId = obj.importTemplateId === undefined ? undefined : v.string(`${path}.importTemplateId`, obj.importTemplateId);
     if (importTemplateId && !/^rct-[0-9a-zA-Z]{17}$/.test(importTemplateId)) {
-        v.error(`${path}.importTemplateId`, `"${importTemplateId}" is not a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates).`);
+        v.error(
+            `${path}.importTemplateId`,
+            `"${importTemplateId}" is not a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates).`,
+        );
     }
     return {
         stagingAreaSubnetId: subnet,
-        associateDefaultSecurityGroup: v.boolean(`${path}.associateDefaultSecurityGroup`, obj.associateDefaultSecurityGroup ?? d.associateDefaultSecurityGroup),
+        associateDefaultSecurityGroup: v.boolean(
+            `${path}.associateDefaultSecurityGroup`,
+            obj.associateDefaultSecurityGroup ?? d.associateDefaultSecurityGroup,
+        ),
         bandwidthThrottling: v.integer(`${path}.bandwidthThrottling`, obj.bandwidthThrottling ?? d.bandwidthThrottling, 0, 10_000),
         createPublicIp: v.boolean(`${path}.createPublicIp`, obj.createPublicIp ?? d.createPublicIp),
         dataPlaneRouting: v.oneOf(`${path}.dataPlaneRouting`, obj.dataPlaneRouting ?? d.dataPlaneRouting, ["PRIVATE_IP", "PUBLIC_IP"]),
-        defaultLargeStagingDiskType: v.oneOf(`${path}.defaultLargeStagingDiskType`, obj.defaultLargeStagingDiskType ?? d.defaultLargeStagingDiskType, ["GP2", "GP3", "ST1", "AUTO"]),
-        replicationServerInstanceType: v.string(`${path}.replicationServerInstanceType`, obj.replicationServerInstanceType ?? d.replicationServerInstanceType),
-        useDedicatedReplicationServer: v.boolean(`${path}.useDedicatedReplicationServer`, obj.useDedicatedReplicationServer ?? d.useDedicatedReplicationServer),
+        defaultLargeStagingDiskType: v.oneOf(
+            `${path}.defaultLargeStagingDiskType`,
+            obj.defaultLargeStagingDiskType ?? d.defaultLargeStagingDiskType,
+            ["GP2", "GP3", "ST1", "AUTO"],
+        ),
+        replicationServerInstanceType: v.string(
+            `${path}.replicationServerInstanceType`,
+            obj.replicationServerInstanceType ?? d.replicationServerInstanceType,
+        ),
+        useDedicatedReplicationServer: v.boolean(
+            `${path}.useDedicatedReplicationServer`,
+            obj.useDedicatedReplicationServer ?? d.useDedicatedReplicationServer,
+        ),
         replicationServersSecurityGroupsIds: securityGroups,
         stagingAreaTags: v.stringMap(`${path}.stagingAreaTags`, obj.stagingAreaTags ?? d.stagingAreaTags),
         pitRetentionDays: v.integer(`${path}.pitRetentionDays`, obj.pitRetentionDays ?? d.pitRetentionDays, 1, 365),
-        autoReplicateNewDisks: obj.autoReplicateNewDisks === undefined ? undefined : v.boolean(`${path}.autoReplicateNewDisks`, obj.autoReplicateNewDisks),
+        autoReplicateNewDisks:
+            obj.autoReplicateNewDisks === undefined ? undefined : v.boolean(`${path}.autoReplicateNewDisks`, obj.autoReplicateNewDisks),
         importTemplateId,
     };
 }
 
 function parseStagingStacks(v: Validator, raw: unknown): string[] {
     if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
-        v.error("stagingStacks", "is required with deploy: target: list the staging stacks to read key ARNs from, like organization/drs-cross-account-kms/staging.");
+        v.error(
+            "stagingStacks",
+            "is required with deploy: target: list the staging stacks to read key ARNs from, like organization/drs-cross-account-kms/staging.",
+        );
         return [];
     }
     const stacks = v.stringList("stagingStacks", raw);
     stacks.forEach((name, i) => {
         if (!/^[\w.-]+(\/[\w.-]+){0,2}$/.test(name)) {
-            v.error(`stagingStacks[${i}]`, `"${name}" is not a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>.`);
+            v.error(
+                `stagingStacks[${i}]`,
+                `"${name}" is not a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>.`,
+            );
         }
     });
     v.unique("stagingStacks", stacks);
@@ -327,13 +380,21 @@ function checkRecoveryRegions(v: Validator, recoveryRegions: string[], entries: 
     });
     entries.forEach((entry, i) => {
         if (isKnownRegion(entry.region) && !recoveryRegions.includes(entry.region)) {
-            v.error(`stagingAccounts[${i}].region`, `"${entry.region}" is not in target.regions: the target would get a key it never recovers with. Add ${entry.region} to target.regions or remove this entry.`);
+            v.error(
+                `stagingAccounts[${i}].region`,
+                `"${entry.region}" is not in target.regions: the target would get a key it never recovers with. Add ${entry.region} to target.regions or remove this entry.`,
+            );
         }
     });
 }
 
 /** The target's key-use policies must fit the roles they are attached to (IAM size and count limits). */
-function checkPolicyPlan(target: TargetSettings, targetAccess: TargetAccess, keys: KeyPlacement[], report: (message: string) => void): void {
+function checkPolicyPlan(
+    target: TargetSettings,
+    targetAccess: TargetAccess,
+    keys: KeyPlacement[],
+    report: (message: string) => void,
+): void {
     try {
         planTargetKeyUsePolicies({ keys, targetAccess, maxPolicies: target.maxPoliciesPerRole });
     } catch (err) {
@@ -422,17 +483,28 @@ class Validator {
         // YAML reads an unquoted 012345678901 as a number and drops the leading zero: say so.
         if (typeof raw === "number") {
             if (Number.isInteger(raw) && String(raw).length === 12) return String(raw);
-            this.error(key, `reads as the number ${raw}: quote the 12-digit account ID ("0..."), as YAML drops leading zeros of an unquoted one.`);
+            this.error(
+                key,
+                `reads as the number ${raw}: quote the 12-digit account ID ("0..."), as YAML drops leading zeros of an unquoted one.`,
+            );
             return String(raw);
         }
         if (isAccountId(raw)) return raw;
-        this.error(key, raw === undefined ? "is required: the 12-digit AWS account ID, quoted." : `"${raw}" is not a 12-digit AWS account ID.`);
+        this.error(
+            key,
+            raw === undefined ? "is required: the 12-digit AWS account ID, quoted." : `"${raw}" is not a 12-digit AWS account ID.`,
+        );
         return typeof raw === "string" ? raw : "";
     }
 
     region(key: string, raw: unknown): string {
         if (typeof raw === "string" && isKnownRegion(raw)) return raw;
-        this.error(key, raw === undefined ? "is required: an AWS Region name such as us-east-1." : `"${raw}" is not an AWS Region name (such as us-east-1).`);
+        this.error(
+            key,
+            raw === undefined
+                ? "is required: an AWS Region name such as us-east-1."
+                : `"${raw}" is not an AWS Region name (such as us-east-1).`,
+        );
         return typeof raw === "string" ? raw : "";
     }
 
@@ -452,7 +524,10 @@ class Validator {
         if (!role) {
             this.error(key, `${JSON.stringify(raw)} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`);
         } else if (isAccountId(accountId) && role.accountId !== accountId) {
-            this.error(key, `is a role in account ${role.accountId}, but this entry's account is ${accountId}. The provider assumes a role in the account it deploys to.`);
+            this.error(
+                key,
+                `is a role in account ${role.accountId}, but this entry's account is ${accountId}. The provider assumes a role in the account it deploys to.`,
+            );
         }
         return arn;
     }
@@ -478,7 +553,8 @@ class Validator {
             }
             return role.name;
         }
-        if (!/^[\w+=,.@-]{1,64}$/.test(value)) this.error(key, `"${value}" is not an IAM role name (up to 64 of letters, digits and +=,.@_-).`);
+        if (!/^[\w+=,.@-]{1,64}$/.test(value))
+            this.error(key, `"${value}" is not an IAM role name (up to 64 of letters, digits and +=,.@_-).`);
         return value;
     }
 }
@@ -549,12 +625,16 @@ export function checkStagingStackOutputs(
     stacks.forEach(({ stack, targetAccountId, targetAccess: stackAccess, stagingKeys }, i) => {
         const key = `${configNamespace}:stagingStacks[${i}]`;
         if (targetAccountId !== target.accountId) {
-            problems.push(`${key} "${stack}" was deployed for target account ${JSON.stringify(targetAccountId)}, not ${target.accountId}. Point stagingStacks at stacks deployed for this target.`);
+            problems.push(
+                `${key} "${stack}" was deployed for target account ${JSON.stringify(targetAccountId)}, not ${target.accountId}. Point stagingStacks at stacks deployed for this target.`,
+            );
             return;
         }
         // The target policy grants exactly what the key policies grant: both must use one mode.
         if (stackAccess !== targetAccess) {
-            problems.push(`${key} "${stack}" shares its keys with key.targetAccess ${JSON.stringify(stackAccess)}, but this stack has "${targetAccess}". Set the same key.targetAccess in both stacks.`);
+            problems.push(
+                `${key} "${stack}" shares its keys with key.targetAccess ${JSON.stringify(stackAccess)}, but this stack has "${targetAccess}". Set the same key.targetAccess in both stacks.`,
+            );
         }
         if (!Array.isArray(stagingKeys) || stagingKeys.length === 0) {
             problems.push(`${key} "${stack}" exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
@@ -564,11 +644,15 @@ export function checkStagingStackOutputs(
             const id = `${entry.accountId}/${entry.region}`;
             const other = seen.get(id);
             if (other !== undefined) {
-                problems.push(`${key} "${stack}" exports a key for ${entry.accountId} in ${entry.region}, as "${other}" does. Keep one stack per staging account and Region.`);
+                problems.push(
+                    `${key} "${stack}" exports a key for ${entry.accountId} in ${entry.region}, as "${other}" does. Keep one stack per staging account and Region.`,
+                );
             }
             seen.set(id, stack);
             if (target.regions && !target.regions.includes(entry.region)) {
-                problems.push(`${key} "${stack}" has a key in ${entry.region}, which is not in target.regions. Add ${entry.region} to target.regions.`);
+                problems.push(
+                    `${key} "${stack}" has a key in ${entry.region}, which is not in target.regions. Add ${entry.region} to target.regions.`,
+                );
             }
             keys.push(entry);
         }

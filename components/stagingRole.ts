@@ -1,13 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { StagingRoleMode } from "./defaults";
-import {
-    Partition,
-    buildStagingRoleTrustPolicy,
-    drsStagingRoleManagedPolicyArn,
-    drsStagingRoleName,
-    drsStagingRolePath,
-} from "./policies";
+import { Partition, buildStagingRoleTrustPolicy, drsStagingRoleManagedPolicyArn, drsStagingRoleName, drsStagingRolePath } from "./policies";
 
 export interface DrsStagingRoleArgs {
     /** Required. The target (recovery) account; a plain value, as it names the role. */

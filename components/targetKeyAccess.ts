@@ -75,7 +75,11 @@ export class DrsTargetKeyAccess extends pulumi.ComponentResource {
         for (const roleName of roleNames) {
             policies.forEach((policy, i) => {
                 const suffix = i === 0 ? "" : `-${i + 1}`;
-                new aws.iam.RolePolicyAttachment(`${name}-${roleName}${suffix}`, { role: roleName, policyArn: policy.arn }, { parent: this });
+                new aws.iam.RolePolicyAttachment(
+                    `${name}-${roleName}${suffix}`,
+                    { role: roleName, policyArn: policy.arn },
+                    { parent: this },
+                );
             });
         }
         this.policyArns = pulumi.all(policies.map((p) => p.arn));

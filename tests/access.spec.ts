@@ -132,7 +132,14 @@ matrix("documented", [
 describe("staging role trust", () => {
     const trust = buildStagingRoleTrustPolicy("aws", target);
     const assume = (action: string, context: Record<string, string>) =>
-        decide({ principal: "drs.amazonaws.com", action, resource: stagingRoleArn, resourceAccount: staging, context, resourcePolicy: trust });
+        decide({
+            principal: "drs.amazonaws.com",
+            action,
+            resource: stagingRoleArn,
+            resourceAccount: staging,
+            context,
+            resourcePolicy: trust,
+        });
     const fromTarget = {
         "sts:SourceIdentity": target,
         "aws:SourceAccount": target,
@@ -147,6 +154,11 @@ describe("staging role trust", () => {
     it("denies DRS acting for another account, or for a resource that is not a source server", async () => {
         expect(await assume("sts:AssumeRole", { ...fromTarget, "aws:SourceAccount": outsider })).to.equal("ImplicitlyDenied");
         expect(await assume("sts:AssumeRole", { ...fromTarget, "sts:SourceIdentity": outsider })).to.equal("ImplicitlyDenied");
-        expect(await assume("sts:AssumeRole", { ...fromTarget, "aws:SourceArn": `arn:aws:drs:${region}:${target}:recovery-instance/i-1234567890abcdef0` })).to.equal("ImplicitlyDenied");
+        expect(
+            await assume("sts:AssumeRole", {
+                ...fromTarget,
+                "aws:SourceArn": `arn:aws:drs:${region}:${target}:recovery-instance/i-1234567890abcdef0`,
+            }),
+        ).to.equal("ImplicitlyDenied");
     });
 });

@@ -14,7 +14,11 @@ async function fleet(accounts: number, targetAccess = "ebs-shared-snapshots"): P
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-fleet-"));
     fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     const stagingAccounts = Array.from({ length: accounts }, (_, i) =>
-        ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region, replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } })),
+        ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({
+            accountId: String(200000000000 + i),
+            region,
+            replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" },
+        })),
     ).flat();
     const config = {
         "pulumi:disable-default-providers": ["*"],
@@ -42,13 +46,9 @@ describe("access report", () => {
 
     it("judges a staging-only plan against the policy the target stack would attach", async () => {
         const checks = await accessReport(await synthesize("staging"));
-        expect(checks.filter((c) => c.who === "target key user (expected target policy)" && c.expected === "allow").map((c) => c.action)).to.deep.equal([
-            "kms:Decrypt",
-            "kms:GenerateDataKeyWithoutPlaintext",
-            "kms:ReEncryptFrom",
-            "kms:CreateGrant",
-            "kms:DescribeKey",
-        ]);
+        expect(
+            checks.filter((c) => c.who === "target key user (expected target policy)" && c.expected === "allow").map((c) => c.action),
+        ).to.deep.equal(["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:DescribeKey"]);
     });
 
     it("finds no mismatch on a generated fleet split over several target policies", async () => {
@@ -58,13 +58,18 @@ describe("access report", () => {
         expect(summary(checks)).to.deep.equal([]);
         // 45 keys, each checked for both target roles.
         expect(new Set(checks.map((c) => c.key)).size).to.equal(45);
-        expect([...new Set(checks.map((c) => c.who))]).to.include.members(["target role DrsRecoveryOperator", "target role DrsDrillRunner"]);
+        expect([...new Set(checks.map((c) => c.who))]).to.include.members([
+            "target role DrsRecoveryOperator",
+            "target role DrsDrillRunner",
+        ]);
     });
 
     it("finds no mismatch with targetAccess documented", async () => {
         const checks = await accessReport(await fleet(1, "documented"));
         expect(summary(checks)).to.deep.equal([]);
-        expect(checks.find((c) => c.who === "target role DrsRecoveryOperator" && c.action === "kms:Decrypt" && c.via === "ec2")!.expected).to.equal("deny");
+        expect(
+            checks.find((c) => c.who === "target role DrsRecoveryOperator" && c.action === "kms:Decrypt" && c.via === "ec2")!.expected,
+        ).to.equal("deny");
     });
 
     describe("catches a policy that is wrong", () => {
@@ -79,12 +84,18 @@ describe("access report", () => {
         }
 
         it("a grant statement without kms:GrantIsForAWSResource: a denial becomes an allow", async () => {
-            const checks = await withKeyPolicy((p) => delete p.Statement.find((s: any) => s.Sid === "AllowStagingDrsServiceRoleGrantsThroughEc2").Condition.Bool);
-            expect(summary(checks)).to.deep.equal(["444455556666/us-east-1 staging DRS service-linked role kms:CreateGrant ec2: must deny, is allow "]);
+            const checks = await withKeyPolicy(
+                (p) => delete p.Statement.find((s: any) => s.Sid === "AllowStagingDrsServiceRoleGrantsThroughEc2").Condition.Bool,
+            );
+            expect(summary(checks)).to.deep.equal([
+                "444455556666/us-east-1 staging DRS service-linked role kms:CreateGrant ec2: must deny, is allow ",
+            ]);
         });
 
         it("a missing statement: a required allow becomes a denial", async () => {
-            const checks = await withKeyPolicy((p) => (p.Statement = p.Statement.filter((s: any) => s.Sid !== "AllowTargetAccountUseThroughEc2")));
+            const checks = await withKeyPolicy(
+                (p) => (p.Statement = p.Statement.filter((s: any) => s.Sid !== "AllowTargetAccountUseThroughEc2")),
+            );
             expect(summary(checks)).to.deep.equal([
                 "444455556666/us-east-1 target role DrsRecoveryOperator kms:Decrypt ec2: must allow, is deny ",
                 "444455556666/us-east-1 target role DrsRecoveryOperator kms:GenerateDataKeyWithoutPlaintext ec2: must allow, is deny ",
@@ -93,14 +104,27 @@ describe("access report", () => {
 
         it("a statement for the wrong Region, as in the guide", async () => {
             const checks = await withKeyPolicy((p) => {
-                for (const s of p.Statement) if (s.Condition?.StringEquals?.["kms:ViaService"]) s.Condition.StringEquals["kms:ViaService"] = "ec2.us-west-2.amazonaws.com";
+                for (const s of p.Statement)
+                    if (s.Condition?.StringEquals?.["kms:ViaService"])
+                        s.Condition.StringEquals["kms:ViaService"] = "ec2.us-west-2.amazonaws.com";
             });
             expect(mismatches(checks).filter((c) => c.expected === "allow").length).to.be.greaterThan(5);
         });
     });
 
     it("treats a context key the simulator ignored as a failure", async () => {
-        const keyPolicy = { Version: "2012-10-17" as const, Statement: [{ Sid: "A", Effect: "Allow" as const, Principal: { AWS: "arn:aws:iam::444455556666:root" }, Action: "kms:*", Resource: "*" }] };
+        const keyPolicy = {
+            Version: "2012-10-17" as const,
+            Statement: [
+                {
+                    Sid: "A",
+                    Effect: "Allow" as const,
+                    Principal: { AWS: "arn:aws:iam::444455556666:root" },
+                    Action: "kms:*",
+                    Resource: "*",
+                },
+            ],
+        };
         let error: Error | undefined;
         try {
             await decide({

@@ -15,7 +15,9 @@ function matches(pattern: Record<string, unknown>, event: Record<string, unknown
     return Object.entries(pattern).every(([field, expected]) => {
         const actual = event[field];
         if (Array.isArray(expected)) return [actual].flat().some((value) => expected.includes(value));
-        return actual !== null && typeof actual === "object" && matches(expected as Record<string, unknown>, actual as Record<string, unknown>);
+        return (
+            actual !== null && typeof actual === "object" && matches(expected as Record<string, unknown>, actual as Record<string, unknown>)
+        );
     });
 }
 
@@ -25,7 +27,12 @@ const cloudTrailEvent = (eventName: string, requestedKey: string, source = "aws.
     "detail-type": "AWS API Call via CloudTrail",
     account,
     region: "us-east-1",
-    detail: { eventSource: "kms.amazonaws.com", eventName, requestParameters: { keyId: requestedKey }, userIdentity: { type: "AssumedRole" } },
+    detail: {
+        eventSource: "kms.amazonaws.com",
+        eventName,
+        requestParameters: { keyId: requestedKey },
+        userIdentity: { type: "AssumedRole" },
+    },
 });
 
 describe("key-loss alerts", () => {
@@ -63,8 +70,18 @@ describe("key-loss alerts", () => {
         const publish = (principal: string, context: Record<string, string>) =>
             decide({ principal, action: "sns:Publish", resource: topicArn, resourceAccount: account, context, resourcePolicy: policy });
         expect(await publish("events.amazonaws.com", { "aws:SourceArn": ruleArn, "aws:SourceAccount": account })).to.equal("Allowed");
-        expect(await publish("events.amazonaws.com", { "aws:SourceArn": `arn:aws:events:us-east-1:${account}:rule/other`, "aws:SourceAccount": account })).to.equal("ImplicitlyDenied");
-        expect(await publish("events.amazonaws.com", { "aws:SourceArn": "arn:aws:events:us-east-1:999988887777:rule/drs-key-alerts", "aws:SourceAccount": "999988887777" })).to.equal("ImplicitlyDenied");
+        expect(
+            await publish("events.amazonaws.com", {
+                "aws:SourceArn": `arn:aws:events:us-east-1:${account}:rule/other`,
+                "aws:SourceAccount": account,
+            }),
+        ).to.equal("ImplicitlyDenied");
+        expect(
+            await publish("events.amazonaws.com", {
+                "aws:SourceArn": "arn:aws:events:us-east-1:999988887777:rule/drs-key-alerts",
+                "aws:SourceAccount": "999988887777",
+            }),
+        ).to.equal("ImplicitlyDenied");
         expect(await publish("arn:aws:iam::999988887777:role/Anyone", {})).to.equal("ImplicitlyDenied");
     });
 
@@ -72,7 +89,14 @@ describe("key-loss alerts", () => {
         const policy = buildAlertTopicKeyPolicy({ accountId: account, region: "us-east-1" });
         const topicKey = `arn:aws:kms:us-east-1:${account}:key/2234abcd-12ab-34cd-56ef-1234567890ab`;
         const use = (action: string, sourceAccount: string) =>
-            decide({ principal: "events.amazonaws.com", action, resource: topicKey, resourceAccount: account, context: { "aws:SourceAccount": sourceAccount }, resourcePolicy: policy });
+            decide({
+                principal: "events.amazonaws.com",
+                action,
+                resource: topicKey,
+                resourceAccount: account,
+                context: { "aws:SourceAccount": sourceAccount },
+                resourcePolicy: policy,
+            });
         expect(await use("kms:GenerateDataKey", account)).to.equal("Allowed");
         expect(await use("kms:Decrypt", account)).to.equal("Allowed");
         expect(await use("kms:GenerateDataKey", "999988887777")).to.equal("ImplicitlyDenied");
@@ -84,7 +108,13 @@ describe("key-loss alerts in the program", () => {
     const target = { accountId: "111122223333", keyUserRoleNames: ["R"] };
 
     it("watches each DRS key from its own account and Region, into an encrypted topic only its rule may publish to", async () => {
-        const run = await runProgram({ target, stagingAccounts: [{ accountId: account, region: "us-east-1" }, { accountId: account, region: "eu-west-1" }] });
+        const run = await runProgram({
+            target,
+            stagingAccounts: [
+                { accountId: account, region: "us-east-1" },
+                { accountId: account, region: "eu-west-1" },
+            ],
+        });
         const keys = byType(run.mocks, "aws:kms/key:Key");
         const rules = byType(run.mocks, "aws:cloudwatch/eventRule:EventRule");
         expect(rules.map((r) => [r.account, r.inputs.region])).to.deep.equal([
@@ -93,13 +123,17 @@ describe("key-loss alerts in the program", () => {
         ]);
         for (const rule of rules) {
             const drsKey = keys.find((k) => k.name === rule.name.replace("-alerts-rule", "-key-key"))!;
-            expect(JSON.parse(rule.inputs.eventPattern)).to.deep.equal(buildKeyAlertEventPattern({ keyArn: drsKey.state.arn, keyId: drsKey.state.keyId }));
+            expect(JSON.parse(rule.inputs.eventPattern)).to.deep.equal(
+                buildKeyAlertEventPattern({ keyArn: drsKey.state.arn, keyId: drsKey.state.keyId }),
+            );
             const topic = byType(run.mocks, "aws:sns/topic:Topic").find((t) => t.name === rule.name.replace("-rule", "-topic"))!;
             const topicKey = keys.find((k) => k.name === rule.name.replace("-rule", "-topic-key"))!;
             expect(topic.inputs.kmsMasterKeyId).to.equal(topicKey.state.arn);
             expect(topic.inputs.region).to.equal(rule.inputs.region);
             const topicPolicy = byType(run.mocks, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.inputs.arn === topic.state.arn)!;
-            expect(JSON.parse(topicPolicy.inputs.policy)).to.deep.equal(buildAlertTopicPolicy({ topicArn: topic.state.arn, accountId: account, ruleArns: [rule.state.arn] }));
+            expect(JSON.parse(topicPolicy.inputs.policy)).to.deep.equal(
+                buildAlertTopicPolicy({ topicArn: topic.state.arn, accountId: account, ruleArns: [rule.state.arn] }),
+            );
             const targets = byType(run.mocks, "aws:cloudwatch/eventTarget:EventTarget").filter((t) => t.inputs.rule === rule.state.name);
             expect(targets.map((t) => [t.inputs.arn, t.inputs.region])).to.deep.equal([[topic.state.arn, rule.inputs.region]]);
         }
@@ -115,15 +149,26 @@ describe("key-loss alerts in the program", () => {
     });
 
     it("can be turned off, with a warning", async () => {
-        const run = await runProgram({ target, stagingAccounts: [{ accountId: account, region: "us-east-1" }], alerts: { enabled: false } });
+        const run = await runProgram({
+            target,
+            stagingAccounts: [{ accountId: account, region: "us-east-1" }],
+            alerts: { enabled: false },
+        });
         expect(byType(run.mocks, "aws:cloudwatch/eventRule:EventRule")).to.deep.equal([]);
         expect(run.warnings.join("\n")).to.match(/alerts.enabled is false: nobody hears when a DRS key is disabled/);
     });
 
     it("refuses a topic ARN of another account or Region", () => {
-        expect(() => parseConfig({ target, stagingAccounts: [{ accountId: account, region: "us-east-1", alertTopicArn: `arn:aws:sns:us-west-2:${account}:t` }] })).to.throw(
+        expect(() =>
+            parseConfig({
+                target,
+                stagingAccounts: [{ accountId: account, region: "us-east-1", alertTopicArn: `arn:aws:sns:us-west-2:${account}:t` }],
+            }),
+        ).to.throw(
             /stagingAccounts\[0\].alertTopicArn is in 444455556666\/us-west-2: EventBridge delivers to a topic in the rule's own account and Region/,
         );
-        expect(() => parseConfig({ target, stagingAccounts: [{ accountId: account, region: "us-east-1", alertTopicArn: "security-alerts" }] })).to.throw(/is not an SNS topic ARN/);
+        expect(() =>
+            parseConfig({ target, stagingAccounts: [{ accountId: account, region: "us-east-1", alertTopicArn: "security-alerts" }] }),
+        ).to.throw(/is not an SNS topic ARN/);
     });
 });

@@ -46,12 +46,20 @@ describe("components on their own", () => {
                 new DrsTargetKeyAccess(
                     "target",
                     {
-                        keys: [{ accountId: "444455556666", region: "us-east-1", keyArn: "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab" }],
+                        keys: [
+                            {
+                                accountId: "444455556666",
+                                region: "us-east-1",
+                                keyArn: "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                            },
+                        ],
                         roleNames: ["AWSServiceRoleForElasticDisasterRecovery"],
                     },
                     { provider },
                 ),
-        ).to.throw(/AWSServiceRoleForElasticDisasterRecovery is a service-linked role; IAM rejects any policy attached to one \(UnmodifiableEntity\)/);
+        ).to.throw(
+            /AWSServiceRoleForElasticDisasterRecovery is a service-linked role; IAM rejects any policy attached to one \(UnmodifiableEntity\)/,
+        );
         await settle();
         expect(byType(mocks, "aws:iam/policy:Policy")).to.deep.equal([]);
         expect(byType(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")).to.deep.equal([]);
@@ -61,7 +69,11 @@ describe("components on their own", () => {
         const mocks = await installMocks();
         const provider = new aws.Provider("target", { region: "us-east-1", allowedAccountIds: ["111122223333"] });
         const keyArn = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        const access = new DrsTargetKeyAccess("access", { keys: [{ accountId: "444455556666", region: "us-east-1", keyArn }], roleNames: ["A", "B"] }, { provider });
+        const access = new DrsTargetKeyAccess(
+            "access",
+            { keys: [{ accountId: "444455556666", region: "us-east-1", keyArn }], roleNames: ["A", "B"] },
+            { provider },
+        );
         const [policyArn] = await unwrap(access.policyArns);
         await settle();
         const attachments = byType(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");

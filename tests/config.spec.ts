@@ -18,7 +18,10 @@ function problems(raw: RawConfig): string[] {
 
 function expectProblem(raw: RawConfig, key: string, pattern: RegExp) {
     const found = problems(raw);
-    expect(found.some((p) => p.startsWith(`${key} `) && pattern.test(p)), `no "${key}" problem matching ${pattern} in:\n${found.join("\n")}`).to.equal(true);
+    expect(
+        found.some((p) => p.startsWith(`${key} `) && pattern.test(p)),
+        `no "${key}" problem matching ${pattern} in:\n${found.join("\n")}`,
+    ).to.equal(true);
 }
 
 describe("config", () => {
@@ -81,7 +84,9 @@ describe("config", () => {
             parseConfig({ target: { accountId: "1" } });
             expect.fail("expected an error");
         } catch (err) {
-            expect((err as Error).message).to.match(/^Invalid stack config \(2 problems\):\n  - drs-cross-account-kms:target.accountId "1" is not a 12-digit AWS account ID.\n  - drs-cross-account-kms:stagingAccounts is required/);
+            expect((err as Error).message).to.match(
+                /^Invalid stack config \(2 problems\):\n  - drs-cross-account-kms:target.accountId "1" is not a 12-digit AWS account ID.\n  - drs-cross-account-kms:stagingAccounts is required/,
+            );
         }
     });
 
@@ -94,7 +99,11 @@ describe("config", () => {
         });
 
         it("refuses a staging account that is the target", () => {
-            expectProblem({ target, stagingAccounts: [{ ...entry, accountId: target.accountId }] }, "stagingAccounts[0].accountId", /is the target account/);
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, accountId: target.accountId }] },
+                "stagingAccounts[0].accountId",
+                /is the target account/,
+            );
         });
     });
 
@@ -105,29 +114,69 @@ describe("config", () => {
         });
 
         it("refuses an unknown Region and a duplicate (account, Region)", () => {
-            expectProblem({ target, stagingAccounts: [{ ...entry, region: "us-east-7" }] }, "stagingAccounts[0].region", /not an AWS Region name/);
-            expectProblem({ target, stagingAccounts: [entry, { ...entry }] }, "stagingAccounts[1]", /repeats account 444455556666 in us-east-1 \(stagingAccounts\[0\]\)/);
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, region: "us-east-7" }] },
+                "stagingAccounts[0].region",
+                /not an AWS Region name/,
+            );
+            expectProblem(
+                { target, stagingAccounts: [entry, { ...entry }] },
+                "stagingAccounts[1]",
+                /repeats account 444455556666 in us-east-1 \(stagingAccounts\[0\]\)/,
+            );
         });
 
         it("checks role ARNs' shape and account, and that entries of one account agree", () => {
-            expectProblem({ target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::444455556666:user/x" }] }, "stagingAccounts[0].roleArn", /is not an IAM role ARN/);
-            expectProblem({ target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::999988887777:role/Deploy" }] }, "stagingAccounts[0].roleArn", /is a role in account 999988887777, but this entry's account is 444455556666/);
             expectProblem(
-                { target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::444455556666:role/A" }, { ...entry, region: "us-west-2", roleArn: "arn:aws:iam::444455556666:role/B" }] },
+                { target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::444455556666:user/x" }] },
+                "stagingAccounts[0].roleArn",
+                /is not an IAM role ARN/,
+            );
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::999988887777:role/Deploy" }] },
+                "stagingAccounts[0].roleArn",
+                /is a role in account 999988887777, but this entry's account is 444455556666/,
+            );
+            expectProblem(
+                {
+                    target,
+                    stagingAccounts: [
+                        { ...entry, roleArn: "arn:aws:iam::444455556666:role/A" },
+                        { ...entry, region: "us-west-2", roleArn: "arn:aws:iam::444455556666:role/B" },
+                    ],
+                },
                 "stagingAccounts[1].roleArn",
                 /differs from stagingAccounts\[0\].roleArn/,
             );
             expectProblem(
-                { target, stagingAccounts: [{ ...entry, stagingRole: "import" }, { ...entry, region: "us-west-2" }] },
+                {
+                    target,
+                    stagingAccounts: [
+                        { ...entry, stagingRole: "import" },
+                        { ...entry, region: "us-west-2" },
+                    ],
+                },
                 "stagingAccounts[1].stagingRole",
                 /differs from stagingAccounts\[0\].stagingRole/,
             );
-            expectProblem({ target, stagingAccounts: [{ ...entry, stagingRole: "adopt" }] }, "stagingAccounts[0].stagingRole", /must be one of create, import, existing/);
-            expectProblem({ ...valid, target: { ...target, roleArn: "arn:aws:iam::444455556666:role/Deploy" } }, "target.roleArn", /is a role in account 444455556666/);
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, stagingRole: "adopt" }] },
+                "stagingAccounts[0].stagingRole",
+                /must be one of create, import, existing/,
+            );
+            expectProblem(
+                { ...valid, target: { ...target, roleArn: "arn:aws:iam::444455556666:role/Deploy" } },
+                "target.roleArn",
+                /is a role in account 444455556666/,
+            );
         });
 
         it("refuses unknown settings, naming the known ones", () => {
-            expectProblem({ target, stagingAccounts: [{ ...entry, acountId: "x" }] }, "stagingAccounts[0].acountId", /is not a known setting. Known: accountId, region/);
+            expectProblem(
+                { target, stagingAccounts: [{ ...entry, acountId: "x" }] },
+                "stagingAccounts[0].acountId",
+                /is not a known setting. Known: accountId, region/,
+            );
             expectProblem({ ...valid, stagingAccount: [] }, "stagingAccount", /is not a setting of this program/);
         });
     });
@@ -138,7 +187,11 @@ describe("config", () => {
 
         it("requires a subnet ID of the right shape", () => {
             expectProblem(withReplication({}), "stagingAccounts[0].replication.stagingAreaSubnetId", /is required/);
-            expectProblem(withReplication({ stagingAreaSubnetId: "subnet-XXXXXXXXX" }), "stagingAccounts[0].replication.stagingAreaSubnetId", /is not a subnet ID/);
+            expectProblem(
+                withReplication({ stagingAreaSubnetId: "subnet-XXXXXXXXX" }),
+                "stagingAccounts[0].replication.stagingAreaSubnetId",
+                /is not a subnet ID/,
+            );
         });
 
         it("checks each setting's type and values", () => {
@@ -171,7 +224,11 @@ describe("config", () => {
         });
 
         it("refuses ebsEncryption settings: the program always uses CUSTOM with the entry's key", () => {
-            expectProblem(withReplication({ ...subnet, ebsEncryption: "DEFAULT" }), "stagingAccounts[0].replication.ebsEncryption", /is set by the program/);
+            expectProblem(
+                withReplication({ ...subnet, ebsEncryption: "DEFAULT" }),
+                "stagingAccounts[0].replication.ebsEncryption",
+                /is set by the program/,
+            );
         });
 
         it("warns that adopting a template resyncs and depends on the Pulumi CLI", () => {
@@ -200,23 +257,52 @@ describe("config", () => {
                 "AWSServiceRoleForElasticDisasterRecovery",
                 "arn:aws:iam::111122223333:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery",
             ]) {
-                expectProblem({ ...valid, target: { ...target, keyUserRoleNames: [role] } }, "target.keyUserRoleNames[0]", /is a service-linked role. IAM rejects any policy attached to a service-linked role \(UnmodifiableEntity\)/);
+                expectProblem(
+                    { ...valid, target: { ...target, keyUserRoleNames: [role] } },
+                    "target.keyUserRoleNames[0]",
+                    /is a service-linked role. IAM rejects any policy attached to a service-linked role \(UnmodifiableEntity\)/,
+                );
             }
         });
 
         it("takes role names or target-account role ARNs, and attaches by name", () => {
-            const { settings } = parseConfig({ ...valid, target: { ...target, keyUserRoleNames: ["A", "arn:aws:iam::111122223333:role/ops/B"] } });
+            const { settings } = parseConfig({
+                ...valid,
+                target: { ...target, keyUserRoleNames: ["A", "arn:aws:iam::111122223333:role/ops/B"] },
+            });
             expect(settings.target.keyUserRoleNames).to.deep.equal(["A", "B"]);
-            expectProblem({ ...valid, target: { ...target, keyUserRoleNames: ["arn:aws:iam::444455556666:role/B"] } }, "target.keyUserRoleNames[0]", /not the target account/);
-            expectProblem({ ...valid, target: { ...target, keyUserRoleNames: ["A", "A"] } }, "target.keyUserRoleNames", /lists A more than once/);
-            expectProblem({ ...valid, target: { ...target, keyUserRoleNames: ["bad name"] } }, "target.keyUserRoleNames[0]", /is not an IAM role name/);
+            expectProblem(
+                { ...valid, target: { ...target, keyUserRoleNames: ["arn:aws:iam::444455556666:role/B"] } },
+                "target.keyUserRoleNames[0]",
+                /not the target account/,
+            );
+            expectProblem(
+                { ...valid, target: { ...target, keyUserRoleNames: ["A", "A"] } },
+                "target.keyUserRoleNames",
+                /lists A more than once/,
+            );
+            expectProblem(
+                { ...valid, target: { ...target, keyUserRoleNames: ["bad name"] } },
+                "target.keyUserRoleNames[0]",
+                /is not an IAM role name/,
+            );
         });
 
         it("explains the guide's cross-Region mistake", () => {
-            expectProblem({ ...valid, target: { ...target, regions: ["us-west-2"] } }, "target.regions[0]", /"us-west-2" has no staging key. KMS keys are regional: a key in us-east-1 is never used through ec2.us-west-2/);
-            expectProblem({ ...valid, target: { ...target, regions: ["us-west-2"] } }, "stagingAccounts[0].region", /"us-east-1" is not in target.regions/);
+            expectProblem(
+                { ...valid, target: { ...target, regions: ["us-west-2"] } },
+                "target.regions[0]",
+                /"us-west-2" has no staging key. KMS keys are regional: a key in us-east-1 is never used through ec2.us-west-2/,
+            );
+            expectProblem(
+                { ...valid, target: { ...target, regions: ["us-west-2"] } },
+                "stagingAccounts[0].region",
+                /"us-east-1" is not in target.regions/,
+            );
             expectProblem({ ...valid, target: { ...target, regions: ["us-west-9"] } }, "target.regions[0]", /not an AWS Region name/);
-            expect(parseConfig({ ...valid, target: { ...target, regions: ["us-east-1"] } }).settings.target.regions).to.deep.equal(["us-east-1"]);
+            expect(parseConfig({ ...valid, target: { ...target, regions: ["us-east-1"] } }).settings.target.regions).to.deep.equal([
+                "us-east-1",
+            ]);
         });
 
         it("warns when the key-use policy would be attached to no role", () => {
@@ -227,30 +313,54 @@ describe("config", () => {
 
     describe("key", () => {
         it("checks alias, deletion window, rotation, protection and target access", () => {
-            const found = problems({ ...valid, key: { alias: "alias/aws/ebs", deletionWindowInDays: 31, enableKeyRotation: "yes", protect: 1, targetAccess: "full" } });
-            expect(found.map((p) => p.split(" ")[0])).to.deep.equal(["key.alias", "key.deletionWindowInDays", "key.enableKeyRotation", "key.protect", "key.targetAccess"]);
+            const found = problems({
+                ...valid,
+                key: { alias: "alias/aws/ebs", deletionWindowInDays: 31, enableKeyRotation: "yes", protect: 1, targetAccess: "full" },
+            });
+            expect(found.map((p) => p.split(" ")[0])).to.deep.equal([
+                "key.alias",
+                "key.deletionWindowInDays",
+                "key.enableKeyRotation",
+                "key.protect",
+                "key.targetAccess",
+            ]);
             expectProblem({ ...valid, key: { alias: "drs-key" } }, "key.alias", /Use alias\/<name>/);
         });
 
         it("warns when protection or rotation is turned off", () => {
             const { warnings } = parseConfig({ ...valid, key: { protect: false, enableKeyRotation: false } });
             expect(warnings).to.have.length(2);
-            expect(warnings.join("\n")).to.match(/enableKeyRotation is false[\s\S]*protect is false: `pulumi destroy` can schedule the key's deletion/);
+            expect(warnings.join("\n")).to.match(
+                /enableKeyRotation is false[\s\S]*protect is false: `pulumi destroy` can schedule the key's deletion/,
+            );
         });
     });
 
     describe("fleet size", () => {
         const fleet = (accounts: number) =>
-            Array.from({ length: accounts }, (_, i) => ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region }))).flat();
+            Array.from({ length: accounts }, (_, i) =>
+                ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
+            ).flat();
 
         it("accepts 100 staging accounts in 3 Regions", () => {
             expect(parseConfig({ target, stagingAccounts: fleet(100) }).settings.stagingAccounts).to.have.length(300);
         });
 
         it("refuses, before any resource, a fleet whose key-use policies a role cannot hold", () => {
-            expectProblem({ target, stagingAccounts: fleet(200) }, "stagingAccounts", /^stagingAccounts 600 keys need \d+ target key-use policies.*a role may hold 10 managed policies/);
-            expect(parseConfig({ target: { ...target, maxPoliciesPerRole: 20 }, stagingAccounts: fleet(200) }).settings.target.maxPoliciesPerRole).to.equal(20);
-            expectProblem({ target: { ...target, maxPoliciesPerRole: 21 }, stagingAccounts: [entry] }, "target.maxPoliciesPerRole", /from 1 to 20/);
+            expectProblem(
+                { target, stagingAccounts: fleet(200) },
+                "stagingAccounts",
+                /^stagingAccounts 600 keys need \d+ target key-use policies.*a role may hold 10 managed policies/,
+            );
+            expect(
+                parseConfig({ target: { ...target, maxPoliciesPerRole: 20 }, stagingAccounts: fleet(200) }).settings.target
+                    .maxPoliciesPerRole,
+            ).to.equal(20);
+            expectProblem(
+                { target: { ...target, maxPoliciesPerRole: 21 }, stagingAccounts: [entry] },
+                "target.maxPoliciesPerRole",
+                /from 1 to 20/,
+            );
         });
     });
 
@@ -308,12 +418,22 @@ describe("staging stack outputs, read by the target stack", () => {
                 return (err as ConfigError).problems;
             }
         };
-        expect(run([stack("a", [key("444455556666", "us-east-1")], { targetAccountId: "999988887777" })])[0]).to.match(/stagingStacks\[0\] "a" was deployed for target account "999988887777"/);
-        expect(run([stack("a", [key("444455556666", "us-east-1")], { targetAccess: "documented" })])[0]).to.match(/shares its keys with key.targetAccess "documented"/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")], { targetAccountId: "999988887777" })])[0]).to.match(
+            /stagingStacks\[0\] "a" was deployed for target account "999988887777"/,
+        );
+        expect(run([stack("a", [key("444455556666", "us-east-1")], { targetAccess: "documented" })])[0]).to.match(
+            /shares its keys with key.targetAccess "documented"/,
+        );
         expect(run([stack("a", [])])[0]).to.match(/exports no stagingKeys/);
-        expect(run([stack("a", [key("444455556666", "us-east-1")]), stack("b", [key("444455556666", "us-east-1")])])[0]).to.match(/stagingStacks\[1\] "b" exports a key for 444455556666 in us-east-1, as "a" does/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")]), stack("b", [key("444455556666", "us-east-1")])])[0]).to.match(
+            /stagingStacks\[1\] "b" exports a key for 444455556666 in us-east-1, as "a" does/,
+        );
         expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])).to.have.length(1);
-        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])[0]).to.match(/has a key in us-east-1, which is not in target.regions/);
-        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-east-1", "us-west-2"])[0]).to.match(/target.regions\[1\] "us-west-2" has no staging key/);
+        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])[0]).to.match(
+            /has a key in us-east-1, which is not in target.regions/,
+        );
+        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-east-1", "us-west-2"])[0]).to.match(
+            /target.regions\[1\] "us-west-2" has no staging key/,
+        );
     });
 });

@@ -10,7 +10,10 @@ export { RecordingMocks, Registration, installMocks, settle, unwrap } from "../t
 const namespace = "drs-cross-account-kms:";
 
 /** Runs index.ts under mocks; config keys are given without the project namespace. */
-export function runProgram(config: Record<string, unknown>, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<ProgramRun> {
+export function runProgram(
+    config: Record<string, unknown>,
+    stackOutputs: Record<string, Record<string, unknown>> = {},
+): Promise<ProgramRun> {
     const full: Record<string, unknown> = { "pulumi:disable-default-providers": ["*"] };
     for (const [key, value] of Object.entries(config)) full[`${namespace}${key}`] = value;
     return runWithConfig(full, { stackOutputs });

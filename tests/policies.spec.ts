@@ -31,7 +31,13 @@ describe("key policy", () => {
             Version: "2012-10-17",
             Id: "drs-cross-account-key-policy-AROAEXAMPLEID1234567",
             Statement: [
-                { Sid: "EnableStagingAccountAdministration", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${staging}:root` }, Action: "kms:*", Resource: "*" },
+                {
+                    Sid: "EnableStagingAccountAdministration",
+                    Effect: "Allow",
+                    Principal: { AWS: `arn:aws:iam::${staging}:root` },
+                    Action: "kms:*",
+                    Resource: "*",
+                },
                 {
                     Sid: "AllowStagingDrsServiceRoleUseThroughEc2",
                     Effect: "Allow",
@@ -48,7 +54,13 @@ describe("key policy", () => {
                     Resource: "*",
                     Condition: { StringEquals: ec2AsStaging, Bool: { "kms:GrantIsForAWSResource": "true" } },
                 },
-                { Sid: "AllowStagingDrsServiceRoleDescribeKey", Effect: "Allow", Principal: { AWS: drsServiceRole }, Action: "kms:DescribeKey", Resource: "*" },
+                {
+                    Sid: "AllowStagingDrsServiceRoleDescribeKey",
+                    Effect: "Allow",
+                    Principal: { AWS: drsServiceRole },
+                    Action: "kms:DescribeKey",
+                    Resource: "*",
+                },
                 {
                     Sid: "AllowDrsStagingAccountRoleReEncryptThroughEc2",
                     Effect: "Allow",
@@ -65,7 +77,13 @@ describe("key policy", () => {
                     Resource: "*",
                     Condition: { StringEquals: ec2AsTarget },
                 },
-                { Sid: "AllowTargetAccountDescribeKey", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${target}:root` }, Action: ["kms:DescribeKey"], Resource: "*" },
+                {
+                    Sid: "AllowTargetAccountDescribeKey",
+                    Effect: "Allow",
+                    Principal: { AWS: `arn:aws:iam::${target}:root` },
+                    Action: ["kms:DescribeKey"],
+                    Resource: "*",
+                },
                 {
                     Sid: "AllowTargetAccountUseThroughEc2",
                     Effect: "Allow",
@@ -89,7 +107,9 @@ describe("key policy", () => {
     it("keeps only the DRS page's target statements with documented", () => {
         const doc = buildKeyPolicy({ ...keyInput, targetAccess: "documented" });
         expect(doc.Id).to.equal("drs-cross-account-key-policy");
-        const targetStatements = doc.Statement.filter((s) => JSON.stringify(s.Principal) === JSON.stringify({ AWS: `arn:aws:iam::${target}:root` }));
+        const targetStatements = doc.Statement.filter(
+            (s) => JSON.stringify(s.Principal) === JSON.stringify({ AWS: `arn:aws:iam::${target}:root` }),
+        );
         expect(targetStatements.map((s) => [s.Sid, s.Action])).to.deep.equal([
             ["AllowTargetAccountReEncryptThroughEc2", "kms:ReEncrypt*"],
             ["AllowTargetAccountDescribeKey", ["kms:DescribeKey"]],
@@ -107,13 +127,19 @@ describe("key policy", () => {
             for (const s of doc.Statement.filter((s) => JSON.stringify(s.Principal).includes(`${target}:root`))) {
                 expect(s.Action).not.to.include("kms:*");
             }
-            expect(doc.Statement.filter((s) => s.Action === "kms:*").map((s) => s.Principal)).to.deep.equal([{ AWS: `arn:aws:iam::${staging}:root` }]);
+            expect(doc.Statement.filter((s) => s.Action === "kms:*").map((s) => s.Principal)).to.deep.equal([
+                { AWS: `arn:aws:iam::${staging}:root` },
+            ]);
         }
     });
 
     it("writes the staging role's unique ID into the policy Id, so a replaced role changes the text", () => {
-        const before = JSON.stringify(buildKeyPolicy({ ...keyInput, targetAccess: "documented", stagingRoleUniqueId: "AROAAAAAAAAAAAAAAAAAA" }));
-        const after = JSON.stringify(buildKeyPolicy({ ...keyInput, targetAccess: "documented", stagingRoleUniqueId: "AROABBBBBBBBBBBBBBBBB" }));
+        const before = JSON.stringify(
+            buildKeyPolicy({ ...keyInput, targetAccess: "documented", stagingRoleUniqueId: "AROAAAAAAAAAAAAAAAAAA" }),
+        );
+        const after = JSON.stringify(
+            buildKeyPolicy({ ...keyInput, targetAccess: "documented", stagingRoleUniqueId: "AROABBBBBBBBBBBBBBBBB" }),
+        );
         expect(before).not.to.equal(after);
     });
 
@@ -142,8 +168,12 @@ describe("key policy", () => {
     });
 
     it("stays far below the 32,768-byte key policy limit", () => {
-        const size = keyPolicySize(buildKeyPolicy({ ...keyInput, targetAccess: "ebs-shared-snapshots", stagingRoleUniqueId: "AROAEXAMPLEID1234567" }));
-        expect(size).to.be.greaterThan(2000).and.lessThan(limits.keyPolicyBytes / 8);
+        const size = keyPolicySize(
+            buildKeyPolicy({ ...keyInput, targetAccess: "ebs-shared-snapshots", stagingRoleUniqueId: "AROAEXAMPLEID1234567" }),
+        );
+        expect(size)
+            .to.be.greaterThan(2000)
+            .and.lessThan(limits.keyPolicyBytes / 8);
     });
 });
 
@@ -195,14 +225,20 @@ describe("target key-use policy", () => {
         const doc = buildTargetKeyUsePolicy({ keyArns: [keyEast, keyEast], targetAccess: "ebs-shared-snapshots" });
         expect(JSON.stringify(doc)).not.to.include("key/*");
         expect(doc.Statement[0].Resource).to.deep.equal([keyEast]);
-        expect(() => buildTargetKeyUsePolicy({ keyArns: [`arn:aws:kms:us-east-1:${staging}:key/*`], targetAccess: "documented" })).to.throw(/not a KMS key ARN/);
-        expect(() => buildTargetKeyUsePolicy({ keyArns: [`arn:aws:kms:us-east-1:${staging}:alias/drs`], targetAccess: "documented" })).to.throw(/not a KMS key ARN/);
+        expect(() => buildTargetKeyUsePolicy({ keyArns: [`arn:aws:kms:us-east-1:${staging}:key/*`], targetAccess: "documented" })).to.throw(
+            /not a KMS key ARN/,
+        );
+        expect(() =>
+            buildTargetKeyUsePolicy({ keyArns: [`arn:aws:kms:us-east-1:${staging}:alias/drs`], targetAccess: "documented" }),
+        ).to.throw(/not a KMS key ARN/);
         expect(() => buildTargetKeyUsePolicy({ keyArns: [], targetAccess: "documented" })).to.throw(/at least one key/);
     });
 
     it("refuses one policy over IAM's size limit, with the numbers", () => {
         const keys = fleetKeyArns(60);
-        expect(() => buildTargetKeyUsePolicy({ keyArns: keys, targetAccess: "ebs-shared-snapshots" })).to.throw(/for 60 keys needs \d+ characters, over IAM's 6144/);
+        expect(() => buildTargetKeyUsePolicy({ keyArns: keys, targetAccess: "ebs-shared-snapshots" })).to.throw(
+            /for 60 keys needs \d+ characters, over IAM's 6144/,
+        );
     });
 });
 
@@ -213,7 +249,9 @@ function fleetKeys(n: number) {
 }
 
 function fleetKeyArns(n: number): string[] {
-    return fleetKeys(n).map((k, i) => `arn:aws:kms:${k.region}:${k.accountId}:key/${String(i).padStart(8, "0")}-12ab-34cd-56ef-1234567890ab`);
+    return fleetKeys(n).map(
+        (k, i) => `arn:aws:kms:${k.region}:${k.accountId}:key/${String(i).padStart(8, "0")}-12ab-34cd-56ef-1234567890ab`,
+    );
 }
 
 describe("target key-use policies at fleet scale", () => {
@@ -253,11 +291,16 @@ describe("target key-use policies at fleet scale", () => {
         );
         const fitsTen = planTargetKeyUsePolicies({ keys: fleetKeys(300), targetAccess: "ebs-shared-snapshots" }).length;
         let n = 300;
-        while (planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots", maxPolicies: 20 }).length <= 10) n++;
+        while (planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots", maxPolicies: 20 }).length <= 10)
+            n++;
         expect(fitsTen).to.be.at.most(10);
         expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n), targetAccess: "ebs-shared-snapshots" })).not.to.throw();
-        expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots" })).to.throw(/but a role may hold 10/);
-        expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots", maxPolicies: 11 })).not.to.throw();
+        expect(() => planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots" })).to.throw(
+            /but a role may hold 10/,
+        );
+        expect(() =>
+            planTargetKeyUsePolicies({ keys: fleetKeys(n + 1), targetAccess: "ebs-shared-snapshots", maxPolicies: 11 }),
+        ).not.to.throw();
     });
 
     it("keeps each key policy far below 32,768 bytes whatever the fleet size", () => {
@@ -298,14 +341,26 @@ describe("AWS names", () => {
     it("recognises service-linked roles by path or reserved name", () => {
         expect(isServiceLinkedRole("AWSServiceRoleForElasticDisasterRecovery")).to.equal(true);
         expect(isServiceLinkedRole("aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery")).to.equal(true);
-        expect(isServiceLinkedRole(`arn:aws:iam::${target}:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery`)).to.equal(true);
+        expect(
+            isServiceLinkedRole(`arn:aws:iam::${target}:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery`),
+        ).to.equal(true);
         expect(isServiceLinkedRole("DrsRecoveryOperator")).to.equal(false);
         expect(isServiceLinkedRole(`arn:aws:iam::${target}:role/ops/DrsRecoveryOperator`)).to.equal(false);
     });
 
     it("splits role and key ARNs", () => {
-        expect(parseRoleArn(`arn:aws:iam::${target}:role/ops/team/Recovery`)).to.deep.equal({ partition: "aws", accountId: target, path: "/ops/team/", name: "Recovery" });
+        expect(parseRoleArn(`arn:aws:iam::${target}:role/ops/team/Recovery`)).to.deep.equal({
+            partition: "aws",
+            accountId: target,
+            path: "/ops/team/",
+            name: "Recovery",
+        });
         expect(parseRoleArn(`arn:aws:iam::${target}:user/Recovery`)).to.equal(undefined);
-        expect(parseKeyArn(`arn:aws:kms:eu-west-1:${staging}:key/mrk-1234abcd`)).to.deep.equal({ partition: "aws", region: "eu-west-1", accountId: staging, keyId: "mrk-1234abcd" });
+        expect(parseKeyArn(`arn:aws:kms:eu-west-1:${staging}:key/mrk-1234abcd`)).to.deep.equal({
+            partition: "aws",
+            region: "eu-west-1",
+            accountId: staging,
+            keyId: "mrk-1234abcd",
+        });
     });
 });

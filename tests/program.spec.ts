@@ -22,8 +22,18 @@ const fanIn = {
     deploy: "all",
     target: { accountId: target, keyUserRoleNames: ["DrsRecoveryOperator", "arn:aws:iam::111122223333:role/drills/DrsDrillRunner"] },
     stagingAccounts: [
-        { accountId: stagingA, region: "us-east-1", roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, replication: { stagingAreaSubnetId: subnet } },
-        { accountId: stagingA, region: "us-west-2", roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, replication: { stagingAreaSubnetId: subnet } },
+        {
+            accountId: stagingA,
+            region: "us-east-1",
+            roleArn: `arn:aws:iam::${stagingA}:role/Deploy`,
+            replication: { stagingAreaSubnetId: subnet },
+        },
+        {
+            accountId: stagingA,
+            region: "us-west-2",
+            roleArn: `arn:aws:iam::${stagingA}:role/Deploy`,
+            replication: { stagingAreaSubnetId: subnet },
+        },
         { accountId: stagingB, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, createPublicIp: true } },
     ],
 };
@@ -50,9 +60,13 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
             [`aws-staging-${stagingB}`, [stagingB]],
             [`aws-target-${target}`, [target]],
         ]);
-        expect(JSON.parse(providers[0].inputs.assumeRoles)).to.deep.equal([{ roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, sessionName: "drs-cross-account-kms" }]);
+        expect(JSON.parse(providers[0].inputs.assumeRoles)).to.deep.equal([
+            { roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, sessionName: "drs-cross-account-kms" },
+        ]);
         expect(providers[1].inputs.assumeRoles).to.equal(undefined);
-        expect(JSON.parse(providers[0].inputs.defaultTags)).to.deep.equal({ tags: { ManagedBy: "pulumi", Project: "drs-cross-account-kms" } });
+        expect(JSON.parse(providers[0].inputs.defaultTags)).to.deep.equal({
+            tags: { ManagedBy: "pulumi", Project: "drs-cross-account-kms" },
+        });
     });
 
     it("creates every resource with the provider of the account it belongs to", () => {
@@ -80,7 +94,10 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
         for (const role of roles) {
             expect(role.inputs.name).to.equal(`DRSStagingAccountRole_${target}`);
             expect(role.inputs.path).to.equal("/service-role/");
-            expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals).to.deep.equal({ "sts:SourceIdentity": target, "aws:SourceAccount": target });
+            expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals).to.deep.equal({
+                "sts:SourceIdentity": target,
+                "aws:SourceAccount": target,
+            });
             expect(role.protect).to.equal(true);
         }
         const managed = byType(run.mocks, types.attachment).filter((r) => r.inputs.role === `DRSStagingAccountRole_${target}`);
@@ -95,12 +112,19 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
         const roles = byType(run.mocks, types.role);
         for (const [i, key] of keys.entries()) {
             expect(key.protect).to.equal(true);
-            expect(key.inputs).to.include({ enableKeyRotation: true, deletionWindowInDays: 30, keyUsage: "ENCRYPT_DECRYPT", customerMasterKeySpec: "SYMMETRIC_DEFAULT" });
+            expect(key.inputs).to.include({
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                keyUsage: "ENCRYPT_DECRYPT",
+                customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+            });
             expect(key.inputs.tags).to.deep.equal({ Purpose: "DRS-Cross-Account", TargetAccount: target });
             const policy = policyOf(key);
             const role = roles[i < 2 ? 0 : 1];
             expect(policy.Id).to.equal(`drs-cross-account-key-policy-${role.state.uniqueId}`);
-            expect(policy.Statement.find((s: any) => s.Sid === "AllowDrsStagingAccountRoleReEncryptThroughEc2").Principal.AWS).to.equal(role.state.arn);
+            expect(policy.Statement.find((s: any) => s.Sid === "AllowDrsStagingAccountRoleReEncryptThroughEc2").Principal.AWS).to.equal(
+                role.state.arn,
+            );
             expect(policy.Statement[1].Condition.StringEquals["kms:ViaService"]).to.equal(`ec2.${key.inputs.region}.amazonaws.com`);
         }
         expect(byType(run.mocks, types.alias).map((a) => a.inputs.name)).to.deep.equal(Array(3).fill("alias/drs-cross-account-ebs"));
@@ -140,7 +164,11 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
         const east = doc.Statement.find((s: any) => s.Sid === "UseDrsKeysThroughEc2UsEast1");
         expect(east.Resource).to.have.members(keyArns.filter((arn) => arn.includes(":us-east-1:")));
         const policyArn = policy.state.arn;
-        expect(byType(run.mocks, types.attachment).filter((a) => a.account === target).map((a) => a.inputs.policyArn)).to.deep.equal([policyArn, policyArn]);
+        expect(
+            byType(run.mocks, types.attachment)
+                .filter((a) => a.account === target)
+                .map((a) => a.inputs.policyArn),
+        ).to.deep.equal([policyArn, policyArn]);
     });
 
     it("exports each key, its alias, role and template, and the target policy", () => {
@@ -158,7 +186,9 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
                 aliasName: "alias/drs-cross-account-ebs",
                 stagingRoleArn: `arn:aws:iam::${entry.accountId}:role/service-role/DRSStagingAccountRole_${target}`,
                 replicationTemplateId: templates[i].id,
-                alertTopicArn: byType(run.mocks, "aws:sns/topic:Topic").find((t) => t.name === `drs-${entry.accountId}-${entry.region}-alerts-topic`)!.state.arn,
+                alertTopicArn: byType(run.mocks, "aws:sns/topic:Topic").find(
+                    (t) => t.name === `drs-${entry.accountId}-${entry.region}-alerts-topic`,
+                )!.state.arn,
             })),
         );
         expect(outputs.stagingKeys[0].replicationTemplateId).to.match(/^rct-[0-9a-f]{17}$/);
@@ -172,7 +202,13 @@ describe("program options", () => {
     it("adopts an existing template: import, kept on delete, warned", async () => {
         const run = await runProgram({
             target: { accountId: target, keyUserRoleNames: ["R"] },
-            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, importTemplateId: "rct-0123456789abcdef0" } }],
+            stagingAccounts: [
+                {
+                    accountId: stagingA,
+                    region: "us-east-1",
+                    replication: { stagingAreaSubnetId: subnet, importTemplateId: "rct-0123456789abcdef0" },
+                },
+            ],
         });
         const [template] = byType(run.mocks, types.template);
         expect(template.importId).to.equal("rct-0123456789abcdef0");
@@ -184,19 +220,25 @@ describe("program options", () => {
     it("adopts the staging role the DRS console created (stagingRole: import)", async () => {
         const run = await runProgram({
             target: { accountId: target, keyUserRoleNames: ["R"] },
-            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", stagingRole: "import", replication: { stagingAreaSubnetId: subnet } }],
+            stagingAccounts: [
+                { accountId: stagingA, region: "us-east-1", stagingRole: "import", replication: { stagingAreaSubnetId: subnet } },
+            ],
         });
         const [role] = byType(run.mocks, types.role);
         expect(role.importId).to.equal(`DRSStagingAccountRole_${target}`);
         expect(role.protect).to.equal(true);
         const [attachment] = byType(run.mocks, types.attachment).filter((a) => a.account === stagingA);
-        expect(attachment.importId).to.equal(`DRSStagingAccountRole_${target}/arn:aws:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2`);
+        expect(attachment.importId).to.equal(
+            `DRSStagingAccountRole_${target}/arn:aws:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2`,
+        );
     });
 
     it("reads an existing staging role without managing it (stagingRole: existing)", async () => {
         const run = await runProgram({
             target: { accountId: target, keyUserRoleNames: ["R"] },
-            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", stagingRole: "existing", replication: { stagingAreaSubnetId: subnet } }],
+            stagingAccounts: [
+                { accountId: stagingA, region: "us-east-1", stagingRole: "existing", replication: { stagingAreaSubnetId: subnet } },
+            ],
         });
         expect(byType(run.mocks, types.role)).to.deep.equal([]);
         const policy = policyOf(drsKeys(run.mocks)[0]);
@@ -217,9 +259,18 @@ describe("program options", () => {
         expect(key.inputs.deletionWindowInDays).to.equal(7);
         expect(byType(run.mocks, types.alias)[0].inputs.name).to.equal("alias/drs/eu");
         expect(policyOf(key).Statement.map((s: any) => s.Sid)).not.to.include("AllowTargetAccountUseThroughEc2");
-        expect(policyOf(byType(run.mocks, types.policy)[0]).Statement.map((s: any) => s.Action)).to.deep.equal([["kms:DescribeKey"], ["kms:ReEncrypt*"]]);
-        expect(policyOf(byType(run.mocks, types.policy)[0]).Statement[1].Condition).to.deep.equal({ StringEquals: { "kms:ViaService": "ec2.eu-west-1.amazonaws.com" } });
-        expect(JSON.parse(byType(run.mocks, types.provider)[0].inputs.defaultTags).tags).to.deep.equal({ ManagedBy: "pulumi", Project: "drs-cross-account-kms", CostCenter: "dr" });
+        expect(policyOf(byType(run.mocks, types.policy)[0]).Statement.map((s: any) => s.Action)).to.deep.equal([
+            ["kms:DescribeKey"],
+            ["kms:ReEncrypt*"],
+        ]);
+        expect(policyOf(byType(run.mocks, types.policy)[0]).Statement[1].Condition).to.deep.equal({
+            StringEquals: { "kms:ViaService": "ec2.eu-west-1.amazonaws.com" },
+        });
+        expect(JSON.parse(byType(run.mocks, types.provider)[0].inputs.defaultTags).tags).to.deep.equal({
+            ManagedBy: "pulumi",
+            Project: "drs-cross-account-kms",
+            CostCenter: "dr",
+        });
         expect(byType(run.mocks, types.template)).to.deep.equal([]);
         expect(run.warnings.join("\n")).to.match(/no replication block[\s\S]*protect is false/);
     });
@@ -244,11 +295,17 @@ describe("program at fleet scale", () => {
         const stagingAccounts = Array.from({ length: 30 }, (_, i) =>
             ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
         ).flat();
-        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A", "B"] }, stagingAccounts, alerts: { enabled: false } });
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["A", "B"] },
+            stagingAccounts,
+            alerts: { enabled: false },
+        });
         const policies = byType(run.mocks, types.policy);
         expect(policies.length).to.be.within(2, 10);
         expect(policies.map((p) => p.inputs.name)).to.include.members(["DrsCrossAccountKmsKeyUse", "DrsCrossAccountKmsKeyUse-2"]);
-        const keyArns = drsKeys(run.mocks).map((k) => k.state.arn).sort();
+        const keyArns = drsKeys(run.mocks)
+            .map((k) => k.state.arn)
+            .sort();
         const covered = policies.flatMap((p) => policyOf(p).Statement[0].Resource as string[]).sort();
         expect(covered).to.deep.equal(keyArns);
         for (const p of policies) expect(JSON.stringify(policyOf(p)).replace(/\s/g, "").length).to.be.at.most(6144);
@@ -262,10 +319,16 @@ describe("program at fleet scale", () => {
         const stagingAccounts = Array.from({ length: 70 }, (_, i) =>
             ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
         ).flat();
-        const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["A"] }, stagingAccounts, alerts: { enabled: false } });
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["A"] },
+            stagingAccounts,
+            alerts: { enabled: false },
+        });
         const count = byType(run.mocks, types.policy).length;
         expect(count).to.be.within(6, 10);
-        expect(run.warnings.filter((w) => !w.includes("no replication block") && !w.includes("alerts.enabled is false"))).to.deep.equal([`210 keys need ${count} key-use policies, attached to each of A: a role holds at most 10 managed policies, including any other policy attached to it.`]);
+        expect(run.warnings.filter((w) => !w.includes("no replication block") && !w.includes("alerts.enabled is false"))).to.deep.equal([
+            `210 keys need ${count} key-use policies, attached to each of A: a role holds at most 10 managed policies, including any other policy attached to it.`,
+        ]);
     });
 });
 
@@ -284,7 +347,9 @@ describe("program, split stacks", () => {
         const staging = await runProgram(stackFileConfig("staging"));
         const stagingOutputs = staging.outputs;
         const run = await runProgram(stackFileConfig("target"), { "organization/drs-cross-account-kms/staging": stagingOutputs });
-        expect(byType(run.mocks, types.stackReference).map((r) => r.inputs.name)).to.deep.equal(["organization/drs-cross-account-kms/staging"]);
+        expect(byType(run.mocks, types.stackReference).map((r) => r.inputs.name)).to.deep.equal([
+            "organization/drs-cross-account-kms/staging",
+        ]);
         expect(drsKeys(run.mocks)).to.deep.equal([]);
         expect(byType(run.mocks, types.role)).to.deep.equal([]);
         const [policy] = byType(run.mocks, types.policy);
@@ -305,6 +370,8 @@ describe("program, split stacks", () => {
         } catch (err) {
             error = err as Error;
         }
-        expect(error?.message).to.match(/stagingStacks\[0\] "organization\/drs-cross-account-kms\/staging" was deployed for target account "999988887777", not 111122223333/);
+        expect(error?.message).to.match(
+            /stagingStacks\[0\] "organization\/drs-cross-account-kms\/staging" was deployed for target account "999988887777", not 111122223333/,
+        );
     });
 });

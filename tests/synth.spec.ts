@@ -9,7 +9,10 @@ const root = path.join(__dirname, "..");
 const stagingRef = "organization/drs-cross-account-kms/staging";
 
 function cli(...args: string[]) {
-    return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(root, "tools/cli.ts"), ...args], { cwd: root, encoding: "utf8" });
+    return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(root, "tools/cli.ts"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+    });
 }
 
 /** A project folder with the repository's Pulumi.yaml and the given stack files. */
@@ -64,7 +67,9 @@ describe("offline plan (synth)", () => {
     it("answers with realistic ARNs derived from each resource's account and Region", () => {
         const staging = target.references[stagingRef].plan;
         const key = staging.resources.find((r) => r.type === "aws:kms/key:Key")!;
-        expect(key.state.arn).to.match(/^arn:aws:kms:us-east-1:444455556666:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        expect(key.state.arn).to.match(
+            /^arn:aws:kms:us-east-1:444455556666:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        );
         const role = staging.resources.find((r) => r.type === "aws:iam/role:Role")!;
         expect(role.state.arn).to.equal("arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333");
         expect(role.state.uniqueId).to.match(/^AROA[0-9A-F]{17}$/);
@@ -95,7 +100,9 @@ describe("offline plan (synth)", () => {
         expect(await synthError("t", project({ t: targetYaml("organization/drs-cross-account-kms/nope") }))).to.equal(
             "Stack t references organization/drs-cross-account-kms/nope, but the project has no Pulumi.nope.yaml to plan it from. Add that stack file, or correct drs-cross-account-kms:stagingStacks.",
         );
-        expect(await synthError("t", project({ t: targetYaml("organization/drs-cross-account-kms/t") }))).to.match(/references it back: t -> t/);
+        expect(await synthError("t", project({ t: targetYaml("organization/drs-cross-account-kms/t") }))).to.match(
+            /references it back: t -> t/,
+        );
     });
 
     it("turns invalid config into a message naming every problem", async () => {
@@ -118,7 +125,9 @@ describe("synth and access-report commands", () => {
         const run = cli("synth", "--stack", "bad", "--config-file", file);
         expect(run.status).to.equal(2);
         expect(run.stdout).to.equal("");
-        expect(run.stderr).to.match(/^error: Stack bad: Invalid stack config \(3 problems\):\n  - drs-cross-account-kms:deploy must be one of all, staging, target/);
+        expect(run.stderr).to.match(
+            /^error: Stack bad: Invalid stack config \(3 problems\):\n  - drs-cross-account-kms:deploy must be one of all, staging, target/,
+        );
     });
 
     it("prints a summary in words and the access report with --format text, and policy files with --policies-dir", () => {

@@ -20,7 +20,17 @@ const templateId = "rct-0123456789abcdef0";
 const outputs = {
     targetAccountId: target,
     targetAccess: "ebs-shared-snapshots",
-    stagingKeys: [{ accountId: staging, region, keyId, keyArn, aliasName: "alias/drs-cross-account-ebs", stagingRoleArn: roleArn, replicationTemplateId: templateId }],
+    stagingKeys: [
+        {
+            accountId: staging,
+            region,
+            keyId,
+            keyArn,
+            aliasName: "alias/drs-cross-account-ebs",
+            stagingRoleArn: roleArn,
+            replicationTemplateId: templateId,
+        },
+    ],
 };
 const { settings } = parseConfig({ target: { accountId: target }, stagingAccounts: [{ accountId: staging, region }] });
 
@@ -42,7 +52,14 @@ function healthyAws() {
         targetKms: mockClient(clients.targetKms),
         targetDrs: mockClient(clients.targetDrs),
     };
-    const keyPolicy = buildKeyPolicy({ stagingAccountId: staging, targetAccountId: target, region, stagingRoleArn: roleArn, stagingRoleUniqueId: roleId, targetAccess: "ebs-shared-snapshots" });
+    const keyPolicy = buildKeyPolicy({
+        stagingAccountId: staging,
+        targetAccountId: target,
+        region,
+        stagingRoleArn: roleArn,
+        stagingRoleUniqueId: roleId,
+        targetAccess: "ebs-shared-snapshots",
+    });
     mocks.stagingKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
     mocks.stagingKms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
     mocks.stagingKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
@@ -60,7 +77,11 @@ function healthyAws() {
         items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn }],
     });
     mocks.targetKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
-    mocks.targetKms.on(DecryptCommand).rejects(awsError("AccessDeniedException", `User: arn:aws:sts::${target}:assumed-role/R is not authorized to perform: kms:Decrypt`));
+    mocks.targetKms
+        .on(DecryptCommand)
+        .rejects(
+            awsError("AccessDeniedException", `User: arn:aws:sts::${target}:assumed-role/R is not authorized to perform: kms:Decrypt`),
+        );
     mocks.targetDrs.on(DescribeReplicationConfigurationTemplatesCommand).resolves({ items: [] });
     mocks.targetDrs
         .on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [staging] }, nextToken: undefined })
@@ -99,7 +120,9 @@ describe("verify", () => {
 
     it("counts extended source servers over every page", async () => {
         const { access } = healthyAws();
-        expect(byCheck(await verify({ settings, outputs }, access))["extended-source-servers"].message).to.equal(`142 of 300 servers of ${staging} are extended into the target.`);
+        expect(byCheck(await verify({ settings, outputs }, access))["extended-source-servers"].message).to.equal(
+            `142 of 300 servers of ${staging} are extended into the target.`,
+        );
     });
 
     describe("fails, with the fix, when", () => {
@@ -110,47 +133,96 @@ describe("verify", () => {
         };
 
         it("the key is scheduled for deletion", async () => {
-            const r = await failing((m) => m.stagingKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "PendingDeletion", DeletionDate: new Date("2026-12-28T00:00:00Z") } }), "key-state");
+            const r = await failing(
+                (m) =>
+                    m.stagingKms.on(DescribeKeyCommand).resolves({
+                        KeyMetadata: { KeyId: keyId, KeyState: "PendingDeletion", DeletionDate: new Date("2026-12-28T00:00:00Z") },
+                    }),
+                "key-state",
+            );
             expect(r.status).to.equal("FAIL");
             expect(r.message).to.match(/scheduled for deletion on 2026-12-28/);
-            expect(r.fix).to.match(/^aws kms cancel-key-deletion --key-id arn:aws:kms:us-east-1:444455556666:key\/.*Unable to encrypt EBS volumes.*Unable to decrypt EBS snapshots/);
+            expect(r.fix).to.match(
+                /^aws kms cancel-key-deletion --key-id arn:aws:kms:us-east-1:444455556666:key\/.*Unable to encrypt EBS volumes.*Unable to decrypt EBS snapshots/,
+            );
         });
 
         it("the key is disabled", async () => {
-            const r = await failing((m) => m.stagingKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Disabled" } }), "key-state");
+            const r = await failing(
+                (m) => m.stagingKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Disabled" } }),
+                "key-state",
+            );
             expect([r.status, r.message]).to.deep.equal(["FAIL", `Key ${keyArn} is Disabled.`]);
         });
 
         it("rotation was turned off", async () => {
-            const r = await failing((m) => m.stagingKms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false }), "key-rotation");
+            const r = await failing(
+                (m) => m.stagingKms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false }),
+                "key-rotation",
+            );
             expect([r.status, r.message]).to.deep.equal(["FAIL", "Rotation is off, but the config says on (drift)."]);
         });
 
         it("the key policy drifted", async () => {
             const r = await failing((m) => {
-                const policy = buildKeyPolicy({ stagingAccountId: staging, targetAccountId: target, region, stagingRoleArn: roleArn, stagingRoleUniqueId: roleId, targetAccess: "ebs-shared-snapshots" });
+                const policy = buildKeyPolicy({
+                    stagingAccountId: staging,
+                    targetAccountId: target,
+                    region,
+                    stagingRoleArn: roleArn,
+                    stagingRoleUniqueId: roleId,
+                    targetAccess: "ebs-shared-snapshots",
+                });
                 policy.Statement = policy.Statement.filter((s) => s.Sid !== "AllowTargetAccountUseThroughEc2");
-                policy.Statement.push({ Sid: "Extra", Effect: "Allow", Principal: { AWS: "arn:aws:iam::999988887777:root" }, Action: "kms:*", Resource: "*" });
+                policy.Statement.push({
+                    Sid: "Extra",
+                    Effect: "Allow",
+                    Principal: { AWS: "arn:aws:iam::999988887777:root" },
+                    Action: "kms:*",
+                    Resource: "*",
+                });
                 m.stagingKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(policy) });
             }, "key-policy");
             expect(r.status).to.equal("FAIL");
-            expect(r.message).to.equal("The key policy differs from the one the program deploys: statement AllowTargetAccountUseThroughEc2 is missing; statement Extra is not the program's.");
+            expect(r.message).to.equal(
+                "The key policy differs from the one the program deploys: statement AllowTargetAccountUseThroughEc2 is missing; statement Extra is not the program's.",
+            );
         });
 
         it("the staging role was replaced (the policy names the old one)", async () => {
-            const r = await failing((m) => m.stagingIam.on(GetRoleCommand).resolves({ Role: { RoleName: "r", Path: "/service-role/", RoleId: "AROANEWROLEID12345678", Arn: roleArn, CreateDate: new Date() } }), "key-policy");
+            const r = await failing(
+                (m) =>
+                    m.stagingIam.on(GetRoleCommand).resolves({
+                        Role: {
+                            RoleName: "r",
+                            Path: "/service-role/",
+                            RoleId: "AROANEWROLEID12345678",
+                            Arn: roleArn,
+                            CreateDate: new Date(),
+                        },
+                    }),
+                "key-policy",
+            );
             expect(r.status).to.equal("FAIL");
-            expect(r.message).to.match(/Id is "drs-cross-account-key-policy-AROAEXAMPLEROLEID1234", not "drs-cross-account-key-policy-AROANEWROLEID12345678"/);
+            expect(r.message).to.match(
+                /Id is "drs-cross-account-key-policy-AROAEXAMPLEROLEID1234", not "drs-cross-account-key-policy-AROANEWROLEID12345678"/,
+            );
         });
 
         it("the staging role is missing", async () => {
             const r = await failing((m) => m.stagingIam.on(GetRoleCommand).rejects(awsError("NoSuchEntityException")), "staging-role");
-            expect([r.status, r.message]).to.deep.equal(["FAIL", `DRSStagingAccountRole_${target} does not exist in ${staging}: DRS in the target cannot reach the staging area.`]);
+            expect([r.status, r.message]).to.deep.equal([
+                "FAIL",
+                `DRSStagingAccountRole_${target} does not exist in ${staging}: DRS in the target cannot reach the staging area.`,
+            ]);
         });
 
         it("the replication template does not use the key", async () => {
             const r = await failing(
-                (m) => m.stagingDrs.on(DescribeReplicationConfigurationTemplatesCommand).resolves({ items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "DEFAULT" }] }),
+                (m) =>
+                    m.stagingDrs
+                        .on(DescribeReplicationConfigurationTemplatesCommand)
+                        .resolves({ items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "DEFAULT" }] }),
                 "replication-template",
             );
             expect(r.status).to.equal("FAIL");
@@ -159,18 +231,33 @@ describe("verify", () => {
         });
 
         it("the target may not describe the key", async () => {
-            const r = await failing((m) => m.targetKms.on(DescribeKeyCommand).rejects(awsError("AccessDeniedException", "not authorized to perform: kms:DescribeKey")), "target-describe-key");
+            const r = await failing(
+                (m) =>
+                    m.targetKms
+                        .on(DescribeKeyCommand)
+                        .rejects(awsError("AccessDeniedException", "not authorized to perform: kms:DescribeKey")),
+                "target-describe-key",
+            );
             expect(r.status).to.equal("FAIL");
             expect(r.fix).to.match(/AccessDeniedException when target account tries to use key/);
         });
 
         it("the target can decrypt directly", async () => {
-            const r = await failing((m) => m.targetKms.on(DecryptCommand).rejects(awsError("InvalidCiphertextException")), "target-direct-decrypt-denied");
-            expect([r.status, r.message]).to.deep.equal(["FAIL", "A direct Decrypt from the target was authorised (KMS only rejected the test ciphertext): the key is usable outside EC2."]);
+            const r = await failing(
+                (m) => m.targetKms.on(DecryptCommand).rejects(awsError("InvalidCiphertextException")),
+                "target-direct-decrypt-denied",
+            );
+            expect([r.status, r.message]).to.deep.equal([
+                "FAIL",
+                "A direct Decrypt from the target was authorised (KMS only rejected the test ciphertext): the key is usable outside EC2.",
+            ]);
         });
 
         it("DRS is not initialised in the target", async () => {
-            const r = await failing((m) => m.targetDrs.on(DescribeReplicationConfigurationTemplatesCommand).rejects(awsError("UninitializedAccountException")), "target-drs-initialised");
+            const r = await failing(
+                (m) => m.targetDrs.on(DescribeReplicationConfigurationTemplatesCommand).rejects(awsError("UninitializedAccountException")),
+                "target-drs-initialised",
+            );
             expect([r.status, r.message]).to.deep.equal(["FAIL", `DRS is not initialised in ${target} in ${region}.`]);
         });
     });
@@ -190,7 +277,11 @@ describe("verify", () => {
 
     it("retries throttled calls, and says so when throttling never ends", async () => {
         const { access, mocks } = healthyAws();
-        mocks.stagingKms.on(DescribeKeyCommand).rejectsOnce(awsError("ThrottlingException")).rejectsOnce(awsError("ThrottlingException")).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
+        mocks.stagingKms
+            .on(DescribeKeyCommand)
+            .rejectsOnce(awsError("ThrottlingException"))
+            .rejectsOnce(awsError("ThrottlingException"))
+            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
         expect(byCheck(await verify({ settings, outputs }, access))["key-state"].status).to.equal("PASS");
         expect(mocks.stagingKms.commandCalls(DescribeKeyCommand)).to.have.length(3);
 
@@ -219,15 +310,19 @@ describe("verify", () => {
         mocks.stagingKms.on(GetKeyPolicyCommand).rejects(awsError("AccessDeniedException", "not authorized to perform: kms:GetKeyPolicy"));
         const r = byCheck(await verify({ settings, outputs }, access))["key-policy"];
         expect(r.status).to.equal("WARN");
-        expect(r.message).to.equal(`Not verified: the credentials for ${staging} may not read this (not authorized to perform: kms:GetKeyPolicy).`);
+        expect(r.message).to.equal(
+            `Not verified: the credentials for ${staging} may not read this (not authorized to perform: kms:GetKeyPolicy).`,
+        );
     });
 
     it("says which account it cannot reach", async () => {
         const { access } = healthyAws();
         const noTarget: AwsAccess = {
             ...access,
-            kms: async (account, r) => (account === target ? Promise.reject(new UnreachableAccount(target, "no role")) : access.kms(account, r)),
-            drs: async (account, r) => (account === target ? Promise.reject(new UnreachableAccount(target, "no role")) : access.drs(account, r)),
+            kms: async (account, r) =>
+                account === target ? Promise.reject(new UnreachableAccount(target, "no role")) : access.kms(account, r),
+            drs: async (account, r) =>
+                account === target ? Promise.reject(new UnreachableAccount(target, "no role")) : access.drs(account, r),
         };
         const results = await verify({ settings, outputs }, noTarget);
         expect(results.filter((r) => r.status === "WARN").map((r) => r.check)).to.deep.equal([
@@ -255,11 +350,15 @@ describe("verify's credentials per account", () => {
     it("assumes the role the config names, and uses it for that account's clients", async () => {
         const sts = new STSClient({ region });
         const stsMock = mockClient(sts);
-        stsMock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "AKIA", SecretAccessKey: "s", SessionToken: "t", Expiration: new Date() } });
+        stsMock
+            .on(AssumeRoleCommand)
+            .resolves({ Credentials: { AccessKeyId: "AKIA", SecretAccessKey: "s", SessionToken: "t", Expiration: new Date() } });
         const access = new AssumedRoleAccess(new Map([[staging, `arn:aws:iam::${staging}:role/Deploy`]]), sts);
         const kms = await access.kms(staging, region);
         expect(await kms.config.credentials()).to.include({ accessKeyId: "AKIA", sessionToken: "t" });
-        expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).to.deep.equal([`arn:aws:iam::${staging}:role/Deploy`]);
+        expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).to.deep.equal([
+            `arn:aws:iam::${staging}:role/Deploy`,
+        ]);
         await access.drs(staging, region);
         expect(stsMock.commandCalls(AssumeRoleCommand)).to.have.length(1);
     });
@@ -274,6 +373,8 @@ describe("verify's credentials per account", () => {
         } catch (err) {
             error = err as Error;
         }
-        expect(error?.message).to.equal(`cannot reach account ${target}: the current credentials are for account 999988887777, and the config names no roleArn for ${target}`);
+        expect(error?.message).to.equal(
+            `cannot reach account ${target}: the current credentials are for account 999988887777, and the config names no roleArn for ${target}`,
+        );
     });
 });

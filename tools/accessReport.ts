@@ -52,10 +52,18 @@ interface Request {
     expected: "allow" | "deny";
 }
 
-const allow = (action: string, via: Via, grantForAwsResource?: boolean): Request => ({ action, via, grantForAwsResource, expected: "allow" });
+const allow = (action: string, via: Via, grantForAwsResource?: boolean): Request => ({
+    action,
+    via,
+    grantForAwsResource,
+    expected: "allow",
+});
 const deny = (action: string, via: Via, grantForAwsResource?: boolean): Request => ({ action, via, grantForAwsResource, expected: "deny" });
 const adminActions = ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"];
-const everything: PolicyDocument = { Version: "2012-10-17", Statement: [{ Sid: "Everything", Effect: "Allow", Action: "kms:*", Resource: "*" }] };
+const everything: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "Everything", Effect: "Allow", Action: "kms:*", Resource: "*" }],
+};
 
 /** The requests each kind of principal must, and must not, get through. */
 function expectations(targetAccess: TargetAccess) {
@@ -109,13 +117,44 @@ export async function accessReport(result: SynthResult): Promise<AccessCheck[]> 
         const targetRoles = targetKeyUsers(plans, key);
         const askers: [Asker, Request[]][] = [];
         const e = expectations(key.targetAccess);
-        askers.push([{ who: "staging DRS service-linked role", principal: drsServiceLinkedRoleArn(partition, key.accountId), identityPolicies: [] }, e.stagingDrsService]);
+        askers.push([
+            { who: "staging DRS service-linked role", principal: drsServiceLinkedRoleArn(partition, key.accountId), identityPolicies: [] },
+            e.stagingDrsService,
+        ]);
         askers.push([{ who: "DRS staging role", principal: key.stagingRoleArn, identityPolicies: [] }, e.stagingRole]);
         for (const role of targetRoles) askers.push([role, e.targetKeyUser]);
-        askers.push([{ who: "another target role", principal: `arn:${partition}:iam::${key.targetAccountId}:role/NotAKeyUser`, identityPolicies: [] }, e.otherTargetRole]);
-        askers.push([{ who: "staging role without KMS rights", principal: `arn:${partition}:iam::${key.accountId}:role/AppServer`, identityPolicies: [] }, e.stagingNonAdmin]);
-        askers.push([{ who: "staging administrator (IAM kms:*)", principal: `arn:${partition}:iam::${key.accountId}:role/KeyAdministrator`, identityPolicies: [everything] }, e.stagingAdmin]);
-        askers.push([{ who: "another account with kms:*", principal: `arn:${partition}:iam::${outsiderAccount(key)}:role/Admin`, identityPolicies: [everything] }, e.outsider]);
+        askers.push([
+            {
+                who: "another target role",
+                principal: `arn:${partition}:iam::${key.targetAccountId}:role/NotAKeyUser`,
+                identityPolicies: [],
+            },
+            e.otherTargetRole,
+        ]);
+        askers.push([
+            {
+                who: "staging role without KMS rights",
+                principal: `arn:${partition}:iam::${key.accountId}:role/AppServer`,
+                identityPolicies: [],
+            },
+            e.stagingNonAdmin,
+        ]);
+        askers.push([
+            {
+                who: "staging administrator (IAM kms:*)",
+                principal: `arn:${partition}:iam::${key.accountId}:role/KeyAdministrator`,
+                identityPolicies: [everything],
+            },
+            e.stagingAdmin,
+        ]);
+        askers.push([
+            {
+                who: "another account with kms:*",
+                principal: `arn:${partition}:iam::${outsiderAccount(key)}:role/Admin`,
+                identityPolicies: [everything],
+            },
+            e.outsider,
+        ]);
         for (const [asker, requests] of askers) {
             for (const request of requests) checks.push(await check(key, asker, request));
         }
@@ -153,7 +192,12 @@ function allPlans(result: SynthResult): Plan[] {
 function keysOf(plans: Plan[]): KeyUnderTest[] {
     const keys = new Map<string, KeyUnderTest>();
     for (const plan of plans) {
-        const exported = (plan.outputs.stagingKeys ?? []) as { keyArn: string; accountId: string; region: string; stagingRoleArn: string }[];
+        const exported = (plan.outputs.stagingKeys ?? []) as {
+            keyArn: string;
+            accountId: string;
+            region: string;
+            stagingRoleArn: string;
+        }[];
         for (const entry of exported) {
             const resource = plans.flatMap((p) => p.resources).find((r) => r.type === "aws:kms/key:Key" && r.state.arn === entry.keyArn);
             if (!resource || keys.has(entry.keyArn)) continue;
@@ -194,9 +238,19 @@ function targetKeyUsers(plans: Plan[], key: KeyUnderTest): Asker[] {
     }
     if (policies.size === 0) {
         const expected = buildTargetKeyUsePolicy({ keyArns: [key.keyArn], targetAccess: key.targetAccess });
-        return [{ who: "target key user (expected target policy)", principal: `arn:${partition}:iam::${key.targetAccountId}:role/TargetKeyUser`, identityPolicies: [expected] }];
+        return [
+            {
+                who: "target key user (expected target policy)",
+                principal: `arn:${partition}:iam::${key.targetAccountId}:role/TargetKeyUser`,
+                identityPolicies: [expected],
+            },
+        ];
     }
-    return [...attached].map(([role, docs]) => ({ who: `target role ${role}`, principal: `arn:${partition}:iam::${key.targetAccountId}:role/${role}`, identityPolicies: docs }));
+    return [...attached].map(([role, docs]) => ({
+        who: `target role ${role}`,
+        principal: `arn:${partition}:iam::${key.targetAccountId}:role/${role}`,
+        identityPolicies: docs,
+    }));
 }
 
 function otherRegion(region: string): string {
@@ -224,7 +278,13 @@ export function formatAccessReport(checks: AccessCheck[]): string {
     ]);
     const header = ["key", "who", "request", "must", "is", ""];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
     const bad = mismatches(checks).length;
-    return [line(header), ...rows.map(line), "", `Access report: ${checks.length} checks, ${bad} mismatch${bad === 1 ? "" : "es"}.`].join("\n");
+    return [line(header), ...rows.map(line), "", `Access report: ${checks.length} checks, ${bad} mismatch${bad === 1 ? "" : "es"}.`].join(
+        "\n",
+    );
 }

@@ -16,7 +16,10 @@ export interface AwsAccess {
 
 /** No credentials reach the account: verify says so instead of checking. */
 export class UnreachableAccount extends Error {
-    constructor(readonly account: string, reason: string) {
+    constructor(
+        readonly account: string,
+        reason: string,
+    ) {
         super(`cannot reach account ${account}: ${reason}`);
         this.name = "UnreachableAccount";
     }
@@ -29,7 +32,10 @@ export class UnreachableAccount extends Error {
 export class AssumedRoleAccess implements AwsAccess {
     private readonly credentials = new Map<string, Promise<Credentials | undefined>>();
 
-    constructor(private readonly roleArns: Map<string, string | undefined>, private readonly sts = new STSClient({})) {}
+    constructor(
+        private readonly roleArns: Map<string, string | undefined>,
+        private readonly sts = new STSClient({}),
+    ) {}
 
     async kms(account: string, region: string) {
         return new KMSClient({ region, credentials: await this.credentialsFor(account), maxAttempts: 1 });
@@ -52,12 +58,15 @@ export class AssumedRoleAccess implements AwsAccess {
         const roleArn = this.roleArns.get(account);
         try {
             if (roleArn) {
-                const { Credentials: c } = await withRetry(() => this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "drs-cross-account-kms-verify" })));
+                const { Credentials: c } = await withRetry(() =>
+                    this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "drs-cross-account-kms-verify" })),
+                );
                 if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
                 return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
             }
             const { Account } = await withRetry(() => this.sts.send(new GetCallerIdentityCommand({})));
-            if (Account !== account) throw new Error(`the current credentials are for account ${Account}, and the config names no roleArn for ${account}`);
+            if (Account !== account)
+                throw new Error(`the current credentials are for account ${Account}, and the config names no roleArn for ${account}`);
             return undefined; // the ambient credentials
         } catch (err) {
             throw new UnreachableAccount(account, (err as Error).message);
@@ -65,7 +74,13 @@ export class AssumedRoleAccess implements AwsAccess {
     }
 }
 
-const throttlingErrors = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException", "ThrottledException", "RequestLimitExceeded"]);
+const throttlingErrors = new Set([
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+]);
 
 export interface RetryOptions {
     attempts?: number;

@@ -69,7 +69,10 @@ function main(): number {
     const rows: [string, Measure][] = [
         ["floor: node + @pulumi/pulumi + @pulumi/aws", floor],
         ["(a) plan of the shipped stacks (target, with staging)", shipped],
-        ...sizes.map((entries) => [`(b) plan of ${entries} staging ${entries === 1 ? "entry" : "entries"}`, fleet.get(entries)!] as [string, Measure]),
+        ...sizes.map(
+            (entries) =>
+                [`(b) plan of ${entries} staging ${entries === 1 ? "entry" : "entries"}`, fleet.get(entries)!] as [string, Measure],
+        ),
     ];
     const testStart = process.hrtime.bigint();
     const tests = spawnSync("npx", ["mocha"], { cwd: root, encoding: "utf8" });
@@ -80,7 +83,10 @@ function main(): number {
     const table = [
         "| measure | wall (median) | x floor | peak memory |",
         "|---|---|---|---|",
-        ...rows.map(([name, m]) => `| ${name} | ${m.seconds.toFixed(2)} s | ${ratio(m).toFixed(2)}x | ${Number.isNaN(m.peakMb) ? "" : `${m.peakMb.toFixed(0)} MB`} |`),
+        ...rows.map(
+            ([name, m]) =>
+                `| ${name} | ${m.seconds.toFixed(2)} s | ${ratio(m).toFixed(2)}x | ${Number.isNaN(m.peakMb) ? "" : `${m.peakMb.toFixed(0)} MB`} |`,
+        ),
     ];
     const perEntryMs = ((fleet.get(100)!.seconds - fleet.get(10)!.seconds) / 90) * 1000;
     const targets = [

@@ -24,7 +24,8 @@ export function parseArgs(argv: string[], known: string[]): Record<string, strin
             continue;
         }
         const name = flag.replace(/^--/, "");
-        if (!flag.startsWith("--") || !known.includes(name) || argv[i + 1] === undefined) throw new SynthError(`Unknown or incomplete argument ${flag}.`);
+        if (!flag.startsWith("--") || !known.includes(name) || argv[i + 1] === undefined)
+            throw new SynthError(`Unknown or incomplete argument ${flag}.`);
         args[name] = argv[++i];
     }
     return args;

@@ -99,7 +99,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             const account = args.provider ? providerAccount(this.providersByRef.get(args.provider)?.inputs ?? {}) : undefined;
             if (!account) throw new Error("aws:iam/getRole:getRole was invoked without an explicit provider");
             const name: string = args.inputs.name;
-            return { id: name, name, arn: `arn:aws:iam::${account}:role/service-role/${name}`, path: "/service-role/", uniqueId: uniqueId(`existing:${account}:${name}`) };
+            return {
+                id: name,
+                name,
+                arn: `arn:aws:iam::${account}:role/service-role/${name}`,
+                path: "/service-role/",
+                uniqueId: uniqueId(`existing:${account}:${name}`),
+            };
         }
         throw unknownInvoke(args.token);
     }

@@ -21,7 +21,13 @@ export function formatPlanText(result: SynthResult): string {
             if (policy) lines.push(...policy.Statement.map((s) => `    - ${sentence(s)}`));
         }
     }
-    lines.push("", "Outputs:", ...JSON.stringify(plan.outputs, null, 2).split("\n").map((l) => `  ${l}`));
+    lines.push(
+        "",
+        "Outputs:",
+        ...JSON.stringify(plan.outputs, null, 2)
+            .split("\n")
+            .map((l) => `  ${l}`),
+    );
     for (const [name, referenced] of Object.entries(result.references)) {
         lines.push("", `--- referenced stack ${name} ---`, formatPlanText(referenced));
     }
@@ -83,7 +89,8 @@ function conditionWords(condition: NonNullable<PolicyStatement["Condition"]>): s
             const v = [value].flat().join(" or ");
             if (key === "kms:ViaService") words.push(`only through ${v}`);
             else if (key === "kms:CallerAccount") words.push(`only as account ${v}`);
-            else if (key === "kms:GrantIsForAWSResource") words.push(operator === "BoolIfExists" ? "grants only for AWS resources" : "only grants for AWS resources");
+            else if (key === "kms:GrantIsForAWSResource")
+                words.push(operator === "BoolIfExists" ? "grants only for AWS resources" : "only grants for AWS resources");
             else words.push(`only when ${key} ${operator.replace(/^String|^Bool/, "").toLowerCase() || "equals"} ${v}`);
         }
     }

@@ -90,7 +90,9 @@ export async function synthesize(stack: string, options: SynthOptions = {}, chai
     for (const name of referenced) {
         const referencedStack = name.split("/").pop()!;
         if ([...chain, stack].includes(referencedStack)) {
-            throw new SynthError(`Stack ${stack} references ${name}, which references it back: ${[...chain, stack, referencedStack].join(" -> ")}.`);
+            throw new SynthError(
+                `Stack ${stack} references ${name}, which references it back: ${[...chain, stack, referencedStack].join(" -> ")}.`,
+            );
         }
         if (!fs.existsSync(path.join(projectDir, `Pulumi.${referencedStack}.yaml`))) {
             throw new SynthError(

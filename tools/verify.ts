@@ -4,7 +4,14 @@ import { DescribeReplicationConfigurationTemplatesCommand, DescribeSourceServers
 import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand } from "@aws-sdk/client-kms";
 import { Settings, StagingKeyExport } from "../components/config";
-import { PolicyDocument, TargetAccess, buildKeyPolicy, buildStagingRoleTrustPolicy, drsStagingRoleName, partitionOf } from "../components/policies";
+import {
+    PolicyDocument,
+    TargetAccess,
+    buildKeyPolicy,
+    buildStagingRoleTrustPolicy,
+    drsStagingRoleName,
+    partitionOf,
+} from "../components/policies";
 import { AwsAccess, UnreachableAccount, withRetry } from "./awsAccess";
 
 export type Status = "PASS" | "FAIL" | "WARN";
@@ -49,7 +56,9 @@ export class CannotVerify extends Error {}
 export function stagingKeysOf(outputs: Record<string, unknown>): StagingKeyExport[] {
     const keys = outputs.stagingKeys;
     if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k?.keyArn === "string")) {
-        throw new CannotVerify("The stack outputs have no stagingKeys: pass the output of `pulumi stack output --json` of a deployed stack.");
+        throw new CannotVerify(
+            "The stack outputs have no stagingKeys: pass the output of `pulumi stack output --json` of a deployed stack.",
+        );
     }
     return keys as StagingKeyExport[];
 }
@@ -85,11 +94,19 @@ async function guarded(account: string, body: () => Promise<Outcome>): Promise<O
         return await body();
     } catch (err) {
         if (err instanceof UnreachableAccount) {
-            return { status: "WARN", message: `Not verified: ${err.message}.`, fix: "Set roleArn for this account in the stack config, or run with its credentials." };
+            return {
+                status: "WARN",
+                message: `Not verified: ${err.message}.`,
+                fix: "Set roleArn for this account in the stack config, or run with its credentials.",
+            };
         }
         const name = (err as { name?: string }).name ?? "Error";
         if (name === "AccessDeniedException" || name === "AccessDenied") {
-            return { status: "WARN", message: `Not verified: the credentials for ${account} may not read this (${(err as Error).message}).`, fix: "Run verify with a role that can read KMS, IAM and DRS." };
+            return {
+                status: "WARN",
+                message: `Not verified: the credentials for ${account} may not read this (${(err as Error).message}).`,
+                fix: "Run verify with a role that can read KMS, IAM and DRS.",
+            };
         }
         return { status: "WARN", message: `Not verified: ${name}: ${(err as Error).message}` };
     }
@@ -107,18 +124,31 @@ async function keyState(aws: AwsAccess, key: StagingKeyExport): Promise<Outcome>
                 fix: `aws kms cancel-key-deletion --key-id ${key.keyArn}, then enable-key; ${symptoms.replication}, ${symptoms.recovery}.`,
             };
         }
-        return { status: "FAIL", message: `Key ${key.keyArn} is ${m?.KeyState}.`, fix: `aws kms enable-key --key-id ${key.keyArn}; ${symptoms.replication}, ${symptoms.recovery}.` };
+        return {
+            status: "FAIL",
+            message: `Key ${key.keyArn} is ${m?.KeyState}.`,
+            fix: `aws kms enable-key --key-id ${key.keyArn}; ${symptoms.replication}, ${symptoms.recovery}.`,
+        };
     } catch (err) {
         if ((err as Error).name !== "NotFoundException") throw err;
-        return { status: "FAIL", message: `Key ${key.keyArn} does not exist.`, fix: "Run `pulumi refresh` and `pulumi up` on the staging stack." };
+        return {
+            status: "FAIL",
+            message: `Key ${key.keyArn} does not exist.`,
+            fix: "Run `pulumi refresh` and `pulumi up` on the staging stack.",
+        };
     }
 }
 
 async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: boolean): Promise<Outcome> {
     const kms = await aws.kms(key.accountId, key.region);
     const { KeyRotationEnabled } = await withRetry(() => kms.send(new GetKeyRotationStatusCommand({ KeyId: key.keyId })));
-    if (Boolean(KeyRotationEnabled) === expected) return { status: "PASS", message: `Rotation is ${expected ? "on" : "off, as configured"}.` };
-    return { status: "FAIL", message: `Rotation is ${KeyRotationEnabled ? "on" : "off"}, but the config says ${expected ? "on" : "off"} (drift).`, fix: "Run `pulumi up` on the staging stack." };
+    if (Boolean(KeyRotationEnabled) === expected)
+        return { status: "PASS", message: `Rotation is ${expected ? "on" : "off, as configured"}.` };
+    return {
+        status: "FAIL",
+        message: `Rotation is ${KeyRotationEnabled ? "on" : "off"}, but the config says ${expected ? "on" : "off"} (drift).`,
+        fix: "Run `pulumi up` on the staging stack.",
+    };
 }
 
 async function keyPolicy(aws: AwsAccess, key: StagingKeyExport, target: string, targetAccess: TargetAccess): Promise<Outcome> {
@@ -149,21 +179,38 @@ async function stagingRole(aws: AwsAccess, key: StagingKeyExport, target: string
         const { Role } = await withRetry(() => iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) })));
         const trust = JSON.parse(decodeURIComponent(Role?.AssumeRolePolicyDocument ?? "{}"));
         const differences = policyDifferences(buildStagingRoleTrustPolicy(partitionOf(key.region), target), trust);
-        if (differences.length === 0) return { status: "PASS", message: `${Role?.Arn} exists, trusted by DRS for the target account only.` };
-        return { status: "FAIL", message: `${Role?.Arn} has another trust policy: ${differences.join("; ")}.`, fix: "Run `pulumi up` on the staging stack (stagingRole: create or import)." };
+        if (differences.length === 0)
+            return { status: "PASS", message: `${Role?.Arn} exists, trusted by DRS for the target account only.` };
+        return {
+            status: "FAIL",
+            message: `${Role?.Arn} has another trust policy: ${differences.join("; ")}.`,
+            fix: "Run `pulumi up` on the staging stack (stagingRole: create or import).",
+        };
     } catch (err) {
         if ((err as Error).name !== "NoSuchEntityException" && (err as Error).name !== "NoSuchEntity") throw err;
-        return { status: "FAIL", message: `${drsStagingRoleName(target)} does not exist in ${key.accountId}: DRS in the target cannot reach the staging area.`, fix: "Run `pulumi up` on the staging stack." };
+        return {
+            status: "FAIL",
+            message: `${drsStagingRoleName(target)} does not exist in ${key.accountId}: DRS in the target cannot reach the staging area.`,
+            fix: "Run `pulumi up` on the staging stack.",
+        };
     }
 }
 
 async function replicationTemplate(aws: AwsAccess, key: StagingKeyExport): Promise<Outcome> {
     const drs = await aws.drs(key.accountId, key.region);
     const ids = key.replicationTemplateId ? [key.replicationTemplateId] : undefined;
-    const { items = [] } = await withRetry(() => drs.send(new DescribeReplicationConfigurationTemplatesCommand({ replicationConfigurationTemplateIDs: ids })));
+    const { items = [] } = await withRetry(() =>
+        drs.send(new DescribeReplicationConfigurationTemplatesCommand({ replicationConfigurationTemplateIDs: ids })),
+    );
     const mismatched = items.filter((t) => t.ebsEncryption !== "CUSTOM" || t.ebsEncryptionKeyArn !== key.keyArn);
-    if (items.length > 0 && mismatched.length === 0) return { status: "PASS", message: `The replication template uses ebsEncryption CUSTOM with this key.` };
-    const found = items.length === 0 ? "no replication template" : mismatched.map((t) => `${t.replicationConfigurationTemplateID}: ${t.ebsEncryption} ${t.ebsEncryptionKeyArn ?? ""}`.trim()).join(", ");
+    if (items.length > 0 && mismatched.length === 0)
+        return { status: "PASS", message: `The replication template uses ebsEncryption CUSTOM with this key.` };
+    const found =
+        items.length === 0
+            ? "no replication template"
+            : mismatched
+                  .map((t) => `${t.replicationConfigurationTemplateID}: ${t.ebsEncryption} ${t.ebsEncryptionKeyArn ?? ""}`.trim())
+                  .join(", ");
     return {
         status: key.replicationTemplateId ? "FAIL" : "WARN",
         message: `Found ${found}, not ebsEncryption CUSTOM with ${key.keyArn}${key.replicationTemplateId ? "" : " (the stack does not manage the template)"}.`,
@@ -190,8 +237,14 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
     const kms = await aws.kms(target, key.region);
     try {
         // Not real ciphertext: KMS checks permission before it reads the blob.
-        await withRetry(() => kms.send(new DecryptCommand({ KeyId: key.keyArn, CiphertextBlob: Buffer.from("drs-cross-account-kms verify") })));
-        return { status: "FAIL", message: "A direct Decrypt from the target succeeded; it must be denied.", fix: "Run `pulumi up` on both stacks." };
+        await withRetry(() =>
+            kms.send(new DecryptCommand({ KeyId: key.keyArn, CiphertextBlob: Buffer.from("drs-cross-account-kms verify") })),
+        );
+        return {
+            status: "FAIL",
+            message: "A direct Decrypt from the target succeeded; it must be denied.",
+            fix: "Run `pulumi up` on both stacks.",
+        };
     } catch (err) {
         const name = (err as Error).name;
         if (/AccessDenied/.test(name)) {
@@ -205,7 +258,8 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
         if (name === "InvalidCiphertextException" || name === "IncorrectKeyException") {
             return {
                 status: "FAIL",
-                message: "A direct Decrypt from the target was authorised (KMS only rejected the test ciphertext): the key is usable outside EC2.",
+                message:
+                    "A direct Decrypt from the target was authorised (KMS only rejected the test ciphertext): the key is usable outside EC2.",
                 fix: "Run `pulumi up` on both stacks; remove any other policy granting kms:Decrypt on this key.",
             };
         }
@@ -220,7 +274,11 @@ async function targetDrsInitialised(aws: AwsAccess, key: StagingKeyExport, targe
         return { status: "PASS", message: `DRS is initialised in ${target} in ${key.region}.` };
     } catch (err) {
         if ((err as Error).name !== "UninitializedAccountException") throw err;
-        return { status: "FAIL", message: `DRS is not initialised in ${target} in ${key.region}.`, fix: `Initialise DRS in the target account in ${key.region} (DRS console, or drs initialize-service); ${symptoms.recovery}.` };
+        return {
+            status: "FAIL",
+            message: `DRS is not initialised in ${target} in ${key.region}.`,
+            fix: `Initialise DRS in the target account in ${key.region} (DRS console, or drs initialize-service); ${symptoms.recovery}.`,
+        };
     }
 }
 
@@ -231,16 +289,26 @@ async function extendedSourceServers(aws: AwsAccess, key: StagingKeyExport, targ
     let count = 0;
     let nextToken: string | undefined;
     do {
-        const page = await withRetry(() => drs.send(new DescribeSourceServersCommand({ filters: { stagingAccountIDs: [key.accountId] }, nextToken })));
+        const page = await withRetry(() =>
+            drs.send(new DescribeSourceServersCommand({ filters: { stagingAccountIDs: [key.accountId] }, nextToken })),
+        );
         count += page.items?.length ?? 0;
         nextToken = page.nextToken;
     } while (nextToken);
     const usage = `${count} of ${capacityPerStagingAccount}`;
     if (count === 0) {
-        return { status: "WARN", message: `No extended source servers from ${key.accountId} in the target yet (${usage}).`, fix: "In the target's DRS console, extend the staging account's source servers." };
+        return {
+            status: "WARN",
+            message: `No extended source servers from ${key.accountId} in the target yet (${usage}).`,
+            fix: "In the target's DRS console, extend the staging account's source servers.",
+        };
     }
     if (count >= capacityPerStagingAccount * 0.9) {
-        return { status: "WARN", message: `${usage} replicating servers of ${key.accountId} are extended: near the per-account limit.`, fix: "Add another staging account for more servers." };
+        return {
+            status: "WARN",
+            message: `${usage} replicating servers of ${key.accountId} are extended: near the per-account limit.`,
+            fix: "Add another staging account for more servers.",
+        };
     }
     return { status: "PASS", message: `${usage} servers of ${key.accountId} are extended into the target.` };
 }
@@ -251,7 +319,8 @@ export function policyDifferences(expected: PolicyDocument, actual: PolicyDocume
     const want = byId(expected);
     const have = byId(actual);
     const differences: string[] = [];
-    if ((expected.Id ?? "") !== (actual.Id ?? "")) differences.push(`Id is ${JSON.stringify(actual.Id)}, not ${JSON.stringify(expected.Id)}`);
+    if ((expected.Id ?? "") !== (actual.Id ?? ""))
+        differences.push(`Id is ${JSON.stringify(actual.Id)}, not ${JSON.stringify(expected.Id)}`);
     for (const [sid, statement] of want) {
         if (!have.has(sid)) differences.push(`statement ${sid} is missing`);
         else if (have.get(sid) !== statement) differences.push(`statement ${sid} differs`);
@@ -263,15 +332,29 @@ export function policyDifferences(expected: PolicyDocument, actual: PolicyDocume
 /** A statement as text in which order and "x" versus ["x"] do not matter. */
 function canonical(value: unknown): string {
     const normal = (v: unknown): unknown => {
-        if (Array.isArray(v)) return v.length === 1 ? normal(v[0]) : v.map(normal).map((x) => JSON.stringify(x)).sort();
-        if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, normal(x)]));
+        if (Array.isArray(v))
+            return v.length === 1
+                ? normal(v[0])
+                : v
+                      .map(normal)
+                      .map((x) => JSON.stringify(x))
+                      .sort();
+        if (v !== null && typeof v === "object")
+            return Object.fromEntries(
+                Object.entries(v)
+                    .sort(([a], [b]) => a.localeCompare(b))
+                    .map(([k, x]) => [k, normal(x)]),
+            );
         return v;
     };
     return JSON.stringify(normal(value));
 }
 
 export function formatResults(results: CheckResult[]): string {
-    const lines = results.flatMap((r) => [`${r.status.padEnd(4)}  ${r.scope.padEnd(24)}  ${r.check.padEnd(28)}  ${r.message}`, ...(r.fix ? [`      fix: ${r.fix}`] : [])]);
+    const lines = results.flatMap((r) => [
+        `${r.status.padEnd(4)}  ${r.scope.padEnd(24)}  ${r.check.padEnd(28)}  ${r.message}`,
+        ...(r.fix ? [`      fix: ${r.fix}`] : []),
+    ]);
     const count = (s: Status) => results.filter((r) => r.status === s).length;
     return [...lines, "", `${count("PASS")} passed, ${count("FAIL")} failed, ${count("WARN")} warnings.`].join("\n");
 }

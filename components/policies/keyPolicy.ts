@@ -1,12 +1,4 @@
-import {
-    accountRootArn,
-    drsServiceLinkedRoleArn,
-    isAccountId,
-    isKnownRegion,
-    parseRoleArn,
-    partitionOf,
-    viaService,
-} from "./aws";
+import { accountRootArn, drsServiceLinkedRoleArn, isAccountId, isKnownRegion, parseRoleArn, partitionOf, viaService } from "./aws";
 import { PolicyDocument, PolicyStatement } from "./document";
 
 /**

@@ -29,9 +29,7 @@ function targetKeyUseDocument(input: TargetKeyUsePolicyInput): PolicyDocument {
     const keysByRegion = groupKeysByRegion(input.keyArns);
     const use = targetKeyUse(input.targetAccess);
     const allKeys = [...keysByRegion.values()].flat();
-    const statements: PolicyStatement[] = [
-        { Sid: "DescribeDrsKeys", Effect: "Allow", Action: use.direct, Resource: allKeys },
-    ];
+    const statements: PolicyStatement[] = [{ Sid: "DescribeDrsKeys", Effect: "Allow", Action: use.direct, Resource: allKeys }];
     for (const [region, keys] of keysByRegion) {
         // One statement per Region, so each key ARN appears twice at most (this is what lets a
         // fleet fit IAM's size limit). CreateGrant carries kms:GrantIsForAWSResource, which must
