@@ -83,6 +83,7 @@ describe("key policy", () => {
                     Principal: { AWS: `arn:aws:iam::${target}:root` },
                     Action: ["kms:DescribeKey"],
                     Resource: "*",
+                    Condition: { StringEquals: { "kms:CallerAccount": target } },
                 },
                 {
                     Sid: "AllowTargetAccountUseThroughEc2",

@@ -120,11 +120,13 @@ export function buildKeyPolicy(input: KeyPolicyInput): PolicyDocument {
             Condition: { StringEquals: throughEc2As(targetAccountId) },
         },
         {
+            // Directly (metadata only), but like every cross-account statement, as the target only.
             Sid: "AllowTargetAccountDescribeKey",
             Effect: "Allow",
             Principal: { AWS: targetRoot },
             Action: use.direct,
             Resource: "*",
+            Condition: { StringEquals: { "kms:CallerAccount": targetAccountId } },
         },
     ];
     if (otherTargetUse.length > 0) {
