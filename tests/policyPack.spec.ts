@@ -1,0 +1,282 @@
+import { expect } from "chai";
+import { ResourceUnderPolicy, rules, violations } from "../policy/rules";
+import { SynthResult, synthesize } from "../tools/synth";
+
+const staging = "444455556666";
+const target = "111122223333";
+const provider = { allowedAccountIds: [staging] };
+
+const rule = (name: string) => rules.find((r) => r.name === name)!;
+const keyWith = (statements: object[], props: Record<string, unknown> = {}): ResourceUnderPolicy => ({
+    type: "aws:kms/key:Key",
+    props: {
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }),
+        ...props,
+    },
+    providerProps: provider,
+});
+const admin = { Sid: "Admin", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${staging}:root` }, Action: "kms:*", Resource: "*" };
+
+/** The key policy of the manual guide's Step 2, which the program replaces. */
+const guideKeyPolicy = [
+    admin,
+    {
+        Sid: "Allow use of the key by target account",
+        Effect: "Allow",
+        Principal: {
+            AWS: [
+                `arn:aws:iam::${target}:root`,
+                `arn:aws:iam::${target}:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery`,
+            ],
+        },
+        Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        Resource: "*",
+    },
+    {
+        Sid: "Allow attachment of persistent resources by target account",
+        Effect: "Allow",
+        Principal: { AWS: [`arn:aws:iam::${target}:root`] },
+        Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+        Resource: "*",
+        Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+    },
+    {
+        Sid: "Allow DRS service in staging account to use the key",
+        Effect: "Allow",
+        Principal: { Service: "drs.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": ["drs.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com"] } },
+    },
+];
+
+function planResources(result: SynthResult): ResourceUnderPolicy[] {
+    const plans = [result.plan, ...Object.values(result.references).map((r) => r.plan)];
+    return plans.flatMap((plan) => {
+        const providers = new Map(plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.urn, r.inputs]));
+        return plan.resources.map((r) => ({
+            type: r.type,
+            props: r.inputs,
+            providerProps: r.provider ? providers.get(r.provider) : undefined,
+        }));
+    });
+}
+
+describe("policy pack", () => {
+    it("has only mandatory rules, each described", () => {
+        expect(rules.map((r) => r.name)).to.deep.equal([
+            "kms-key-rotation-and-deletion-window",
+            "kms-key-admin-only-in-own-account",
+            "kms-cross-account-statements-conditioned",
+            "no-wildcard-principal",
+            "service-principal-confused-deputy",
+            "iam-kms-exact-keys",
+            "no-policy-on-service-linked-role",
+        ]);
+        for (const r of rules) expect(r.description.length).to.be.greaterThan(20);
+    });
+
+    it("finds nothing in the program's own resources, across both shipped stacks", async () => {
+        const resources = planResources(await synthesize("target"));
+        expect(resources.length).to.be.greaterThan(10);
+        expect(resources.flatMap(violations)).to.deep.equal([]);
+    });
+
+    it("flags every mistake of the manual guide", () => {
+        expect(violations(keyWith(guideKeyPolicy))).to.deep.equal([
+            "kms-key-admin-only-in-own-account: Statement Allow attachment of persistent resources by target account grants kms:RevokeGrant to arn:aws:iam::111122223333:root, outside the key's account 444455556666.",
+            "kms-cross-account-statements-conditioned: Cross-account statement Allow use of the key by target account lacks kms:CallerAccount and kms:ViaService or kms:GrantIsForAWSResource.",
+            "kms-cross-account-statements-conditioned: Cross-account statement Allow attachment of persistent resources by target account lacks kms:CallerAccount.",
+            "service-principal-confused-deputy: Statement Allow DRS service in staging account to use the key allows a service principal without aws:SourceAccount or aws:SourceArn.",
+        ]);
+        const guideIamPolicy = {
+            type: "aws:iam/rolePolicy:RolePolicy",
+            props: {
+                role: "AWSServiceRoleForElasticDisasterRecovery",
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Action: ["kms:Decrypt", "kms:DescribeKey"], Resource: `arn:aws:kms:us-east-1:${staging}:key/*` },
+                    ],
+                }),
+            },
+        };
+        expect(violations(guideIamPolicy)).to.deep.equal([
+            `iam-kms-exact-keys: Statement (no Sid) allows kms:Decrypt, kms:DescribeKey on arn:aws:kms:us-east-1:${staging}:key/*: name the exact key ARNs.`,
+            "no-policy-on-service-linked-role: AWSServiceRoleForElasticDisasterRecovery is a service-linked role; no policy can be attached to it.",
+        ]);
+    });
+
+    describe("kms-key-rotation-and-deletion-window", () => {
+        const check = rule("kms-key-rotation-and-deletion-window").check;
+        it("passes a rotating key with a 7- or 30-day window, or none", () => {
+            for (const window of [7, 30, undefined]) expect(check(keyWith([admin], { deletionWindowInDays: window }))).to.deep.equal([]);
+        });
+        it("fails a key without rotation, or with a shorter window", () => {
+            expect(check(keyWith([admin], { enableKeyRotation: false }))).to.deep.equal([
+                "Automatic key rotation must be on (enableKeyRotation: true).",
+            ]);
+            expect(check(keyWith([admin], { deletionWindowInDays: 5 }))).to.deep.equal([
+                "The deletion window is 5 days; it must be at least 7.",
+            ]);
+        });
+    });
+
+    describe("kms-key-admin-only-in-own-account", () => {
+        const check = rule("kms-key-admin-only-in-own-account").check;
+        it("passes administration by the key's own account", () => {
+            expect(check(keyWith([admin]))).to.deep.equal([]);
+            expect(check({ ...keyWith([admin]), providerProps: undefined })).to.deep.equal([]);
+        });
+        it("fails kms:* or admin actions for another account, everyone, or a service", () => {
+            const give = (principal: object, action: string) =>
+                check(keyWith([admin, { Sid: "X", Effect: "Allow", Principal: principal, Action: action, Resource: "*" }]));
+            expect(give({ AWS: `arn:aws:iam::${target}:root` }, "kms:*")).to.deep.equal([
+                `Statement X grants kms:* to arn:aws:iam::${target}:root, outside the key's account ${staging}.`,
+            ]);
+            expect(give({ AWS: "*" }, "kms:PutKeyPolicy")).to.have.length(1);
+            expect(give({ Service: "events.amazonaws.com" }, "kms:ScheduleKeyDeletion")).to.have.length(1);
+            expect(give({ AWS: `arn:aws:iam::${target}:role/Ops` }, "kms:Disable*")).to.deep.equal([
+                `Statement X grants kms:Disable* to arn:aws:iam::${target}:role/Ops, outside the key's account ${staging}.`,
+            ]);
+        });
+    });
+
+    describe("kms-cross-account-statements-conditioned", () => {
+        const check = rule("kms-cross-account-statements-conditioned").check;
+        const forTarget = (action: string | string[], condition?: object) =>
+            check(
+                keyWith([
+                    admin,
+                    {
+                        Sid: "T",
+                        Effect: "Allow",
+                        Principal: { AWS: `arn:aws:iam::${target}:root` },
+                        Action: action,
+                        Resource: "*",
+                        Condition: condition,
+                    },
+                ]),
+            );
+        it("passes target use through a service or for AWS resources, with the caller account", () => {
+            expect(
+                forTarget("kms:Decrypt", {
+                    StringEquals: { "kms:CallerAccount": target, "kms:ViaService": "ec2.us-east-1.amazonaws.com" },
+                }),
+            ).to.deep.equal([]);
+            expect(
+                forTarget("kms:CreateGrant", {
+                    StringEquals: { "kms:CallerAccount": target },
+                    Bool: { "kms:GrantIsForAWSResource": "true" },
+                }),
+            ).to.deep.equal([]);
+            expect(forTarget("kms:DescribeKey", { StringEquals: { "kms:CallerAccount": target } })).to.deep.equal([]);
+        });
+        it("fails target use without those conditions", () => {
+            expect(forTarget("kms:Decrypt", { StringEquals: { "kms:ViaService": "ec2.us-east-1.amazonaws.com" } })).to.deep.equal([
+                "Cross-account statement T lacks kms:CallerAccount.",
+            ]);
+            expect(forTarget("kms:Decrypt", { StringEquals: { "kms:CallerAccount": target } })).to.deep.equal([
+                "Cross-account statement T lacks kms:ViaService or kms:GrantIsForAWSResource.",
+            ]);
+            expect(forTarget("kms:DescribeKey")).to.deep.equal(["Cross-account statement T lacks kms:CallerAccount."]);
+        });
+    });
+
+    describe("no-wildcard-principal and service-principal-confused-deputy", () => {
+        const topicPolicy = (statement: object): ResourceUnderPolicy => ({
+            type: "aws:sns/topicPolicy:TopicPolicy",
+            props: {
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "P",
+                            Effect: "Allow",
+                            Action: "sns:Publish",
+                            Resource: "arn:aws:sns:us-east-1:444455556666:t",
+                            ...statement,
+                        },
+                    ],
+                }),
+            },
+        });
+        it("pass a service principal limited to a source", () => {
+            expect(
+                violations(
+                    topicPolicy({
+                        Principal: { Service: "events.amazonaws.com" },
+                        Condition: { ArnEquals: { "aws:SourceArn": "arn:aws:events:us-east-1:444455556666:rule/r" } },
+                    }),
+                ),
+            ).to.deep.equal([]);
+        });
+        it("fail Principal * and an unlimited service principal, in topic and trust policies", () => {
+            expect(violations(topicPolicy({ Principal: { AWS: "*" } }))).to.deep.equal([
+                'no-wildcard-principal: Statement P allows Principal "*".',
+            ]);
+            expect(violations(topicPolicy({ Principal: "*" }))).to.deep.equal(['no-wildcard-principal: Statement P allows Principal "*".']);
+            const trust = {
+                Version: "2012-10-17",
+                Statement: [{ Sid: "Drs", Effect: "Allow", Principal: { Service: "drs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            };
+            expect(violations({ type: "aws:iam/role:Role", props: { assumeRolePolicy: JSON.stringify(trust) } })).to.deep.equal([
+                "service-principal-confused-deputy: Statement Drs allows a service principal without aws:SourceAccount or aws:SourceArn.",
+            ]);
+        });
+    });
+
+    describe("iam-kms-exact-keys", () => {
+        const iamPolicy = (action: string, resource: string): ResourceUnderPolicy => ({
+            type: "aws:iam/policy:Policy",
+            props: {
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Sid: "K", Effect: "Allow", Action: action, Resource: resource }],
+                }),
+            },
+        });
+        const exact = `arn:aws:kms:us-east-1:${staging}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+        it("passes exact key ARNs, and account-level actions on *", () => {
+            expect(rule("iam-kms-exact-keys").check(iamPolicy("kms:Decrypt", exact))).to.deep.equal([]);
+            expect(rule("iam-kms-exact-keys").check(iamPolicy("kms:ListAliases", "*"))).to.deep.equal([]);
+            expect(rule("iam-kms-exact-keys").check(iamPolicy("s3:GetObject", "*"))).to.deep.equal([]);
+        });
+        it("fails key/*, a partial wildcard and *", () => {
+            for (const resource of [`arn:aws:kms:us-east-1:${staging}:key/*`, `arn:aws:kms:us-east-1:${staging}:key/1234*`, "*"]) {
+                expect(rule("iam-kms-exact-keys").check(iamPolicy("kms:Decrypt", resource)), resource).to.have.length(1);
+            }
+            expect(rule("iam-kms-exact-keys").check(iamPolicy("*", "*"))).to.have.length(1);
+        });
+    });
+
+    describe("no-policy-on-service-linked-role", () => {
+        const check = rule("no-policy-on-service-linked-role").check;
+        it("passes an attachment to an ordinary role", () => {
+            expect(
+                check({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", props: { role: "DrsRecoveryOperator" } }),
+            ).to.deep.equal([]);
+        });
+        it("fails attachments and inline policies on a service-linked role, by name or ARN", () => {
+            expect(
+                check({
+                    type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                    props: { role: "AWSServiceRoleForElasticDisasterRecovery" },
+                }),
+            ).to.have.length(1);
+            expect(
+                check({
+                    type: "aws:iam/policyAttachment:PolicyAttachment",
+                    props: {
+                        roles: [
+                            "Ops",
+                            `arn:aws:iam::${target}:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery`,
+                        ],
+                    },
+                }),
+            ).to.have.length(1);
+        });
+    });
+});
