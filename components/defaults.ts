@@ -29,5 +29,6 @@ export const programTags = { ManagedBy: "pulumi", Project: "drs-cross-account-km
 export const targetKeyUsePolicyName = "DrsCrossAccountKmsKeyUse";
 
 /** `create` a new staging role, `import` (adopt) the one the DRS console made, or read an `existing` one. */
-export const stagingRoleModes = ["create", "import", "existing"] as const;
-export type StagingRoleMode = (typeof stagingRoleModes)[number];
+export const StagingRoleMode = { Create: "create", Import: "import", Existing: "existing" } as const;
+export type StagingRoleMode = (typeof StagingRoleMode)[keyof typeof StagingRoleMode];
+export const stagingRoleModes: readonly StagingRoleMode[] = Object.values(StagingRoleMode);

@@ -35,13 +35,17 @@ export interface DrsCrossAccountKeyArgs {
  * account, with its alias and key policy. One per staging account and Region.
  */
 export class DrsCrossAccountKey extends pulumi.ComponentResource {
+    /** The key's ARN: for the replication template and the target's key-use policy. */
     readonly keyArn: pulumi.Output<string>;
+    /** The key's ID. */
     readonly keyId: pulumi.Output<string>;
+    /** The alias, such as alias/drs-cross-account-ebs. */
     readonly aliasName: pulumi.Output<string>;
+    /** The alias's ARN. */
     readonly aliasArn: pulumi.Output<string>;
 
     constructor(name: string, args: DrsCrossAccountKeyArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("drs-cross-account-kms:staging:DrsCrossAccountKey", name, {}, opts);
+        super("drs-cross-account-kms:index:DrsCrossAccountKey", name, {}, opts);
         const policy = pulumi
             .all([
                 args.stagingAccountId,

@@ -26,11 +26,13 @@ export interface DrsKeyLossAlertsArgs {
  * events on); without them EventBridge receives nothing to match.
  */
 export class DrsKeyLossAlerts extends pulumi.ComponentResource {
+    /** The SNS topic the alerts go to: subscribe people or a pager to it. */
     readonly topicArn: pulumi.Output<string>;
+    /** The EventBridge rule that matches the key's key-loss events. */
     readonly ruleArn: pulumi.Output<string>;
 
     constructor(name: string, args: DrsKeyLossAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("drs-cross-account-kms:staging:DrsKeyLossAlerts", name, {}, opts);
+        super("drs-cross-account-kms:index:DrsKeyLossAlerts", name, {}, opts);
         const { region } = args;
         const rule = new aws.cloudwatch.EventRule(
             `${name}-rule`,

@@ -44,11 +44,13 @@ export interface DrsReplicationTemplateArgs {
 
 /** The DRS replication configuration template of a staging account and Region, using the key. */
 export class DrsReplicationTemplate extends pulumi.ComponentResource {
+    /** The template's ID (rct-...). */
     readonly templateId: pulumi.Output<string>;
+    /** The template's ARN. */
     readonly templateArn: pulumi.Output<string>;
 
     constructor(name: string, args: DrsReplicationTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("drs-cross-account-kms:staging:DrsReplicationTemplate", name, {}, opts);
+        super("drs-cross-account-kms:index:DrsReplicationTemplate", name, {}, opts);
         const d = replicationDefaults;
         const template = new aws.drs.ReplicationConfigurationTemplate(
             `${name}-template`,

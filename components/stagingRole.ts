@@ -22,13 +22,15 @@ export interface DrsStagingRoleArgs {
  * to reach the staging area. Once per staging account, whatever the number of Regions.
  */
 export class DrsStagingRole extends pulumi.ComponentResource {
+    /** The role's ARN, for the key policy. */
     readonly roleArn: pulumi.Output<string>;
     /** AROA... ID; it changes when the role is replaced, and the key policy carries it. */
     readonly roleUniqueId: pulumi.Output<string>;
+    /** DRSStagingAccountRole_<target>. */
     readonly roleName: pulumi.Output<string>;
 
     constructor(name: string, args: DrsStagingRoleArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("drs-cross-account-kms:staging:DrsStagingRole", name, {}, opts);
+        super("drs-cross-account-kms:index:DrsStagingRole", name, {}, opts);
         const mode = args.mode ?? "create";
         const partition = args.partition ?? "aws";
         const roleName = drsStagingRoleName(args.targetAccountId);

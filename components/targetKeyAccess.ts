@@ -34,11 +34,13 @@ export interface DrsTargetKeyAccessArgs {
  * One policy holds about 36 keys; a larger fleet is split over several, each on exact key ARNs.
  */
 export class DrsTargetKeyAccess extends pulumi.ComponentResource {
+    /** The key-use policies (one per about 36 keys). */
     readonly policyArns: pulumi.Output<string[]>;
+    /** The roles every policy is attached to. */
     readonly attachedRoleNames: pulumi.Output<string[]>;
 
     constructor(name: string, args: DrsTargetKeyAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("drs-cross-account-kms:target:DrsTargetKeyAccess", name, {}, opts);
+        super("drs-cross-account-kms:index:DrsTargetKeyAccess", name, {}, opts);
         const roleNames = args.roleNames ?? [];
         const refused = roleNames.filter(isServiceLinkedRole);
         if (refused.length > 0) {

@@ -51,7 +51,7 @@ describe("offline plan (synth)", () => {
         expect(target.plan.resources.map((r) => r.type).sort()).to.deep.equal([
             "aws:iam/policy:Policy",
             "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-            "drs-cross-account-kms:target:DrsTargetKeyAccess",
+            "drs-cross-account-kms:index:DrsTargetKeyAccess",
             "pulumi:providers:aws",
             "pulumi:pulumi:StackReference",
         ]);

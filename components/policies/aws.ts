@@ -45,7 +45,8 @@ const regionsByPartition: Record<Partition, readonly string[]> = {
     "aws-us-gov": ["us-gov-east-1", "us-gov-west-1"],
 };
 
-export type Partition = "aws" | "aws-cn" | "aws-us-gov";
+export const Partition = { Aws: "aws", AwsCn: "aws-cn", AwsUsGov: "aws-us-gov" } as const;
+export type Partition = (typeof Partition)[keyof typeof Partition];
 
 export const knownRegions: readonly string[] = Object.values(regionsByPartition).flat();
 

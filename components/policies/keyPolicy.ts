@@ -7,9 +7,15 @@ import { PolicyDocument, PolicyStatement } from "./document";
  *   (the guide's permission table without kms:Encrypt), each action through EC2 only.
  * - `documented`: only what the DRS multi-account page lists (ReEncrypt* through EC2).
  */
-export type TargetAccess = "ebs-shared-snapshots" | "documented";
+export const TargetAccess = {
+    /** The EBS page's actions for a shared CMK, each through EC2 only (default). */
+    EbsSharedSnapshots: "ebs-shared-snapshots",
+    /** Only what the DRS multi-account page lists. */
+    Documented: "documented",
+} as const;
+export type TargetAccess = (typeof TargetAccess)[keyof typeof TargetAccess];
 
-export const targetAccessModes: readonly TargetAccess[] = ["ebs-shared-snapshots", "documented"];
+export const targetAccessModes: readonly TargetAccess[] = Object.values(TargetAccess);
 
 /** The KMS actions the target account gets on a key; the target IAM policy grants exactly these. */
 export interface TargetKeyUse {

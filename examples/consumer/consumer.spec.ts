@@ -53,7 +53,7 @@ describe("the packed components, used from another project", () => {
             }),
         );
         expect(registered.map((r) => r.type)).to.include.members([
-            "drs-cross-account-kms:staging:DrsCrossAccountKey",
+            "drs-cross-account-kms:index:DrsCrossAccountKey",
             "aws:kms/alias:Alias",
             "aws:iam/role:Role",
         ]);

@@ -1,0 +1,104 @@
+import * as aws from "@pulumi/aws";
+import { expect } from "chai";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { componentProvider, componentSchema, snapshotPath } from "../tools/schema";
+import { byType, installMocks, settle, unwrap } from "./mocks";
+
+// The components as a Pulumi component package, for Python, Go, .NET, Java and YAML programs.
+const components = path.join(__dirname, "..", "components");
+type Schema = {
+    resources: Record<
+        string,
+        { requiredInputs: string[]; inputProperties: Record<string, { plain?: boolean; $ref?: string }>; required: string[] }
+    >;
+    types: Record<string, { enum?: { value: string }[] }>;
+};
+
+describe("component package", () => {
+    let schema: Schema;
+
+    before(async function () {
+        this.timeout(60_000);
+        schema = (await componentSchema()) as unknown as Schema;
+    });
+
+    it("generates the schema in the snapshot (run `npm run schema` after changing an Args or output)", () => {
+        expect(schema).to.deep.equal(JSON.parse(fs.readFileSync(snapshotPath, "utf8")));
+    });
+
+    it("offers every component under drs-cross-account-kms:index, with its required inputs and outputs", () => {
+        const summary = Object.fromEntries(
+            Object.entries(schema.resources).map(([token, r]) => [token, { required: r.requiredInputs, outputs: r.required }]),
+        );
+        expect(summary).to.deep.equal({
+            "drs-cross-account-kms:index:DrsCrossAccountKey": {
+                required: ["region", "stagingAccountId", "stagingRoleArn", "targetAccountId"],
+                outputs: ["aliasArn", "aliasName", "keyArn", "keyId"],
+            },
+            "drs-cross-account-kms:index:DrsKeyLossAlerts": {
+                required: ["accountId", "keyArn", "keyId", "region"],
+                outputs: ["ruleArn", "topicArn"],
+            },
+            "drs-cross-account-kms:index:DrsReplicationTemplate": {
+                required: ["ebsEncryptionKeyArn", "region", "stagingAreaSubnetId"],
+                outputs: ["templateArn", "templateId"],
+            },
+            "drs-cross-account-kms:index:DrsStagingRole": {
+                required: ["targetAccountId"],
+                outputs: ["roleArn", "roleName", "roleUniqueId"],
+            },
+            "drs-cross-account-kms:index:DrsTargetKeyAccess": { required: ["keys"], outputs: ["attachedRoleNames", "policyArns"] },
+        });
+    });
+
+    it("keeps as plain values the inputs that decide names and resource options, and types the choices as enums", () => {
+        const key = schema.resources["drs-cross-account-kms:index:DrsCrossAccountKey"].inputProperties;
+        expect(key.protect.plain).to.equal(true);
+        expect(key.targetAccess.$ref).to.equal("#/types/drs-cross-account-kms:index:TargetAccess");
+        expect(schema.types["drs-cross-account-kms:index:TargetAccess"].enum!.map((e) => e.value)).to.deep.equal([
+            "ebs-shared-snapshots",
+            "documented",
+        ]);
+        expect(schema.resources["drs-cross-account-kms:index:DrsTargetKeyAccess"].inputProperties.roleNames.plain).to.equal(true);
+    });
+
+    it("constructs a component from another language's inputs and returns its outputs", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("theirs", { region: "us-east-1", allowedAccountIds: ["444455556666"] });
+        const result = await componentProvider().construct(
+            "from-python",
+            "drs-cross-account-kms:index:DrsCrossAccountKey",
+            {
+                stagingAccountId: "444455556666",
+                targetAccountId: "111122223333",
+                region: "us-east-1",
+                stagingRoleArn: "arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333",
+                targetAccess: "documented",
+            },
+            { provider },
+        );
+        const state = result.state as Record<string, unknown>;
+        expect(Object.keys(state).sort()).to.deep.equal(["aliasArn", "aliasName", "keyArn", "keyId"]);
+        expect(await unwrap(state.keyArn as string)).to.match(/^arn:aws:kms:us-east-1:444455556666:key\//);
+        expect(await unwrap(result.urn)).to.match(/drs-cross-account-kms:index:DrsCrossAccountKey::from-python$/);
+        await settle();
+        expect(byType(mocks, "aws:kms/key:Key").map((k) => k.provider)).to.deep.equal(["theirs"]);
+    });
+
+    it("starts as a plugin from the package's default export, and is a library for require and import", () => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(components, "package.json"), "utf8"));
+        // Pulumi's Node.js host starts exports["."].default; Node resolves require and import first.
+        expect(manifest.exports["."]).to.deep.equal({
+            types: "./dist/index.d.ts",
+            require: "./dist/index.js",
+            import: "./dist/index.js",
+            default: "./provider.ts",
+        });
+        expect(yaml.load(fs.readFileSync(path.join(components, "PulumiPlugin.yaml"), "utf8"))).to.deep.equal({ runtime: "nodejs" });
+        expect(fs.readFileSync(path.join(components, "provider.ts"), "utf8")).to.include(
+            "componentProviderHost({ name: pluginName, components: pluginComponents",
+        );
+    });
+});
