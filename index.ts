@@ -98,7 +98,8 @@ async function readStagingStacks(s: Settings): Promise<StagingKeyExport[]> {
     }
 }
 
-function deployTarget(s: Settings, keys: DrsTargetKey[]): DrsTargetKeyAccess {
+/** Target side: the key-use policies, and the DRS launch settings of each configured Region. */
+async function deployTarget(s: Settings, keys: DrsTargetKey[]): Promise<DrsTargetKeyAccess> {
     const provider = accountProvider(`aws-target-${s.target.accountId}`, {
         accountId: s.target.accountId,
         // IAM is global; the provider still needs a Region of the right partition.
@@ -106,7 +107,7 @@ function deployTarget(s: Settings, keys: DrsTargetKey[]): DrsTargetKeyAccess {
         roleArn: s.target.roleArn,
         tags: s.tags,
     });
-    return new DrsTargetKeyAccess(
+    const access = new DrsTargetKeyAccess(
         `drs-target-${s.target.accountId}`,
         {
             keys,
@@ -117,13 +118,28 @@ function deployTarget(s: Settings, keys: DrsTargetKey[]): DrsTargetKeyAccess {
         },
         { provider },
     );
+    if (s.target.launch.length > 0) {
+        // @pulumi/aws-native loads only for stacks that use it.
+        const { DrsLaunchSettings } = await import("./components/launchSettings");
+        const { nativeAccountProvider } = await import("./components/nativeProvider");
+        for (const { region, ...settings } of s.target.launch) {
+            const native = nativeAccountProvider(`aws-native-target-${s.target.accountId}-${region}`, {
+                accountId: s.target.accountId,
+                region,
+                roleArn: s.target.roleArn,
+                tags: s.tags,
+            });
+            new DrsLaunchSettings(`drs-launch-${s.target.accountId}-${region}`, settings, { provider: native });
+        }
+    }
+    return access;
 }
 
 export = async () => {
     const settings = readStackConfig();
     const staging = settings.deploy === "target" ? undefined : deployStaging(settings);
     const referenced = settings.deploy === "target" ? await readStagingStacks(settings) : undefined;
-    const target = settings.deploy === "staging" ? undefined : deployTarget(settings, staging?.keys ?? referenced!);
+    const target = settings.deploy === "staging" ? undefined : await deployTarget(settings, staging?.keys ?? referenced!);
     return {
         /** Which side(s) this stack deployed. */
         deploy: settings.deploy,

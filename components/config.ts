@@ -12,7 +12,14 @@ import {
     planTargetKeyUsePolicies,
     targetAccessModes,
 } from "./policies";
-import { StagingRoleMode, keyDefaults, replicationDefaults, stagingRoleModes } from "./defaults";
+import {
+    LaunchDisposition,
+    RightSizingMethod,
+    StagingRoleMode,
+    keyDefaults,
+    replicationDefaults,
+    stagingRoleModes,
+} from "./defaults";
 
 export const configNamespace = "drs-cross-account-kms";
 
@@ -55,6 +62,21 @@ export interface TargetSettings {
     keyUserRoleNames: string[];
     /** Managed policies a role may hold (IAM quota, default 10). */
     maxPoliciesPerRole: number;
+    /** DRS launch settings per recovery Region (aws-native). */
+    launch: LaunchSettings[];
+}
+
+export interface LaunchSettings {
+    region: string;
+    copyPrivateIp?: boolean;
+    copyTags?: boolean;
+    launchDisposition?: LaunchDisposition;
+    launchIntoSourceInstance?: boolean;
+    osByol?: boolean;
+    targetInstanceTypeRightSizingMethod?: RightSizingMethod;
+    postLaunchEnabled?: boolean;
+    exportBucketArn?: string;
+    importTemplateId?: string;
 }
 
 export interface KeySettings {
@@ -135,6 +157,10 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
         );
     }
     if (buildsStaging && target.regions) checkRecoveryRegions(v, target.regions, stagingAccounts);
+    checkLaunchRegions(v, target, buildsStaging ? stagingAccounts.map((e) => e.region) : undefined);
+    if (deploy === "staging" && target.launch.length > 0) {
+        v.warn("target.launch is ignored with deploy: staging; the target stack applies the launch settings.");
+    }
     if (deploy === "all" && v.errors.length === 0) {
         checkPolicyPlan(target, key.targetAccess, stagingAccounts, (message) => v.error("stagingAccounts", message));
     }
@@ -158,9 +184,9 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
 function parseTarget(v: Validator, raw: unknown): TargetSettings {
     if (raw === undefined) {
         v.error("target", 'is required: at least { accountId: "<12 digits>" } of the recovery account.');
-        return { accountId: "", keyUserRoleNames: [], maxPoliciesPerRole: limits.managedPoliciesPerRole };
+        return { accountId: "", keyUserRoleNames: [], maxPoliciesPerRole: limits.managedPoliciesPerRole, launch: [] };
     }
-    const obj = v.object("target", raw, ["accountId", "roleArn", "regions", "keyUserRoleNames", "maxPoliciesPerRole"], true);
+    const obj = v.object("target", raw, ["accountId", "roleArn", "regions", "keyUserRoleNames", "maxPoliciesPerRole", "launch"], true);
     const accountId = v.accountId("target.accountId", obj.accountId);
     const roleArn = v.roleArn("target.roleArn", obj.roleArn, accountId);
     const regions = obj.regions === undefined ? undefined : v.regions("target.regions", obj.regions);
@@ -169,7 +195,64 @@ function parseTarget(v: Validator, raw: unknown): TargetSettings {
         .map((role, i) => v.keyUserRoleName(`target.keyUserRoleNames[${i}]`, role, accountId));
     v.unique("target.keyUserRoleNames", keyUserRoleNames);
     const maxPoliciesPerRole = v.integer("target.maxPoliciesPerRole", obj.maxPoliciesPerRole ?? limits.managedPoliciesPerRole, 1, 20);
-    return { accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole };
+    const launch = parseLaunch(v, obj.launch);
+    return { accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, launch };
+}
+
+const launchKeys = [
+    "region",
+    "copyPrivateIp",
+    "copyTags",
+    "launchDisposition",
+    "launchIntoSourceInstance",
+    "osByol",
+    "targetInstanceTypeRightSizingMethod",
+    "postLaunchEnabled",
+    "exportBucketArn",
+    "importTemplateId",
+];
+
+/** target.launch: a list of DRS launch settings, one per recovery Region. */
+function parseLaunch(v: Validator, raw: unknown): LaunchSettings[] {
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw)) {
+        v.error("target.launch", "must be a list of { region, ... } launch settings, one per recovery Region.");
+        return [];
+    }
+    const settings = raw.map((item, i) => {
+        const path = `target.launch[${i}]`;
+        const obj = v.object(path, item, launchKeys, true);
+        const optional = <T>(key: string, parse: (k: string, value: unknown) => T): T | undefined =>
+            obj[key] === undefined ? undefined : parse(`${path}.${key}`, obj[key]);
+        const exportBucketArn = optional("exportBucketArn", (k, value) => v.string(k, value));
+        if (exportBucketArn && !/^arn:(aws|aws-cn|aws-us-gov):s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(exportBucketArn)) {
+            v.error(`${path}.exportBucketArn`, `"${exportBucketArn}" is not an S3 bucket ARN (arn:aws:s3:::<bucket>).`);
+        }
+        const importTemplateId = optional("importTemplateId", (k, value) => v.string(k, value));
+        if (importTemplateId && !/^lct-[0-9a-zA-Z]{17}$/.test(importTemplateId)) {
+            v.error(`${path}.importTemplateId`, `"${importTemplateId}" is not a launch configuration template ID (lct- and 17 characters).`);
+        }
+        const bool = (k: string, value: unknown) => v.boolean(k, value);
+        return {
+            region: v.region(`${path}.region`, obj.region),
+            copyPrivateIp: optional("copyPrivateIp", bool),
+            copyTags: optional("copyTags", bool),
+            launchDisposition: optional("launchDisposition", (k, value) => v.oneOf(k, value, Object.values(LaunchDisposition))),
+            launchIntoSourceInstance: optional("launchIntoSourceInstance", bool),
+            osByol: optional("osByol", bool),
+            targetInstanceTypeRightSizingMethod: optional("targetInstanceTypeRightSizingMethod", (k, value) =>
+                v.oneOf(k, value, Object.values(RightSizingMethod)),
+            ),
+            postLaunchEnabled: optional("postLaunchEnabled", bool),
+            exportBucketArn,
+            importTemplateId,
+        };
+    });
+    v.unique(
+        "target.launch",
+        settings.map((s) => s.region),
+    );
+    return settings;
 }
 
 function parseKey(v: Validator, raw: unknown): KeySettings {
@@ -400,6 +483,20 @@ function checkPolicyPlan(
     } catch (err) {
         report((err as Error).message);
     }
+}
+
+/** Launch settings only make sense where the target recovers: a recovery Region, or a staging Region. */
+function checkLaunchRegions(v: Validator, target: TargetSettings, stagingRegions: string[] | undefined): void {
+    const recovery = target.regions ?? stagingRegions;
+    if (!recovery) return; // deploy: target without target.regions: checked against the staging stacks
+    target.launch.forEach((launch, i) => {
+        if (isKnownRegion(launch.region) && !recovery.includes(launch.region)) {
+            v.error(
+                `target.launch[${i}].region`,
+                `"${launch.region}" is not a recovery Region (${recovery.join(", ")}): DRS recovers extended source servers in their staging Region.`,
+            );
+        }
+    });
 }
 
 /** Collects errors and warnings; each check returns a usable value so parsing goes on. */
@@ -669,6 +766,11 @@ export function checkStagingStackOutputs(
             }
         });
         checkPolicyPlan(target, targetAccess, keys, (message) => problems.push(`${configNamespace}:stagingStacks ${message}`));
+        target.launch.forEach((launch, i) => {
+            if (!keyRegions.has(launch.region)) {
+                problems.push(`${configNamespace}:target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`);
+            }
+        });
     }
     if (problems.length > 0) throw new ConfigError(problems);
     return keys;

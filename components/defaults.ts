@@ -32,3 +32,11 @@ export const targetKeyUsePolicyName = "DrsCrossAccountKmsKeyUse";
 export const StagingRoleMode = { Create: "create", Import: "import", Existing: "existing" } as const;
 export type StagingRoleMode = (typeof StagingRoleMode)[keyof typeof StagingRoleMode];
 export const stagingRoleModes: readonly StagingRoleMode[] = Object.values(StagingRoleMode);
+
+/** What a recovered instance does once launched (DRS launch settings). */
+export const LaunchDisposition = { Stopped: "STOPPED", Started: "STARTED" } as const;
+export type LaunchDisposition = (typeof LaunchDisposition)[keyof typeof LaunchDisposition];
+
+/** How DRS picks the recovery instance type (DRS launch settings). */
+export const RightSizingMethod = { None: "NONE", Basic: "BASIC", InAws: "IN_AWS" } as const;
+export type RightSizingMethod = (typeof RightSizingMethod)[keyof typeof RightSizingMethod];

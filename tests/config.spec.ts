@@ -400,7 +400,7 @@ describe("staging stack outputs, read by the target stack", () => {
         stagingKeys: keys,
         ...extra,
     });
-    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [], maxPoliciesPerRole: 10 };
+    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [], maxPoliciesPerRole: 10, launch: [] };
     const check = (stacks: ReturnType<typeof stack>[], regions?: string[]) =>
         checkStagingStackOutputs(stacks, { ...targetSettings, regions }, "ebs-shared-snapshots");
 

@@ -80,7 +80,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             retainOnDelete: opts.retainOnDelete,
         };
         this.registrations.push(registration);
-        if (args.type === "pulumi:providers:aws") this.providersByRef.set(`${opts.urn}::${id}`, registration);
+        if (args.type.startsWith("pulumi:providers:")) this.providersByRef.set(`${opts.urn}::${id}`, registration);
         return { id, state };
     }
 
@@ -116,7 +116,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         if (args.custom === false) return { id: undefined, state: {} }; // a component
         switch (args.type) {
             case "pulumi:providers:aws":
+            case "pulumi:providers:aws-native":
                 return { id: uuid(seed), state: inputs };
+            case "aws-native:drs:LaunchConfigurationTemplate": {
+                const id = importId || `lct-${hex(seed, 17)}`;
+                return { id, state: { ...inputs, launchConfigurationTemplateId: id, arn: `arn:aws:drs:${region}:${account}:launch-configuration-template/${id}` } };
+            }
             case "pulumi:pulumi:StackReference": {
                 const outputs = this.stackOutputs[inputs.name];
                 if (!outputs) this.missingStacks.push(inputs.name);
