@@ -12,14 +12,7 @@ import {
     planTargetKeyUsePolicies,
     targetAccessModes,
 } from "./policies";
-import {
-    LaunchDisposition,
-    RightSizingMethod,
-    StagingRoleMode,
-    keyDefaults,
-    replicationDefaults,
-    stagingRoleModes,
-} from "./defaults";
+import { LaunchDisposition, RightSizingMethod, StagingRoleMode, keyDefaults, replicationDefaults, stagingRoleModes } from "./defaults";
 
 export const configNamespace = "drs-cross-account-kms";
 
@@ -230,7 +223,10 @@ function parseLaunch(v: Validator, raw: unknown): LaunchSettings[] {
         }
         const importTemplateId = optional("importTemplateId", (k, value) => v.string(k, value));
         if (importTemplateId && !/^lct-[0-9a-zA-Z]{17}$/.test(importTemplateId)) {
-            v.error(`${path}.importTemplateId`, `"${importTemplateId}" is not a launch configuration template ID (lct- and 17 characters).`);
+            v.error(
+                `${path}.importTemplateId`,
+                `"${importTemplateId}" is not a launch configuration template ID (lct- and 17 characters).`,
+            );
         }
         const bool = (k: string, value: unknown) => v.boolean(k, value);
         return {
@@ -768,7 +764,9 @@ export function checkStagingStackOutputs(
         checkPolicyPlan(target, targetAccess, keys, (message) => problems.push(`${configNamespace}:stagingStacks ${message}`));
         target.launch.forEach((launch, i) => {
             if (!keyRegions.has(launch.region)) {
-                problems.push(`${configNamespace}:target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`);
+                problems.push(
+                    `${configNamespace}:target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`,
+                );
             }
         });
     }

@@ -9,4 +9,11 @@ import { DrsTargetKeyAccess } from "./targetKeyAccess";
 /** The package name other languages see: resource types are `drs-cross-account-kms:index:<Component>`. */
 export const pluginName = "drs-cross-account-kms";
 
-export const pluginComponents = [DrsCrossAccountKey, DrsStagingRole, DrsReplicationTemplate, DrsKeyLossAlerts, DrsTargetKeyAccess, DrsLaunchSettings];
+export const pluginComponents = [
+    DrsCrossAccountKey,
+    DrsStagingRole,
+    DrsReplicationTemplate,
+    DrsKeyLossAlerts,
+    DrsTargetKeyAccess,
+    DrsLaunchSettings,
+];

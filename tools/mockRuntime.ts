@@ -120,7 +120,14 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { id: uuid(seed), state: inputs };
             case "aws-native:drs:LaunchConfigurationTemplate": {
                 const id = importId || `lct-${hex(seed, 17)}`;
-                return { id, state: { ...inputs, launchConfigurationTemplateId: id, arn: `arn:aws:drs:${region}:${account}:launch-configuration-template/${id}` } };
+                return {
+                    id,
+                    state: {
+                        ...inputs,
+                        launchConfigurationTemplateId: id,
+                        arn: `arn:aws:drs:${region}:${account}:launch-configuration-template/${id}`,
+                    },
+                };
             }
             case "pulumi:pulumi:StackReference": {
                 const outputs = this.stackOutputs[inputs.name];
