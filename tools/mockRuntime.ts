@@ -49,13 +49,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly failed = new Promise<never>((_, reject) => (this.failNow = reject));
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
-        try {
-            return this.record(args);
-        } catch (err) {
-            this.errors.push(err as Error);
-            this.failNow(err as Error);
-            throw err;
-        }
+        return this.failLoudly(() => this.record(args));
     }
 
     private record(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
@@ -85,8 +79,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        return this.failLoudly(() => this.invoke(args));
+    }
+
+    private failLoudly<T>(answer: () => T): T {
         try {
-            return this.invoke(args);
+            return answer();
         } catch (err) {
             this.errors.push(err as Error);
             this.failNow(err as Error);
