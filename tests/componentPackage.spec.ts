@@ -3,8 +3,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
-import { componentProvider, snapshotPath } from "../tools/schema";
+import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
+import * as library from "../components";
+import { componentProvider, pluginName, snapshotPath } from "../tools/schema";
 import { byType, installMocks, settle, unwrap } from "./mocks";
 
 // The components as a Pulumi component package, for Python, Go, .NET, Java and YAML programs.
@@ -92,18 +93,20 @@ describe("component package", () => {
         expect(byType(mocks, "aws:kms/key:Key").map((k) => k.provider)).to.deep.equal(["theirs"]);
     });
 
-    it("starts as a plugin from the package's default export, and is a library for require and import", () => {
+    it("is served by Pulumi's plugin host from package.json main, and is a library through exports", () => {
         const manifest = JSON.parse(fs.readFileSync(path.join(components, "package.json"), "utf8"));
-        // Pulumi's Node.js host starts exports["."].default; Node resolves require and import first.
-        expect(manifest.exports["."]).to.deep.equal({
-            types: "./dist/index.d.ts",
-            require: "./dist/index.js",
-            import: "./dist/index.js",
-            default: "./provider.ts",
-        });
+        // The host requires the folder (Node then reads "main") and serves the components it exports,
+        // under the package's name; npm consumers resolve the package name through "exports".
+        expect([manifest.name, manifest.main, pluginName()]).to.deep.equal(["drs-cross-account-kms", "index.ts", "drs-cross-account-kms"]);
+        expect(manifest.exports["."]).to.deep.equal({ types: "./dist/index.d.ts", default: "./dist/index.js" });
+        expect(getPulumiComponents(library).map((c) => c.name)).to.have.members([
+            "DrsCrossAccountKey",
+            "DrsStagingRole",
+            "DrsReplicationTemplate",
+            "DrsKeyLossAlerts",
+            "DrsTargetKeyAccess",
+            "DrsLaunchSettings",
+        ]);
         expect(yaml.load(fs.readFileSync(path.join(components, "PulumiPlugin.yaml"), "utf8"))).to.deep.equal({ runtime: "nodejs" });
-        expect(fs.readFileSync(path.join(components, "provider.ts"), "utf8")).to.include(
-            "componentProviderHost({ name: pluginName, components: pluginComponents",
-        );
     });
 });

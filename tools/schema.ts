@@ -1,15 +1,23 @@
-// npm run schema: the component schema that other languages' SDKs are generated from, as the
-// Pulumi SDK's component provider derives it from the TypeScript sources. Writes the snapshot the
-// tests compare against (tests/fixtures/component-schema.json).
-import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
+// npm run schema: the component schema that other languages' SDKs are generated from, derived
+// the way Pulumi's Node.js plugin host does it (every ComponentResource that components/index.ts
+// exports, under the package's name, analysed from the TypeScript sources). Writes the snapshot
+// the tests compare against (tests/fixtures/component-schema.json).
+import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import * as fs from "fs";
 import * as path from "path";
-import { pluginComponents, pluginName } from "../components/plugin";
+import * as library from "../components";
 
+export const componentsDir = path.join(__dirname, "..", "components");
 export const snapshotPath = path.join(__dirname, "..", "tests", "fixtures", "component-schema.json");
 
+/** The provider name the plugin host derives from package.json ("drs-cross-account-kms"). */
+export function pluginName(): string {
+    const { name } = JSON.parse(fs.readFileSync(path.join(componentsDir, "package.json"), "utf8")) as { name: string };
+    return name.replace(/^@.*?\//, "").replace(/[^-a-zA-Z0-9_]/g, "-");
+}
+
 export function componentProvider(): ComponentProvider {
-    return new ComponentProvider({ name: pluginName, components: pluginComponents, dirname: path.join(__dirname, "..", "components") });
+    return new ComponentProvider({ name: pluginName(), components: getPulumiComponents(library), dirname: componentsDir });
 }
 
 export async function componentSchema(): Promise<Record<string, unknown>> {

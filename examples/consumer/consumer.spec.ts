@@ -1,7 +1,7 @@
 // Uses the package exactly as installed from its tarball: compiled JavaScript and declarations.
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { policies } from "drs-cross-account-kms-components";
+import { policies } from "drs-cross-account-kms";
 
 const registered: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
 

@@ -1,6 +1,6 @@
 // A Pulumi program of another team's: one staging account, their own provider and naming.
 import * as aws from "@pulumi/aws";
-import { DrsCrossAccountKey, DrsStagingRole } from "drs-cross-account-kms-components";
+import { DrsCrossAccountKey, DrsStagingRole } from "drs-cross-account-kms";
 
 export function defineStaging() {
     const provider = new aws.Provider("dr-staging", { region: "eu-west-1", allowedAccountIds: ["444455556666"] });
