@@ -88,10 +88,6 @@ export function drsStagingRoleName(targetAccountId: string): string {
 
 export const drsStagingRolePath = "/service-role/";
 
-export function drsStagingRoleArn(partition: Partition, stagingAccountId: string, targetAccountId: string): string {
-    return `arn:${partition}:iam::${stagingAccountId}:role${drsStagingRolePath}${drsStagingRoleName(targetAccountId)}`;
-}
-
 export function drsStagingRoleManagedPolicyArn(partition: Partition): string {
     return `arn:${partition}:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2`;
 }
