@@ -53,9 +53,9 @@ export class DrsTargetKeyAccess extends pulumi.ComponentResource {
         const targetAccess = args.targetAccess ?? keyDefaults.targetAccess;
         const maxPolicies = args.maxPoliciesPerRole ?? limits.managedPoliciesPerRole;
         const plan = planTargetKeyUsePolicies({ keys: args.keys, targetAccess, maxPolicies });
-        if (plan.length > maxPolicies / 2) {
+        if (plan.length > maxPolicies / 2 && roleNames.length > 0) {
             pulumi.log.warn(
-                `${args.keys.length} keys need ${plan.length} key-use policies, attached to each of ${roleNames.join(", ") || "no role"}: ` +
+                `${args.keys.length} keys need ${plan.length} key-use policies, attached to each of ${roleNames.join(", ")}: ` +
                     `a role holds at most ${maxPolicies} managed policies, including any other policy attached to it.`,
                 this,
             );
