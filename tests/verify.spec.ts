@@ -217,6 +217,27 @@ describe("verify", () => {
             ]);
         });
 
+        it("the staging role trusts something else", async () => {
+            const r = await failing((m) => {
+                const trust = buildStagingRoleTrustPolicy("aws", target);
+                delete (trust.Statement[0].Condition as Record<string, unknown>).StringLike;
+                m.stagingIam.on(GetRoleCommand).resolves({
+                    Role: {
+                        RoleName: "r",
+                        Path: "/service-role/",
+                        RoleId: roleId,
+                        Arn: roleArn,
+                        CreateDate: new Date(),
+                        AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust)),
+                    },
+                });
+            }, "staging-role");
+            expect([r.status, r.message]).to.deep.equal([
+                "FAIL",
+                `${roleArn} has another trust policy: statement AllowDrsOnBehalfOfTargetAccount differs.`,
+            ]);
+        });
+
         it("the replication template does not use the key", async () => {
             const r = await failing(
                 (m) =>
