@@ -34,6 +34,29 @@ const outputs = {
 };
 const { settings } = parseConfig({ target: { accountId: target }, stagingAccounts: [{ accountId: staging, region }] });
 
+/** The key policy the program deploys for this key. */
+const deployedKeyPolicy = () =>
+    buildKeyPolicy({
+        stagingAccountId: staging,
+        targetAccountId: target,
+        region,
+        stagingRoleArn: roleArn,
+        stagingRoleUniqueId: roleId,
+        targetAccess: "ebs-shared-snapshots",
+    });
+
+/** GetRole's answer for the staging role, healthy unless told otherwise. */
+const stagingRole = (changes: { RoleId?: string; trust?: object } = {}) => ({
+    Role: {
+        RoleName: `DRSStagingAccountRole_${target}`,
+        Path: "/service-role/",
+        RoleId: changes.RoleId ?? roleId,
+        Arn: roleArn,
+        CreateDate: new Date(),
+        AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(changes.trust ?? buildStagingRoleTrustPolicy("aws", target))),
+    },
+});
+
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
 
 /** One mocked client per account and service, set up as a healthy deployment. */
@@ -52,27 +75,11 @@ function healthyAws() {
         targetKms: mockClient(clients.targetKms),
         targetDrs: mockClient(clients.targetDrs),
     };
-    const keyPolicy = buildKeyPolicy({
-        stagingAccountId: staging,
-        targetAccountId: target,
-        region,
-        stagingRoleArn: roleArn,
-        stagingRoleUniqueId: roleId,
-        targetAccess: "ebs-shared-snapshots",
-    });
+    const keyPolicy = deployedKeyPolicy();
     mocks.stagingKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
     mocks.stagingKms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
     mocks.stagingKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
-    mocks.stagingIam.on(GetRoleCommand).resolves({
-        Role: {
-            RoleName: `DRSStagingAccountRole_${target}`,
-            Path: "/service-role/",
-            RoleId: roleId,
-            Arn: roleArn,
-            CreateDate: new Date(),
-            AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(buildStagingRoleTrustPolicy("aws", target))),
-        },
-    });
+    mocks.stagingIam.on(GetRoleCommand).resolves(stagingRole());
     mocks.stagingDrs.on(DescribeReplicationConfigurationTemplatesCommand).resolves({
         items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn }],
     });
@@ -165,14 +172,7 @@ describe("verify", () => {
 
         it("the key policy drifted", async () => {
             const r = await failing((m) => {
-                const policy = buildKeyPolicy({
-                    stagingAccountId: staging,
-                    targetAccountId: target,
-                    region,
-                    stagingRoleArn: roleArn,
-                    stagingRoleUniqueId: roleId,
-                    targetAccess: "ebs-shared-snapshots",
-                });
+                const policy = deployedKeyPolicy();
                 policy.Statement = policy.Statement.filter((s) => s.Sid !== "AllowTargetAccountUseThroughEc2");
                 policy.Statement.push({
                     Sid: "Extra",
@@ -191,16 +191,7 @@ describe("verify", () => {
 
         it("the staging role was replaced (the policy names the old one)", async () => {
             const r = await failing(
-                (m) =>
-                    m.stagingIam.on(GetRoleCommand).resolves({
-                        Role: {
-                            RoleName: "r",
-                            Path: "/service-role/",
-                            RoleId: "AROANEWROLEID12345678",
-                            Arn: roleArn,
-                            CreateDate: new Date(),
-                        },
-                    }),
+                (m) => m.stagingIam.on(GetRoleCommand).resolves(stagingRole({ RoleId: "AROANEWROLEID12345678" })),
                 "key-policy",
             );
             expect(r.status).to.equal("FAIL");
@@ -221,16 +212,7 @@ describe("verify", () => {
             const r = await failing((m) => {
                 const trust = buildStagingRoleTrustPolicy("aws", target);
                 delete (trust.Statement[0].Condition as Record<string, unknown>).StringLike;
-                m.stagingIam.on(GetRoleCommand).resolves({
-                    Role: {
-                        RoleName: "r",
-                        Path: "/service-role/",
-                        RoleId: roleId,
-                        Arn: roleArn,
-                        CreateDate: new Date(),
-                        AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust)),
-                    },
-                });
+                m.stagingIam.on(GetRoleCommand).resolves(stagingRole({ trust }));
             }, "staging-role");
             expect([r.status, r.message]).to.deep.equal([
                 "FAIL",
