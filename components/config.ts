@@ -652,20 +652,28 @@ class Validator {
     }
 }
 
-/** Raw values of this program's keys in the running stack's config. */
-function readRawConfig(): RawConfig {
+/** This program's keys of a stack's config (full keys, such as `drs-cross-account-kms:deploy`), without the namespace. */
+export function programConfig(config: Record<string, unknown>): RawConfig {
     const prefix = `${configNamespace}:`;
-    const raw: RawConfig = {};
-    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!fullKey.startsWith(prefix)) continue;
-        const key = fullKey.slice(prefix.length);
+    return Object.fromEntries(
+        Object.entries(config)
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), value]),
+    );
+}
+
+/** The running stack's config: objects arrive JSON-encoded, plain strings (`deploy: all`) as they are. */
+function readRawConfig(): RawConfig {
+    const decode = (value: string): unknown => {
         try {
-            raw[key] = JSON.parse(value);
+            return JSON.parse(value);
         } catch {
-            raw[key] = value; // a plain string such as `deploy: all`
+            return value;
         }
-    }
-    return raw;
+    };
+    return Object.fromEntries(
+        Object.entries(programConfig(pulumi.runtime.allConfig())).map(([key, value]) => [key, decode(value as string)]),
+    );
 }
 
 /**

@@ -1,13 +1,13 @@
 // The tests' shared mocks module: the program run under Pulumi mocks (tools/mockRuntime.ts),
 // plus helpers to read the shipped stack files and pick registrations.
-import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
+import { configNamespace, programConfig } from "../components/config";
 import { ProgramRun, RecordingMocks, Registration, runProgram as runWithConfig } from "../tools/mockRuntime";
+import { readStackConfig } from "../tools/synth";
 
 export { RecordingMocks, Registration, installMocks, settle, unwrap } from "../tools/mockRuntime";
 
-const namespace = "drs-cross-account-kms:";
+const namespace = `${configNamespace}:`;
 
 /** Runs index.ts under mocks; config keys are given without the project namespace. */
 export function runProgram(
@@ -21,13 +21,7 @@ export function runProgram(
 
 /** Reads a shipped stack file's config, keys without the project namespace. */
 export function stackFileConfig(stack: string): Record<string, unknown> {
-    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
-    const config: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(doc.config)) {
-        if (key.startsWith(namespace)) config[key.slice(namespace.length)] = value;
-    }
-    return config;
+    return programConfig(readStackConfig(path.join(__dirname, "..", `Pulumi.${stack}.yaml`)));
 }
 
 /** Registrations of one type, by name: registration order is not deterministic. */

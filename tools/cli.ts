@@ -4,7 +4,7 @@
 //   npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, configNamespace, parseConfig } from "../components/config";
+import { ConfigError, parseConfig, programConfig } from "../components/config";
 import { accessReport, formatAccessReport, mismatches } from "./accessReport";
 import { formatPlanText, policyDocuments } from "./planText";
 import { SynthError, readStackConfig, synthesize } from "./synth";
@@ -104,14 +104,9 @@ async function runVerify(args: Record<string, string>): Promise<number> {
         throw new SynthError("--outputs is not JSON: pass the output of `pulumi stack output --json`.");
     }
     const config = readStackConfig(args["config-file"] ?? path.join(__dirname, "..", `Pulumi.${args.stack}.yaml`));
-    const raw = Object.fromEntries(
-        Object.entries(config)
-            .filter(([key]) => key.startsWith(`${configNamespace}:`))
-            .map(([key, value]) => [key.slice(configNamespace.length + 1), value]),
-    );
     let settings;
     try {
-        settings = parseConfig(raw).settings;
+        settings = parseConfig(programConfig(config)).settings;
     } catch (err) {
         if (err instanceof ConfigError) throw new SynthError(err.message);
         throw err;
