@@ -148,6 +148,16 @@ describe("synth and access-report commands", () => {
         ]);
     });
 
+    it("verify says, without a stack trace, when it cannot read the stack outputs (exit 2)", () => {
+        const run = cli("verify", "--stack", "staging", "--outputs", path.join(os.tmpdir(), "no-such-outputs.json"));
+        expect(run.status).to.equal(2);
+        expect(run.stdout).to.equal("");
+        expect(run.stderr).to.match(
+            /^error: --outputs cannot be read \(ENOENT[^\n]*\): pass the output of `pulumi stack output --json`, as a file or - for stdin\.\n$/m,
+        );
+        expect(run.stderr).not.to.match(/\n\s+at /);
+    });
+
     it("access-report exits 0 on the shipped stacks", () => {
         const run = cli("access-report", "--stack", "target");
         expect(run.status).to.equal(0);

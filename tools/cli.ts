@@ -96,12 +96,12 @@ async function runVerify(args: Record<string, string>): Promise<number> {
     const { verify, formatResults, CannotVerify } = await import("./verify");
     const { AssumedRoleAccess } = await import("./awsAccess");
     if (!args.outputs) throw new SynthError(`--outputs is required.\n${usage.verify}`);
-    const text = args.outputs === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(args.outputs, "utf8");
     let outputs: Record<string, unknown>;
     try {
-        outputs = JSON.parse(text);
-    } catch {
-        throw new SynthError("--outputs is not JSON: pass the output of `pulumi stack output --json`.");
+        outputs = JSON.parse(fs.readFileSync(args.outputs === "-" ? 0 : args.outputs, "utf8"));
+    } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code ? `cannot be read (${(err as Error).message})` : "is not JSON";
+        throw new SynthError(`--outputs ${why}: pass the output of \`pulumi stack output --json\`, as a file or - for stdin.`);
     }
     const config = readStackConfig(args["config-file"] ?? path.join(__dirname, "..", `Pulumi.${args.stack}.yaml`));
     let settings;
