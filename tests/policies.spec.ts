@@ -23,7 +23,7 @@ const drsServiceRole = `arn:aws:iam::${staging}:role/aws-service-role/drs.amazon
 const keyInput = { stagingAccountId: staging, targetAccountId: target, region: "us-east-1", stagingRoleArn } as const;
 
 describe("key policy", () => {
-    it("has exactly the statements of DESIGN.md facts 3 to 6 with ebs-shared-snapshots", () => {
+    it("has exactly the statements of docs/aws-facts.md with ebs-shared-snapshots", () => {
         const doc = buildKeyPolicy({ ...keyInput, stagingRoleUniqueId: "AROAEXAMPLEID1234567", targetAccess: "ebs-shared-snapshots" });
         const ec2AsStaging = { "kms:CallerAccount": staging, "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
         const ec2AsTarget = { "kms:CallerAccount": target, "kms:ViaService": "ec2.us-east-1.amazonaws.com" };

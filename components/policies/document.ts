@@ -18,7 +18,7 @@ export interface PolicyDocument {
     Statement: PolicyStatement[];
 }
 
-/** AWS size limits that bound the design (DESIGN.md fact 10). */
+/** AWS size limits that bound the design (docs/aws-facts.md, Limits). */
 export const limits = {
     /** A KMS key policy, in bytes. */
     keyPolicyBytes: 32_768,

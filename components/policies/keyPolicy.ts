@@ -57,7 +57,7 @@ export interface KeyPolicyInput {
 
 const policyIdPrefix = "drs-cross-account-key-policy";
 
-/** The key policy of a DRS cross-account key (DESIGN.md facts 3 to 6). */
+/** The key policy of a DRS cross-account key (docs/aws-facts.md: the statements DRS documents, sharing a key for EBS snapshots, the staging DRS service-linked role). */
 export function buildKeyPolicy(input: KeyPolicyInput): PolicyDocument {
     const { stagingAccountId, targetAccountId, region, stagingRoleArn, stagingRoleUniqueId } = input;
     assertKeyPolicyInput(input);
