@@ -21,7 +21,8 @@ export const keyDefaults = {
     deletionWindowInDays: 30,
     enableKeyRotation: true,
     protect: true,
-    targetAccess: "ebs-shared-snapshots" as const,
+    // AWS's documented minimum (docs/aws-facts.md, The statements DRS documents for multi-account recovery).
+    targetAccess: "documented" as const,
 };
 
 export const programTags = { ManagedBy: "pulumi", Project: "drs-cross-account-kms" };

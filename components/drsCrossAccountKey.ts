@@ -14,7 +14,7 @@ export interface DrsCrossAccountKeyArgs {
     stagingRoleArn: pulumi.Input<string>;
     /** The staging role's unique ID; recommended, so a replaced role updates the key policy. */
     stagingRoleUniqueId?: pulumi.Input<string>;
-    /** `ebs-shared-snapshots` (default) or `documented`; see the README. */
+    /** `documented` (default: what the DRS page lists) or `ebs-shared-snapshots`; see the README. */
     targetAccess?: pulumi.Input<TargetAccess>;
     /** Default `alias/drs-cross-account-ebs`. */
     alias?: pulumi.Input<string>;

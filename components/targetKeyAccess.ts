@@ -21,7 +21,7 @@ export interface DrsTargetKeyAccessArgs {
      * each. Plain values. Service-linked roles are refused: IAM cannot attach to them.
      */
     roleNames?: string[];
-    /** Must match the keys' `targetAccess`. Default `ebs-shared-snapshots`. Plain value. */
+    /** Must match the keys' `targetAccess`. Default `documented`. Plain value. */
     targetAccess?: TargetAccess;
     /** Name of the managed policy; further ones (a large fleet) get -2, -3, ... Default: Pulumi's auto-name. */
     policyName?: string;

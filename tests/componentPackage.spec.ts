@@ -64,8 +64,8 @@ describe("component package", () => {
         expect(key.protect.plain).to.equal(true);
         expect(key.targetAccess.$ref).to.equal("#/types/drs-cross-account-kms:index:TargetAccess");
         expect(schema.types["drs-cross-account-kms:index:TargetAccess"].enum!.map((e) => e.value)).to.deep.equal([
-            "ebs-shared-snapshots",
             "documented",
+            "ebs-shared-snapshots",
         ]);
         expect(schema.resources["drs-cross-account-kms:index:DrsTargetKeyAccess"].inputProperties.roleNames.plain).to.equal(true);
     });

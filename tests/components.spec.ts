@@ -32,7 +32,7 @@ describe("components on their own", () => {
                 targetAccountId: "111122223333",
                 region: "eu-central-1",
                 stagingRoleArn: "arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333",
-                targetAccess: "ebs-shared-snapshots",
+                targetAccess: "documented",
             }),
         );
         expect(byType(mocks, "aws:kms/alias:Alias").map((a) => [a.name, a.provider])).to.deep.equal([["eu-alias", "mine"]]);

@@ -34,7 +34,7 @@ describe("config", () => {
             deletionWindowInDays: 30,
             enableKeyRotation: true,
             protect: true,
-            targetAccess: "ebs-shared-snapshots",
+            targetAccess: "documented",
         });
         expect(settings.stagingAccounts[0]).to.deep.equal({
             accountId: "444455556666",

@@ -176,7 +176,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
         const templates = byType(run.mocks, types.template);
         expect(outputs.deploy).to.equal("all");
         expect(outputs.targetAccountId).to.equal(target);
-        expect(outputs.targetAccess).to.equal("ebs-shared-snapshots");
+        expect(outputs.targetAccess).to.equal("documented");
         expect(outputs.stagingKeys).to.deep.equal(
             fanIn.stagingAccounts.map((entry, i) => ({
                 accountId: entry.accountId,

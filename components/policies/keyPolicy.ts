@@ -3,15 +3,17 @@ import { PolicyDocument, PolicyStatement } from "./document";
 
 /**
  * How much of the key the target account may use.
- * - `ebs-shared-snapshots`: what AWS documents for sharing a CMK-encrypted EBS snapshot
- *   (the guide's permission table without kms:Encrypt), each action through EC2 only.
- * - `documented`: only what the DRS multi-account page lists (ReEncrypt* through EC2).
+ * - `documented` (default): only what the DRS multi-account page lists (ReEncrypt* through EC2),
+ *   and DescribeKey.
+ * - `ebs-shared-snapshots`: what AWS documents for sharing a CMK-encrypted EBS snapshot (the
+ *   guide's permission table without kms:Encrypt), each action through EC2 only. The fallback if a
+ *   drill fails with a KMS access error (docs/aws-facts.md, Who calls KMS in the target).
  */
 export const TargetAccess = {
-    /** The EBS page's actions for a shared CMK, each through EC2 only (default). */
-    EbsSharedSnapshots: "ebs-shared-snapshots",
-    /** Only what the DRS multi-account page lists. */
+    /** Only what the DRS multi-account page lists (default). */
     Documented: "documented",
+    /** The EBS page's actions for a shared CMK, each through EC2 only. */
+    EbsSharedSnapshots: "ebs-shared-snapshots",
 } as const;
 export type TargetAccess = (typeof TargetAccess)[keyof typeof TargetAccess];
 
