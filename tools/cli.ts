@@ -2,6 +2,7 @@
 //   npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]
 //   npm run access-report -- --stack <name> [--config-file <path>]
 //   npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]
+//   npm run align-servers -- --stack <name> --outputs <file|-> [--config-file <path>] [--server <id>]... [--apply] [--json]
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseConfig, programConfig } from "../components/config";
@@ -15,7 +16,11 @@ const usage = {
     verify: "usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]",
 };
 
-export function parseArgs(argv: string[], known: string[]): Record<string, string> {
+/**
+ * `flags` take no value ("true" when given); a `repeatable` flag's values are joined with commas
+ * (`--server a --server b` is `--server a,b`).
+ */
+export function parseArgs(argv: string[], known: string[], spec: { flags?: string[]; repeatable?: string[] } = {}): Record<string, string> {
     const args: Record<string, string> = {};
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
@@ -24,9 +29,14 @@ export function parseArgs(argv: string[], known: string[]): Record<string, strin
             continue;
         }
         const name = flag.replace(/^--/, "");
+        if (flag.startsWith("--") && known.includes(name) && spec.flags?.includes(name)) {
+            args[name] = "true";
+            continue;
+        }
         if (!flag.startsWith("--") || !known.includes(name) || argv[i + 1] === undefined)
             throw new SynthError(`Unknown or incomplete argument ${flag}.`);
-        args[name] = argv[++i];
+        const value = argv[++i];
+        args[name] = spec.repeatable?.includes(name) && args[name] !== undefined ? `${args[name]},${value}` : value;
     }
     return args;
 }
@@ -35,12 +45,19 @@ const knownArgs = {
     synth: ["stack", "config-file", "out", "format", "policies-dir"],
     "access-report": ["stack", "config-file"],
     verify: ["stack", "config-file", "outputs"],
+    "align-servers": ["stack", "config-file", "outputs", "apply", "json", "server"],
+};
+
+/** align-servers' boolean and repeatable flags. */
+const argSpecs: Record<string, { flags?: string[]; repeatable?: string[] }> = {
+    "align-servers": { flags: ["apply", "json"], repeatable: ["server"] },
 };
 
 /** Exit codes: 0 done, 1 a check failed (access report, verify), 2 could not run (config, arguments, credentials). */
 async function main(command: string, argv: string[]): Promise<number> {
+    if (command === "align-servers") return runAlignServers(parseArgs(argv, knownArgs[command], argSpecs[command]));
     if (command !== "synth" && command !== "access-report" && command !== "verify") {
-        throw new SynthError(`Unknown command ${command}: synth, access-report or verify.`);
+        throw new SynthError(`Unknown command ${command}: synth, access-report, verify or align-servers.`);
     }
     const args = parseArgs(argv, knownArgs[command]);
     if (args.help) {
@@ -120,6 +137,17 @@ async function runVerify(args: Record<string, string>): Promise<number> {
         return results.some((r) => r.status === "FAIL") ? 1 : 0;
     } catch (err) {
         if (err instanceof CannotVerify) throw new SynthError(err.message);
+        throw err;
+    }
+}
+
+async function runAlignServers(args: Record<string, string>): Promise<number> {
+    // The AWS SDK loads only for this command; the command itself lives in alignServers.ts.
+    const { alignServersCommand, CannotAlign } = await import("./alignServers");
+    try {
+        return await alignServersCommand(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+    } catch (err) {
+        if (err instanceof CannotAlign) throw new SynthError(err.message);
         throw err;
     }
 }
