@@ -1,43 +1,64 @@
 // The program: stack config -> one provider per account -> components -> stack outputs.
 // Async so the target side can read the staging stacks' outputs, and check them, before it
 // registers anything.
+import type { Provider } from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, Settings, StagingKeyExport, checkStagingStackOutputs, readStackConfig } from "./components/config";
+import { ConfigError, Settings, StagingEntry, StagingKeyExport, checkStagingStackOutputs, readStackConfig } from "./components/config";
 import { targetKeyUsePolicyName } from "./components/defaults";
 import { DrsCrossAccountKey } from "./components/drsCrossAccountKey";
 import { DrsKeyLossAlerts } from "./components/keyLossAlerts";
-import { partitionOf } from "./components/policies";
+import { DrsPermissionSetKeyAccess } from "./components/permissionSetKeyAccess";
+import { partitionOf, planTargetKeyUsePolicies, targetKeyUsePolicyNames } from "./components/policies";
+import { drsNotInitialised } from "./components/prerequisites";
 import { accountProvider } from "./components/providers";
 import { DrsReplicationTemplate } from "./components/replicationTemplate";
 import { DrsStagingRole } from "./components/stagingRole";
 import { DrsTargetKey, DrsTargetKeyAccess } from "./components/targetKeyAccess";
 
-/** Staging side: per account a provider and the staging role; per (account, Region) a key, template and alerts. */
-function deployStaging(s: Settings): { keys: DrsTargetKey[]; exports: pulumi.Output<StagingKeyExport[]> } {
-    const accounts = new Map<string, { provider: ReturnType<typeof accountProvider>; role: DrsStagingRole }>();
-    const built = s.stagingAccounts.map((entry) => {
-        let account = accounts.get(entry.accountId);
-        if (!account) {
+/**
+ * Staging side: per account a provider and the staging role; per (account, Region) a key, template
+ * and alerts. Every staging account must have DRS initialised before any key names its role.
+ */
+async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; exports: pulumi.Output<StagingKeyExport[]> }> {
+    // Entries of one account agree on its role and staging-role mode (checked by the config).
+    const accounts = new Map<string, { provider: Provider; regions: string[]; stagingRole: StagingEntry["stagingRole"] }>();
+    for (const entry of s.stagingAccounts) {
+        const account = accounts.get(entry.accountId);
+        if (account) account.regions.push(entry.region);
+        else {
             const provider = accountProvider(`aws-staging-${entry.accountId}`, {
                 accountId: entry.accountId,
                 region: entry.region,
                 roleArn: entry.roleArn,
                 tags: s.tags,
             });
-            const role = new DrsStagingRole(
-                `drs-staging-role-${entry.accountId}`,
+            accounts.set(entry.accountId, { provider, regions: [entry.region], stagingRole: entry.stagingRole });
+        }
+    }
+    const problems = await Promise.all(
+        [...accounts].map(([accountId, { provider, regions }]) => drsNotInitialised(accountId, regions, provider)),
+    );
+    const missing = problems.filter((p): p is string => p !== undefined);
+    if (missing.length > 0) throw new pulumi.RunError(missing.join("\n"));
+
+    const roles = new Map(
+        [...accounts].map(([accountId, { provider, regions, stagingRole }]) => [
+            accountId,
+            new DrsStagingRole(
+                `drs-staging-role-${accountId}`,
                 {
                     targetAccountId: s.target.accountId,
-                    mode: entry.stagingRole,
-                    partition: partitionOf(entry.region),
+                    mode: stagingRole,
+                    partition: partitionOf(regions[0]),
                     protect: s.key.protect,
                 },
                 { provider },
-            );
-            account = { provider, role };
-            accounts.set(entry.accountId, account);
-        }
-        const { provider, role } = account;
+            ),
+        ]),
+    );
+    const built = s.stagingAccounts.map((entry) => {
+        const provider = accounts.get(entry.accountId)!.provider;
+        const role = roles.get(entry.accountId)!;
         const name = `drs-${entry.accountId}-${entry.region}`;
         const key = new DrsCrossAccountKey(
             `${name}-key`,
@@ -118,6 +139,27 @@ async function deployTarget(s: Settings, keys: DrsTargetKey[]): Promise<DrsTarge
         },
         { provider },
     );
+    if (s.identityCenter) {
+        const ic = s.identityCenter;
+        const provider = accountProvider(`aws-identity-center-${ic.accountId}`, {
+            accountId: ic.accountId,
+            region: ic.region,
+            roleArn: ic.roleArn,
+            tags: s.tags,
+        });
+        // The same plan as DrsTargetKeyAccess's split: a permission set names each policy.
+        const count = planTargetKeyUsePolicies({ keys, targetAccess: s.key.targetAccess, maxPolicies: s.target.maxPoliciesPerRole }).length;
+        new DrsPermissionSetKeyAccess(
+            `drs-identity-center-${ic.accountId}`,
+            {
+                instanceArn: ic.instanceArn,
+                permissionSetArns: ic.permissionSetArns,
+                policyNames: targetKeyUsePolicyNames(targetKeyUsePolicyName, count),
+            },
+            // The policies must exist in the target before a permission set that names them is provisioned.
+            { provider, dependsOn: [access] },
+        );
+    }
     if (s.target.launch.length > 0) {
         // @pulumi/aws-native loads only for stacks that use it.
         const { DrsLaunchSettings } = await import("./components/launchSettings");
@@ -137,7 +179,7 @@ async function deployTarget(s: Settings, keys: DrsTargetKey[]): Promise<DrsTarge
 
 export = async () => {
     const settings = readStackConfig();
-    const staging = settings.deploy === "target" ? undefined : deployStaging(settings);
+    const staging = settings.deploy === "target" ? undefined : await deployStaging(settings);
     const referenced = settings.deploy === "target" ? await readStagingStacks(settings) : undefined;
     const target = settings.deploy === "staging" ? undefined : await deployTarget(settings, staging?.keys ?? referenced!);
     return {

@@ -6,8 +6,12 @@ import {
     isAccountId,
     isKnownRegion,
     KeyPlacement,
+    isIdentityCenterRole,
     isServiceLinkedRole,
     limits,
+    parseIdentityCenterInstanceArn,
+    parsePermissionSetArn,
+    partitionOf,
     parseRoleArn,
     planTargetKeyUsePolicies,
     targetAccessModes,
@@ -34,6 +38,8 @@ export interface ReplicationSettings {
     autoReplicateNewDisks?: boolean;
     /** Adopt this existing template (rct-...) instead of creating one. */
     importTemplateId?: string;
+    /** Keep the template in AWS when it leaves the stack (default true). */
+    retainOnDelete: boolean;
 }
 
 export interface StagingEntry {
@@ -70,6 +76,8 @@ export interface LaunchSettings {
     postLaunchEnabled?: boolean;
     exportBucketArn?: string;
     importTemplateId?: string;
+    /** Keep the template in AWS when it leaves the stack (default true). */
+    retainOnDelete: boolean;
 }
 
 export interface KeySettings {
@@ -86,6 +94,17 @@ export interface AlertSettings {
     enabled: boolean;
 }
 
+/** IAM Identity Center: permission sets that reference the target's key-use policies. */
+export interface IdentityCenterSettings {
+    /** The account that administers the Identity Center instance (management or delegated administrator). */
+    accountId: string;
+    /** The instance's Region. */
+    region: string;
+    roleArn?: string;
+    instanceArn: string;
+    permissionSetArns: string[];
+}
+
 export interface Settings {
     deploy: DeployMode;
     alerts: AlertSettings;
@@ -95,6 +114,7 @@ export interface Settings {
     stagingStacks: string[];
     /** Extra default tags on every resource. */
     tags: Record<string, string>;
+    identityCenter?: IdentityCenterSettings;
 }
 
 export interface ParsedConfig {
@@ -115,7 +135,7 @@ export class ConfigError extends Error {
     }
 }
 
-const topLevelKeys = ["deploy", "target", "stagingAccounts", "key", "alerts", "stagingStacks", "tags"];
+const topLevelKeys = ["deploy", "target", "stagingAccounts", "key", "alerts", "stagingStacks", "tags", "identityCenter"];
 const deployModes: DeployMode[] = ["all", "staging", "target"];
 
 /** Parses and validates raw config; throws one ConfigError listing every problem. */
@@ -133,6 +153,7 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
     const buildsStaging = deploy !== "target";
     const stagingAccounts = buildsStaging ? parseStagingAccounts(v, raw.stagingAccounts, target.accountId) : [];
     const stagingStacks = deploy === "target" ? parseStagingStacks(v, raw.stagingStacks) : [];
+    const identityCenter = raw.identityCenter === undefined ? undefined : parseIdentityCenter(v, raw.identityCenter);
 
     if (!buildsStaging && raw.stagingAccounts !== undefined) {
         v.warn("stagingAccounts is ignored with deploy: target; the keys come from stagingStacks.");
@@ -143,10 +164,15 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
     if (deploy === "staging" && target.keyUserRoleNames.length > 0) {
         v.warn("target.keyUserRoleNames is ignored with deploy: staging; the target stack attaches the key-use policy.");
     }
-    if (deploy !== "staging" && target.keyUserRoleNames.length === 0) {
+    if (deploy !== "staging" && target.keyUserRoleNames.length === 0 && !identityCenter) {
         v.warn(
             "target.keyUserRoleNames is empty: the key-use policy is created in the target account but attached to no role. " +
-                "Name the roles that start recoveries and drills.",
+                "Name the roles that start recoveries and drills, or set identityCenter for people who sign in through IAM Identity Center.",
+        );
+    }
+    if (deploy === "staging" && identityCenter) {
+        v.warn(
+            "identityCenter is ignored with deploy: staging; the target stack references the key-use policies from the permission sets.",
         );
     }
     if (buildsStaging && target.regions) checkRecoveryRegions(v, target.regions, stagingAccounts);
@@ -171,7 +197,7 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
     }
     if (!alerts.enabled && stagingAccounts.some((e) => e.alertTopicArn))
         v.warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
-    return { settings: { deploy, alerts, target, stagingAccounts, key, stagingStacks, tags }, warnings: v.warnings };
+    return { settings: { deploy, alerts, target, stagingAccounts, key, stagingStacks, tags, identityCenter }, warnings: v.warnings };
 }
 
 function parseTarget(v: Validator, raw: unknown): TargetSettings {
@@ -192,6 +218,49 @@ function parseTarget(v: Validator, raw: unknown): TargetSettings {
     return { accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, launch };
 }
 
+/** identityCenter: the Identity Center instance, its administering account, and the permission sets to reference the policies from. */
+function parseIdentityCenter(v: Validator, raw: unknown): IdentityCenterSettings {
+    const path = "identityCenter";
+    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "instanceArn", "permissionSetArns"], true);
+    const accountId = v.accountId(`${path}.accountId`, obj.accountId);
+    const region = v.region(`${path}.region`, obj.region);
+    const roleArn = v.roleArn(`${path}.roleArn`, obj.roleArn, accountId);
+    const instanceArn = v.string(`${path}.instanceArn`, obj.instanceArn);
+    const instance = parseIdentityCenterInstanceArn(instanceArn);
+    if (instanceArn && !instance) {
+        v.error(
+            `${path}.instanceArn`,
+            `"${instanceArn}" is not an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>).`,
+        );
+    }
+    const permissionSetArns = v.stringList(`${path}.permissionSetArns`, obj.permissionSetArns);
+    if (Array.isArray(obj.permissionSetArns) && obj.permissionSetArns.length === 0) {
+        v.error(`${path}.permissionSetArns`, "is empty: list the permission sets of the people who run recoveries and drills.");
+    }
+    permissionSetArns.forEach((arn, i) => {
+        const permissionSet = parsePermissionSetArn(arn);
+        if (!permissionSet) {
+            v.error(
+                `${path}.permissionSetArns[${i}]`,
+                `"${arn}" is not a permission set ARN (arn:aws:sso:::permissionSet/ssoins-.../ps-...).`,
+            );
+        } else if (instance && permissionSet.instanceId !== instance.instanceId) {
+            v.error(
+                `${path}.permissionSetArns[${i}]`,
+                `belongs to instance ${permissionSet.instanceId}, not ${instance.instanceId} (instanceArn).`,
+            );
+        }
+    });
+    v.unique(`${path}.permissionSetArns`, permissionSetArns);
+    if (instance && isKnownRegion(region) && instance.partition !== partitionOf(region)) {
+        v.error(
+            `${path}.instanceArn`,
+            `is in partition ${instance.partition}, but ${region} is in ${partitionOf(region)}: nothing crosses partitions.`,
+        );
+    }
+    return { accountId, region, roleArn, instanceArn, permissionSetArns };
+}
+
 const launchKeys = [
     "region",
     "copyPrivateIp",
@@ -203,6 +272,7 @@ const launchKeys = [
     "postLaunchEnabled",
     "exportBucketArn",
     "importTemplateId",
+    "retainOnDelete",
 ];
 
 /** target.launch: a list of DRS launch settings, one per recovery Region. */
@@ -242,7 +312,16 @@ function parseLaunch(v: Validator, raw: unknown): LaunchSettings[] {
             postLaunchEnabled: optional("postLaunchEnabled", bool),
             exportBucketArn,
             importTemplateId,
+            retainOnDelete: v.boolean(`${path}.retainOnDelete`, obj.retainOnDelete ?? true),
         };
+    });
+    settings.forEach((launch, i) => {
+        if (!launch.retainOnDelete) {
+            v.warn(
+                `target.launch[${i}].retainOnDelete is false: removing this launch entry, or \`pulumi destroy\`, deletes the launch ` +
+                    `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
+            );
+        }
     });
     v.unique(
         "target.launch",
@@ -351,15 +430,29 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
     if (replication?.importTemplateId) {
         v.warn(
             `${path}.replication.importTemplateId adopts ${replication.importTemplateId}: its EBS encryption becomes CUSTOM with ` +
-                `the new key, and every server already replicating in ${accountId}/${region} does a full resync. ` +
+                `the new key, for servers added to ${accountId}/${region} later. Servers already replicating there keep their own ` +
+                `settings: \`npm run -s verify\` lists those not on the key and \`npm run -s align-servers\` moves them. ` +
                 `Current Pulumi CLIs (since pulumi/pulumi#19339, 2025) import the template and then update the settings that differ; ` +
                 `older CLIs fail with "inputs to import do not match the existing resource" until the config matches the template.`,
+        );
+    }
+    if (replication?.retainOnDelete === false) {
+        v.warn(
+            `${path}.replication.retainOnDelete is false: removing replication from this entry, or \`pulumi destroy\`, deletes the ` +
+                `template${replication.importTemplateId ? " the stack adopted" : ""} in ${accountId}/${region}, and DRS has no defaults ` +
+                `for servers added there later. Keep the default (true) unless you mean to delete it.`,
         );
     }
     return { accountId, region, roleArn, stagingRole, replication, alertTopicArn };
 }
 
-const replicationKeys = [...Object.keys(replicationDefaults), "stagingAreaSubnetId", "autoReplicateNewDisks", "importTemplateId"];
+const replicationKeys = [
+    ...Object.keys(replicationDefaults),
+    "stagingAreaSubnetId",
+    "autoReplicateNewDisks",
+    "importTemplateId",
+    "retainOnDelete",
+];
 
 function parseReplication(v: Validator, path: string, raw: unknown): ReplicationSettings | undefined {
     if (raw !== null && typeof raw === "object" && ("ebsEncryption" in raw || "ebsEncryptionKeyArn" in raw)) {
@@ -420,6 +513,7 @@ function parseReplication(v: Validator, path: string, raw: unknown): Replication
         autoReplicateNewDisks:
             obj.autoReplicateNewDisks === undefined ? undefined : v.boolean(`${path}.autoReplicateNewDisks`, obj.autoReplicateNewDisks),
         importTemplateId,
+        retainOnDelete: v.boolean(`${path}.retainOnDelete`, obj.retainOnDelete ?? true),
     };
 }
 
@@ -627,6 +721,15 @@ class Validator {
 
     /** A role name, or the ARN of a role in the target account; returns the name IAM attaches by. */
     keyUserRoleName(key: string, value: string, targetAccountId: string): string {
+        if (isIdentityCenterRole(value)) {
+            this.error(
+                key,
+                `"${value}" is a role of IAM Identity Center (path /aws-reserved/sso.amazonaws.com/, name AWSReservedSSO_...). ` +
+                    `Identity Center owns these roles and IAM refuses to attach a policy to them. Set identityCenter ` +
+                    `(instanceArn, permissionSetArns) so the permission set references the key-use policies instead.`,
+            );
+            return value;
+        }
         if (isServiceLinkedRole(value)) {
             this.error(
                 key,

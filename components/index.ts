@@ -5,6 +5,7 @@ export * from "./replicationTemplate";
 export * from "./targetKeyAccess";
 export * from "./keyLossAlerts";
 export * from "./launchSettings";
+export * from "./permissionSetKeyAccess";
 export * from "./nativeProvider";
 export * from "./providers";
 export { LaunchDisposition, RightSizingMethod, StagingRoleMode } from "./defaults";

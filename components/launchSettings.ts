@@ -1,5 +1,6 @@
 import * as awsnative from "@pulumi/aws-native";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptionOptions } from "./adoption";
 import { LaunchDisposition, RightSizingMethod } from "./defaults";
 
 export interface DrsLaunchSettingsArgs {
@@ -21,6 +22,8 @@ export interface DrsLaunchSettingsArgs {
     exportBucketArn?: pulumi.Input<string>;
     /** Adopt this existing launch configuration template (lct-...) instead of creating one. Plain value. */
     importTemplateId?: string;
+    /** Keep the template in AWS when it leaves the stack, adopted or not. Default true. Plain value. */
+    retainOnDelete?: boolean;
 }
 
 /**
@@ -49,8 +52,7 @@ export class DrsLaunchSettings extends pulumi.ComponentResource {
                 postLaunchEnabled: args.postLaunchEnabled,
                 exportBucketArn: args.exportBucketArn,
             },
-            // An adopted template is the account's own: leave it in place when removed from the stack.
-            { parent: this, import: args.importTemplateId, retainOnDelete: args.importTemplateId !== undefined },
+            { parent: this, ...adoptionOptions({ importId: args.importTemplateId, retainOnDelete: args.retainOnDelete }) },
         );
         this.templateId = template.launchConfigurationTemplateId;
         this.templateArn = template.arn;

@@ -1,13 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptionOptions } from "./adoption";
 import { replicationDefaults } from "./defaults";
 
 export interface DrsReplicationTemplateArgs {
     /** Required. The staging Region (the key's Region). */
     region: pulumi.Input<string>;
     /**
-     * Required. ARN of the customer managed key for the staging disks. Changing it makes every
-     * replicating server in this account and Region do a full resync.
+     * Required. ARN of the customer managed key for the staging disks of servers added later.
+     * Servers already replicating keep their own settings (see the align-servers command).
      */
     ebsEncryptionKeyArn: pulumi.Input<string>;
     /** Required. Subnet for the replication servers and staging disks. */
@@ -36,13 +37,20 @@ export interface DrsReplicationTemplateArgs {
     autoReplicateNewDisks?: pulumi.Input<boolean>;
     /**
      * Adopt this existing template (rct-...) instead of creating one: an account where DRS was
-     * initialised already has one, and DRS allows only one. Plain value. An adopted template
-     * is left in place when removed from the stack.
+     * initialised already has one, and DRS allows only one. Plain value.
      */
     importTemplateId?: string;
+    /**
+     * Keep the template in AWS when it leaves the stack, adopted or not: it holds the defaults
+     * for servers added later. Default true. Plain value.
+     */
+    retainOnDelete?: boolean;
 }
 
-/** The DRS replication configuration template of a staging account and Region, using the key. */
+/**
+ * The DRS replication configuration template of a staging account and Region, using the key: the
+ * default settings of servers added later. Each server already replicating has its own settings.
+ */
 export class DrsReplicationTemplate extends pulumi.ComponentResource {
     /** The template's ID (rct-...). */
     readonly templateId: pulumi.Output<string>;
@@ -71,11 +79,7 @@ export class DrsReplicationTemplate extends pulumi.ComponentResource {
                 autoReplicateNewDisks: args.autoReplicateNewDisks,
                 pitPolicies: pitPolicies(args.pitRetentionDays ?? d.pitRetentionDays),
             },
-            {
-                parent: this,
-                import: args.importTemplateId,
-                retainOnDelete: args.importTemplateId !== undefined,
-            },
+            { parent: this, ...adoptionOptions({ importId: args.importTemplateId, retainOnDelete: args.retainOnDelete }) },
         );
         this.templateId = template.id;
         this.templateArn = template.arn;

@@ -1,7 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { keyDefaults } from "./defaults";
-import { TargetAccess, buildTargetKeyUsePolicy, isServiceLinkedRole, limits, planTargetKeyUsePolicies } from "./policies";
+import {
+    TargetAccess,
+    buildTargetKeyUsePolicy,
+    isIdentityCenterRole,
+    isServiceLinkedRole,
+    limits,
+    planTargetKeyUsePolicies,
+    targetKeyUsePolicyNames,
+} from "./policies";
 
 /** A staging key the target may use. Account and Region are plain: they decide the policy split. */
 export interface DrsTargetKey {
@@ -18,12 +26,16 @@ export interface DrsTargetKeyAccessArgs {
     keys: DrsTargetKey[];
     /**
      * Names of the target roles that start recoveries and drills; every policy is attached to
-     * each. Plain values. Service-linked roles are refused: IAM cannot attach to them.
+     * each. Plain values. Service-linked roles and IAM Identity Center roles are refused: IAM cannot
+     * attach to them (use DrsPermissionSetKeyAccess for Identity Center).
      */
     roleNames?: string[];
     /** Must match the keys' `targetAccess`. Default `documented`. Plain value. */
     targetAccess?: TargetAccess;
-    /** Name of the managed policy; further ones (a large fleet) get -2, -3, ... Default: Pulumi's auto-name. */
+    /**
+     * Name of the managed policy; further ones (a large fleet) get -2, -3, ... Default: Pulumi's
+     * auto-name. Set it when permission sets reference the policies (they reference by name).
+     */
     policyName?: string;
     /** Managed policies a role may hold (IAM quota). Default 10. */
     maxPoliciesPerRole?: number;
@@ -36,18 +48,28 @@ export interface DrsTargetKeyAccessArgs {
 export class DrsTargetKeyAccess extends pulumi.ComponentResource {
     /** The key-use policies (one per about 36 keys). */
     readonly policyArns: pulumi.Output<string[]>;
+    /** The key-use policies' names. */
+    readonly policyNames: pulumi.Output<string[]>;
     /** The roles every policy is attached to. */
     readonly attachedRoleNames: pulumi.Output<string[]>;
 
     constructor(name: string, args: DrsTargetKeyAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("drs-cross-account-kms:index:DrsTargetKeyAccess", name, {}, opts);
         const roleNames = args.roleNames ?? [];
-        const refused = roleNames.filter(isServiceLinkedRole);
-        if (refused.length > 0) {
+        const serviceLinked = roleNames.filter(isServiceLinkedRole);
+        if (serviceLinked.length > 0) {
             throw new Error(
-                `DrsTargetKeyAccess "${name}": ${refused.join(", ")} ${refused.length === 1 ? "is a" : "are"} service-linked ` +
-                    `role${refused.length === 1 ? "" : "s"}; IAM rejects any policy attached to one (UnmodifiableEntity). ` +
+                `DrsTargetKeyAccess "${name}": ${serviceLinked.join(", ")} ${serviceLinked.length === 1 ? "is a" : "are"} service-linked ` +
+                    `role${serviceLinked.length === 1 ? "" : "s"}; IAM rejects any policy attached to one (UnmodifiableEntity). ` +
                     `Name the roles that start recoveries and drills instead.`,
+            );
+        }
+        const identityCenter = roleNames.filter(isIdentityCenterRole);
+        if (identityCenter.length > 0) {
+            throw new Error(
+                `DrsTargetKeyAccess "${name}": ${identityCenter.join(", ")} ${identityCenter.length === 1 ? "is a role" : "are roles"} ` +
+                    `of IAM Identity Center, which IAM does not let you change. Attach the key-use policies to the permission set ` +
+                    `instead (DrsPermissionSetKeyAccess).`,
             );
         }
         const targetAccess = args.targetAccess ?? keyDefaults.targetAccess;
@@ -60,12 +82,13 @@ export class DrsTargetKeyAccess extends pulumi.ComponentResource {
                 this,
             );
         }
+        const fixedNames = args.policyName === undefined ? undefined : targetKeyUsePolicyNames(args.policyName, plan.length);
         const policies = plan.map((indexes, i) => {
             const suffix = i === 0 ? "" : `-${i + 1}`;
             return new aws.iam.Policy(
                 `${name}-policy${suffix}`,
                 {
-                    name: args.policyName === undefined ? undefined : `${args.policyName}${suffix}`,
+                    name: fixedNames?.[i],
                     description: "Use of the DRS staging accounts' EBS keys through EC2, for cross-account recovery",
                     policy: pulumi
                         .all(indexes.map((k) => args.keys[k].keyArn))
@@ -85,7 +108,8 @@ export class DrsTargetKeyAccess extends pulumi.ComponentResource {
             });
         }
         this.policyArns = pulumi.all(policies.map((p) => p.arn));
+        this.policyNames = pulumi.all(policies.map((p) => p.name));
         this.attachedRoleNames = pulumi.output(roleNames);
-        this.registerOutputs({ policyArns: this.policyArns, attachedRoleNames: this.attachedRoleNames });
+        this.registerOutputs({ policyArns: this.policyArns, policyNames: this.policyNames, attachedRoleNames: this.attachedRoleNames });
     }
 }

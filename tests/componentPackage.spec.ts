@@ -47,6 +47,10 @@ describe("component package", () => {
                 outputs: ["ruleArn", "topicArn"],
             },
             "drs-cross-account-kms:index:DrsLaunchSettings": { required: [], outputs: ["templateArn", "templateId"] },
+            "drs-cross-account-kms:index:DrsPermissionSetKeyAccess": {
+                required: ["instanceArn", "permissionSetArns", "policyNames"],
+                outputs: ["permissionSetArns"],
+            },
             "drs-cross-account-kms:index:DrsReplicationTemplate": {
                 required: ["ebsEncryptionKeyArn", "region", "stagingAreaSubnetId"],
                 outputs: ["templateArn", "templateId"],
@@ -55,7 +59,10 @@ describe("component package", () => {
                 required: ["targetAccountId"],
                 outputs: ["roleArn", "roleName", "roleUniqueId"],
             },
-            "drs-cross-account-kms:index:DrsTargetKeyAccess": { required: ["keys"], outputs: ["attachedRoleNames", "policyArns"] },
+            "drs-cross-account-kms:index:DrsTargetKeyAccess": {
+                required: ["keys"],
+                outputs: ["attachedRoleNames", "policyArns", "policyNames"],
+            },
         });
     });
 
@@ -105,6 +112,7 @@ describe("component package", () => {
             "DrsReplicationTemplate",
             "DrsKeyLossAlerts",
             "DrsTargetKeyAccess",
+            "DrsPermissionSetKeyAccess",
             "DrsLaunchSettings",
         ]);
         expect(yaml.load(fs.readFileSync(path.join(components, "PulumiPlugin.yaml"), "utf8"))).to.deep.equal({ runtime: "nodejs" });

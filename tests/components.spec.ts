@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
-import { DrsCrossAccountKey, DrsTargetKeyAccess, policies } from "../components";
+import { DrsCrossAccountKey, DrsPermissionSetKeyAccess, DrsTargetKeyAccess, policies } from "../components";
 import { byType, installMocks, settle, unwrap } from "./mocks";
 
 // The components reused on their own, as another Pulumi project would, with its own provider.
@@ -63,6 +63,49 @@ describe("components on their own", () => {
         await settle();
         expect(byType(mocks, "aws:iam/policy:Policy")).to.deep.equal([]);
         expect(byType(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")).to.deep.equal([]);
+    });
+
+    it("DrsTargetKeyAccess: refuses IAM Identity Center roles before creating anything, pointing to permission sets", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("target", { region: "us-east-1", allowedAccountIds: ["111122223333"] });
+        const keyArn = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        expect(
+            () =>
+                new DrsTargetKeyAccess(
+                    "target",
+                    {
+                        keys: [{ accountId: "444455556666", region: "us-east-1", keyArn }],
+                        roleNames: ["AWSReservedSSO_DrOperators_0123456789abcdef"],
+                    },
+                    { provider },
+                ),
+        ).to.throw(/AWSReservedSSO_DrOperators_0123456789abcdef is a role of IAM Identity Center.*DrsPermissionSetKeyAccess/);
+        await settle();
+        expect(byType(mocks, "aws:iam/policy:Policy")).to.deep.equal([]);
+    });
+
+    it("DrsPermissionSetKeyAccess: each permission set references each policy by name and path, with the caller's provider", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("identity-center", { region: "eu-west-1", allowedAccountIds: ["999988887777"] });
+        const permissionSetArns = [
+            "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef",
+            "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-fedcba9876543210",
+        ];
+        new DrsPermissionSetKeyAccess(
+            "sso",
+            { instanceArn: "arn:aws:sso:::instance/ssoins-0123456789abcdef", permissionSetArns, policyNames: ["KeyUse", "KeyUse-2"] },
+            { provider },
+        );
+        await settle();
+        const attachments = byType(mocks, "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment");
+        expect(
+            attachments.map((a) => [a.name, a.provider, a.inputs.permissionSetArn, a.inputs.customerManagedPolicyReference]),
+        ).to.deep.equal([
+            ["sso-ps-0123456789abcdef-KeyUse", "identity-center", permissionSetArns[0], { name: "KeyUse", path: "/" }],
+            ["sso-ps-0123456789abcdef-KeyUse-2", "identity-center", permissionSetArns[0], { name: "KeyUse-2", path: "/" }],
+            ["sso-ps-fedcba9876543210-KeyUse", "identity-center", permissionSetArns[1], { name: "KeyUse", path: "/" }],
+            ["sso-ps-fedcba9876543210-KeyUse-2", "identity-center", permissionSetArns[1], { name: "KeyUse-2", path: "/" }],
+        ]);
     });
 
     it("DrsTargetKeyAccess: one policy on exact keys, attached to each named role", async () => {

@@ -55,6 +55,7 @@ describe("config", () => {
                 pitRetentionDays: 7,
                 autoReplicateNewDisks: undefined,
                 importTemplateId: undefined,
+                retainOnDelete: true,
             },
             alertTopicArn: undefined,
         });
@@ -231,10 +232,23 @@ describe("config", () => {
             );
         });
 
-        it("warns that adopting a template resyncs and depends on the Pulumi CLI", () => {
+        it("warns that adopting a template sets the defaults of new servers only, and depends on the Pulumi CLI", () => {
             const { warnings } = parseConfig(withReplication({ ...subnet, importTemplateId: "rct-0123456789abcdef0" }));
             expect(warnings).to.have.length(1);
-            expect(warnings[0]).to.match(/adopts rct-0123456789abcdef0.*full resync.*pulumi\/pulumi#19339.*inputs to import do not match/);
+            expect(warnings[0]).to.match(
+                /adopts rct-0123456789abcdef0.*for servers added to .* later\. Servers already replicating there keep their own settings: .*verify.*align-servers.*pulumi\/pulumi#19339.*inputs to import do not match/,
+            );
+        });
+
+        it("warns when a template is to be deleted with the stack (retainOnDelete: false), and refuses a non-boolean", () => {
+            expect(parseConfig(withReplication({ ...subnet, retainOnDelete: false })).warnings.join("\n")).to.match(
+                /stagingAccounts\[0\]\.replication\.retainOnDelete is false: .*deletes the template in 444455556666\/us-east-1/,
+            );
+            expectProblem(
+                withReplication({ ...subnet, retainOnDelete: "no" }),
+                "stagingAccounts[0].replication.retainOnDelete",
+                /true or false/,
+            );
         });
 
         it("warns when an entry has no replication block", () => {
@@ -251,6 +265,67 @@ describe("config", () => {
         });
     });
 
+    describe("identityCenter", () => {
+        const instanceArn = "arn:aws:sso:::instance/ssoins-0123456789abcdef";
+        const permissionSetArn = "arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef";
+        const identityCenter = { accountId: "999988887777", region: "eu-west-1", instanceArn, permissionSetArns: [permissionSetArn] };
+
+        it("reads the instance, its account and Region, and the permission sets", () => {
+            const { settings, warnings } = parseConfig({ ...valid, target: { accountId: target.accountId }, identityCenter });
+            expect(settings.identityCenter).to.deep.equal({ ...identityCenter, roleArn: undefined });
+            expect(warnings.join("\n")).not.to.match(/keyUserRoleNames is empty/);
+        });
+
+        it("reports every malformed value, naming its key", () => {
+            const raw = {
+                ...valid,
+                identityCenter: {
+                    accountId: "9999",
+                    region: "eu-west-1",
+                    instanceArn: "arn:aws:sso:::instance/i-1",
+                    permissionSetArns: ["arn:aws:sso:::permissionSet/ssoins-aaaaaaaaaaaaaaaa/ps-0123456789abcdef", "ps-1"],
+                    roleArn: "arn:aws:iam::111122223333:role/Deploy",
+                },
+            };
+            expectProblem(raw, "identityCenter.accountId", /is not a 12-digit AWS account ID/);
+            expectProblem(raw, "identityCenter.instanceArn", /is not an IAM Identity Center instance ARN/);
+            expectProblem(raw, "identityCenter.permissionSetArns[1]", /is not a permission set ARN/);
+            expectProblem(
+                { ...valid, identityCenter: { ...identityCenter, permissionSetArns: [] } },
+                "identityCenter.permissionSetArns",
+                /is empty/,
+            );
+            expectProblem(
+                {
+                    ...valid,
+                    identityCenter: {
+                        ...identityCenter,
+                        permissionSetArns: ["arn:aws:sso:::permissionSet/ssoins-aaaaaaaaaaaaaaaa/ps-0123456789abcdef"],
+                    },
+                },
+                "identityCenter.permissionSetArns[0]",
+                /belongs to instance ssoins-aaaaaaaaaaaaaaaa, not ssoins-0123456789abcdef/,
+            );
+            expectProblem(
+                { ...valid, identityCenter: { ...identityCenter, region: "cn-north-1" } },
+                "identityCenter.instanceArn",
+                /partition aws, but cn-north-1 is in aws-cn/,
+            );
+            expectProblem(
+                { ...valid, identityCenter: { ...identityCenter, instances: 1 } },
+                "identityCenter.instances",
+                /is not a known setting/,
+            );
+        });
+
+        it("is ignored, with a warning, by a staging stack", () => {
+            const { warnings } = parseConfig({ ...valid, deploy: "staging", identityCenter });
+            expect(warnings).to.include(
+                "identityCenter is ignored with deploy: staging; the target stack references the key-use policies from the permission sets.",
+            );
+        });
+    });
+
     describe("target", () => {
         it("refuses service-linked roles, explaining why", () => {
             for (const role of [
@@ -263,6 +338,23 @@ describe("config", () => {
                     /is a service-linked role. IAM rejects any policy attached to a service-linked role \(UnmodifiableEntity\)/,
                 );
             }
+        });
+
+        it("refuses IAM Identity Center roles, pointing to identityCenter", () => {
+            for (const role of [
+                "AWSReservedSSO_DrOperators_0123456789abcdef",
+                "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DrOperators_0123456789abcdef",
+            ]) {
+                expectProblem(
+                    { ...valid, target: { ...target, keyUserRoleNames: [role] } },
+                    "target.keyUserRoleNames[0]",
+                    /is a role of IAM Identity Center .* IAM refuses to attach a policy to them\. Set identityCenter \(instanceArn, permissionSetArns\)/,
+                );
+            }
+            // A customer role whose name merely contains the words is fine.
+            expect(
+                parseConfig({ ...valid, target: { ...target, keyUserRoleNames: ["DrOperatorsFromSSO"] } }).settings.target.keyUserRoleNames,
+            ).to.deep.equal(["DrOperatorsFromSSO"]);
         });
 
         it("takes role names or target-account role ARNs, and attaches by name", () => {

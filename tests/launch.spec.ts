@@ -37,6 +37,7 @@ describe("DRS launch settings (target, aws-native)", () => {
                 postLaunchEnabled: undefined,
                 exportBucketArn: undefined,
                 importTemplateId: undefined,
+                retainOnDelete: true,
             },
         ]);
     });
@@ -117,10 +118,19 @@ describe("DRS launch settings (target, aws-native)", () => {
         ]);
     });
 
-    it("adopts an existing launch template, and leaves it in place when removed", async () => {
-        const run = await runProgram(withLaunch([{ region: "us-east-1", importTemplateId: "lct-0123456789abcdef0" }]));
-        const [template] = byType(run.mocks, "aws-native:drs:LaunchConfigurationTemplate");
-        expect([template.importId, template.retainOnDelete]).to.deep.equal(["lct-0123456789abcdef0", true]);
+    it("adopts an existing launch template, and leaves it in place when removed, also once importTemplateId is dropped", async () => {
+        const template = async (launch: Record<string, unknown>) => {
+            const run = await runProgram(withLaunch([{ region: "us-east-1", ...launch }]));
+            const [registered] = byType(run.mocks, "aws-native:drs:LaunchConfigurationTemplate");
+            return { kept: [registered.importId, registered.retainOnDelete], warnings: run.warnings.join("\n") };
+        };
+        expect((await template({ importTemplateId: "lct-0123456789abcdef0" })).kept).to.deep.equal(["lct-0123456789abcdef0", true]);
+        expect((await template({})).kept).to.deep.equal([undefined, true]);
+        const optedOut = await template({ retainOnDelete: false });
+        expect(optedOut.kept).to.deep.equal([undefined, false]);
+        expect(optedOut.warnings).to.match(
+            /target.launch\[0\].retainOnDelete is false: .* deletes the launch configuration template in us-east-1/,
+        );
     });
 
     it("creates no aws-native provider for a stack without launch settings", async () => {

@@ -2,7 +2,7 @@
 // plus helpers to read the shipped stack files and pick registrations.
 import * as path from "path";
 import { configNamespace, programConfig } from "../components/config";
-import { ProgramRun, RecordingMocks, Registration, runProgram as runWithConfig } from "../tools/mockRuntime";
+import { ProgramRun, RecordingMocks, Registration, RunOptions, runProgram as runWithConfig } from "../tools/mockRuntime";
 import { readStackConfig } from "../tools/synth";
 
 export { RecordingMocks, Registration, installMocks, settle, unwrap } from "../tools/mockRuntime";
@@ -13,10 +13,11 @@ const namespace = `${configNamespace}:`;
 export function runProgram(
     config: Record<string, unknown>,
     stackOutputs: Record<string, Record<string, unknown>> = {},
+    options: Pick<RunOptions, "drsUninitialised" | "onStart"> = {},
 ): Promise<ProgramRun> {
     const full: Record<string, unknown> = { "pulumi:disable-default-providers": ["*"] };
     for (const [key, value] of Object.entries(config)) full[`${namespace}${key}`] = value;
-    return runWithConfig(full, { stackOutputs });
+    return runWithConfig(full, { stackOutputs, ...options });
 }
 
 /** Reads a shipped stack file's config, keys without the project namespace. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { Registration, byType, runProgram, stackFileConfig } from "./mocks";
+import { RecordingMocks, Registration, byType, runProgram, stackFileConfig } from "./mocks";
 
 const target = "111122223333";
 const stagingA = "444455556666";
@@ -152,7 +152,8 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
             { ruleId: 3, enabled: true, units: "DAY", interval: 1, retentionDuration: 7 },
         ]);
         expect(templates.map((t) => t.importId)).to.deep.equal([undefined, undefined, undefined]);
-        expect(templates.map((t) => t.retainOnDelete)).to.deep.equal([false, false, false]);
+        // Created templates are kept in AWS too when they leave the stack: they are DRS's defaults for new servers.
+        expect(templates.map((t) => t.retainOnDelete)).to.deep.equal([true, true, true]);
     });
 
     it("passes every key ARN to the target policy, grouped by Region", () => {
@@ -199,7 +200,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
 });
 
 describe("program options", () => {
-    it("adopts an existing template: import, kept on delete, warned", async () => {
+    it("adopts an existing template: import, kept on delete, warned that it changes servers added later only", async () => {
         const run = await runProgram({
             target: { accountId: target, keyUserRoleNames: ["R"] },
             stagingAccounts: [
@@ -214,7 +215,29 @@ describe("program options", () => {
         expect(template.importId).to.equal("rct-0123456789abcdef0");
         expect(template.retainOnDelete).to.equal(true);
         expect(run.outputs.stagingKeys).to.have.nested.property("[0].replicationTemplateId", "rct-0123456789abcdef0");
-        expect(run.warnings.join("\n")).to.match(/full resync/);
+        expect(run.warnings.join("\n")).to.match(
+            /for servers added to 444455556666\/us-east-1 later.*keep their own settings.*align-servers/,
+        );
+        expect(run.warnings.join("\n")).not.to.match(/resync/);
+    });
+
+    it("keeps a template in AWS after the config edit that drops importTemplateId, and only opts out with retainOnDelete: false", async () => {
+        const config = (replication: Record<string, unknown>) => ({
+            target: { accountId: target, keyUserRoleNames: ["R"] },
+            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, ...replication } }],
+        });
+        const retained = async (replication: Record<string, unknown>) => {
+            const run = await runProgram(config(replication));
+            return { retainOnDelete: byType(run.mocks, types.template)[0].retainOnDelete, warnings: run.warnings.join("\n") };
+        };
+        expect((await retained({ importTemplateId: "rct-0123456789abcdef0" })).retainOnDelete).to.equal(true);
+        // The clean-up once the import is done: the template stays the account's own.
+        expect((await retained({})).retainOnDelete).to.equal(true);
+        const optedOut = await retained({ retainOnDelete: false });
+        expect(optedOut.retainOnDelete).to.equal(false);
+        expect(optedOut.warnings).to.match(
+            /replication.retainOnDelete is false: removing replication from this entry, or `pulumi destroy`, deletes/,
+        );
     });
 
     it("adopts the staging role the DRS console created (stagingRole: import)", async () => {
@@ -277,16 +300,115 @@ describe("program options", () => {
 
     it("stops on bad config before registering any resource, with every problem", async () => {
         let error: Error | undefined;
-        let registered = -1;
+        let mocks: RecordingMocks | undefined;
         try {
-            await runProgram({ target: { accountId: "1" }, stagingAccounts: [{ accountId: "2", region: "mars-1" }] });
+            await runProgram(
+                { target: { accountId: "1" }, stagingAccounts: [{ accountId: "2", region: "mars-1" }] },
+                {},
+                { onStart: (m) => (mocks = m) },
+            );
         } catch (err) {
             error = err as Error;
-            registered = 0;
         }
         expect(pulumi.RunError.isInstance(error)).to.equal(true);
         expect(error?.message).to.match(/Invalid stack config \(3 problems\)/);
-        expect(registered).to.equal(0);
+        expect(mocks?.registrations).to.deep.equal([]);
+    });
+});
+
+describe("program, DRS prerequisites", () => {
+    /** Runs the fan-in with DRS never initialised in some accounts; returns the error and what was registered. */
+    async function withoutDrs(accounts: string[]) {
+        let mocks: RecordingMocks | undefined;
+        try {
+            await runProgram(fanIn, {}, { drsUninitialised: accounts, onStart: (m) => (mocks = m) });
+        } catch (err) {
+            return { error: err as Error, registered: mocks!.registrations.map((r) => r.type) };
+        }
+        throw new Error("the program ran without DRS's service-linked role");
+    }
+
+    it("fails before any key is registered, naming the staging account without DRS's service-linked role and the fix", async () => {
+        const { error, registered } = await withoutDrs([stagingB]);
+        expect(pulumi.RunError.isInstance(error)).to.equal(true);
+        expect(error.message).to.equal(
+            `DRS is not initialised in staging account ${stagingB}: its service-linked role AWSServiceRoleForElasticDisasterRecovery does not exist, ` +
+                `and KMS refuses a key policy that names it. Initialise DRS in ${stagingB} (DRS console, or ` +
+                "`aws drs initialize-service --region <region>`) in us-east-1, then run `pulumi preview` again.",
+        );
+        expect(registered.filter((t) => t !== types.provider)).to.deep.equal([]);
+    });
+
+    it("names every such account at once, with its Regions", async () => {
+        const { error } = await withoutDrs([stagingA, stagingB]);
+        const lines = error.message.split("\n");
+        expect(lines).to.have.length(2);
+        expect(lines[0]).to.match(new RegExp(`^DRS is not initialised in staging account ${stagingA}: .* in us-east-1, us-west-2, then`));
+        expect(lines[1]).to.match(new RegExp(`^DRS is not initialised in staging account ${stagingB}: `));
+    });
+
+    it("checks each staging account once, with that account's provider", async () => {
+        const run = await runProgram(fanIn);
+        expect(run.mocks.invokes.map((i) => [i.token, i.inputs.name, i.account]).sort()).to.deep.equal([
+            ["aws:iam/getRole:getRole", "AWSServiceRoleForElasticDisasterRecovery", stagingA],
+            ["aws:iam/getRole:getRole", "AWSServiceRoleForElasticDisasterRecovery", stagingB],
+        ]);
+        expect(drsKeys(run.mocks)).to.have.length(3);
+    });
+});
+
+describe("program, IAM Identity Center", () => {
+    const instanceArn = "arn:aws:sso:::instance/ssoins-0123456789abcdef";
+    const permissionSet = (id: string) => `arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-${id}`;
+    const identityCenter = {
+        accountId: "999988887777",
+        region: "eu-west-1",
+        instanceArn,
+        permissionSetArns: [permissionSet("0123456789abcdef"), permissionSet("fedcba9876543210")],
+    };
+    const attachmentType = "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment";
+
+    it("references the key-use policy from each permission set, with a provider pinned to the Identity Center account", async () => {
+        const run = await runProgram({
+            target: { accountId: target },
+            stagingAccounts: [{ accountId: stagingA, region: "us-east-1", replication: { stagingAreaSubnetId: subnet } }],
+            identityCenter,
+        });
+        const attachments = byType(run.mocks, attachmentType);
+        expect(
+            attachments.map((a) => [a.account, a.provider, a.inputs.permissionSetArn, a.inputs.customerManagedPolicyReference]),
+        ).to.deep.equal(
+            identityCenter.permissionSetArns.map((arn) => [
+                "999988887777",
+                "aws-identity-center-999988887777",
+                arn,
+                { name: "DrsCrossAccountKmsKeyUse", path: "/" },
+            ]),
+        );
+        expect(attachments.every((a) => a.inputs.instanceArn === instanceArn)).to.equal(true);
+        expect(byType(run.mocks, types.policy).map((p) => p.inputs.name)).to.deep.equal(["DrsCrossAccountKmsKeyUse"]);
+        expect(run.warnings.join("\n")).not.to.match(/keyUserRoleNames is empty/);
+    });
+
+    it("references every part of a split key-use policy, by the names the target account has", async () => {
+        const stagingAccounts = Array.from({ length: 30 }, (_, i) =>
+            ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
+        ).flat();
+        const run = await runProgram({
+            target: { accountId: target },
+            stagingAccounts,
+            alerts: { enabled: false },
+            identityCenter: { ...identityCenter, permissionSetArns: [permissionSet("0123456789abcdef")] },
+        });
+        const names = byType(run.mocks, types.policy)
+            .map((p) => p.inputs.name)
+            .sort();
+        expect(names.length).to.be.greaterThan(1);
+        expect(
+            byType(run.mocks, attachmentType)
+                .map((a) => a.inputs.customerManagedPolicyReference.name)
+                .sort(),
+        ).to.deep.equal(names);
     });
 });
 

@@ -3,6 +3,7 @@
 // Shared by the tests (tests/mocks.ts) and the offline plan (tools/synth.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { drsServiceLinkedRoleName } from "../components/policies";
 
 export interface Registration {
     type: string;
@@ -33,7 +34,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     /** Stack references the program asked for that stackOutputs did not have (answered with no outputs). */
     readonly missingStacks: string[] = [];
 
-    constructor(private readonly stackOutputs: Record<string, Record<string, unknown>> = {}) {}
+    constructor(
+        private readonly stackOutputs: Record<string, Record<string, unknown>> = {},
+        /** Accounts where DRS was never initialised: no DRS service-linked role there. */
+        private readonly drsUninitialised: string[] = [],
+    ) {}
 
     /** Called by the monitor wrapper with what the mocks' args leave out. */
     noteOptions(type: string, name: string, options: { protect: boolean; importId?: string; retainOnDelete: boolean; urn: string }) {
@@ -78,7 +83,21 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return { id, state };
     }
 
+    /** Every invoke (data source read), with the account of the provider it used. */
+    readonly invokes: { token: string; account?: string; inputs: Record<string, any> }[] = [];
+
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const account = args.provider ? providerAccount(this.providersByRef.get(args.provider)?.inputs ?? {}) : undefined;
+        this.invokes.push({ token: args.token, account, inputs: args.inputs });
+        if (
+            args.token === "aws:iam/getRole:getRole" &&
+            args.inputs.name === drsServiceLinkedRoleName &&
+            this.drsUninitialised.includes(account!)
+        ) {
+            // What the provider answers for a role that does not exist (gRPC errors carry it in details): the program must handle it.
+            const message = `reading IAM Role (${drsServiceLinkedRoleName}): couldn't find resource`;
+            throw Object.assign(new Error(message), { details: message });
+        }
         return this.failLoudly(() => this.invoke(args));
     }
 
@@ -97,11 +116,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             const account = args.provider ? providerAccount(this.providersByRef.get(args.provider)?.inputs ?? {}) : undefined;
             if (!account) throw new Error("aws:iam/getRole:getRole was invoked without an explicit provider");
             const name: string = args.inputs.name;
+            const path = name === drsServiceLinkedRoleName ? "/aws-service-role/drs.amazonaws.com/" : "/service-role/";
             return {
                 id: name,
                 name,
-                arn: `arn:aws:iam::${account}:role/service-role/${name}`,
-                path: "/service-role/",
+                arn: `arn:aws:iam::${account}:role${path}${name}`,
+                path,
                 uniqueId: uniqueId(`existing:${account}:${name}`),
             };
         }
@@ -164,6 +184,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const name = inputs.name ?? `${args.name}-${hex(seed, 7)}`;
                 return { id: name, state: { ...inputs, name, arn: `arn:aws:events:${region}:${account}:rule/${name}` } };
             }
+            case "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment": {
+                const ref = inputs.customerManagedPolicyReference;
+                return { id: [ref.name, ref.path, inputs.permissionSetArn, inputs.instanceArn].join(","), state: inputs };
+            }
             case "aws:cloudwatch/eventTarget:EventTarget":
                 return { id: `${inputs.rule}-${hex(seed, 7)}`, state: inputs };
             default:
@@ -196,8 +220,9 @@ export async function installMocks(
     stackOutputs: Record<string, Record<string, unknown>> = {},
     stack = "test",
     project = "drs-cross-account-kms",
+    drsUninitialised: string[] = [],
 ): Promise<RecordingMocks> {
-    const mocks = new RecordingMocks(stackOutputs);
+    const mocks = new RecordingMocks(stackOutputs, drsUninitialised);
     mocks.failed.catch(() => undefined); // observed by runProgram; not an unhandled rejection
     await pulumi.runtime.setMocks(mocks, project, stack, false);
     const monitor = pulumi.runtime.getMonitor() as any;
@@ -249,6 +274,8 @@ export interface RunOptions {
     stack?: string;
     /** Outputs of the stacks the program may reference, by stack name. */
     stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Staging accounts where DRS was never initialised (their DRS service-linked role is missing). */
+    drsUninitialised?: string[];
     /** Called with the mocks before the program runs (to inspect them if the run fails). */
     onStart?: (mocks: RecordingMocks) => void;
     /**
@@ -265,7 +292,7 @@ const programPath = require.resolve("../index");
  * `drs-cross-account-kms:deploy`; values as in a stack file) and collects its outputs.
  */
 export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
-    const mocks = await installMocks(options.stackOutputs, options.stack, options.project);
+    const mocks = await installMocks(options.stackOutputs, options.stack, options.project, options.drsUninitialised);
     options.onStart?.(mocks);
     const allConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) allConfig[key] = typeof value === "string" ? value : JSON.stringify(value);

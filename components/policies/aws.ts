@@ -76,9 +76,12 @@ export function accountRootArn(partition: Partition, accountId: string): string 
     return `arn:${partition}:iam::${accountId}:root`;
 }
 
+/** DRS's service-linked role: it exists once DRS has been initialised in the account. */
+export const drsServiceLinkedRoleName = "AWSServiceRoleForElasticDisasterRecovery";
+
 /** DRS's service-linked role, which creates the staging volumes and snapshots through EC2. */
 export function drsServiceLinkedRoleArn(partition: Partition, accountId: string): string {
-    return `arn:${partition}:iam::${accountId}:role/aws-service-role/drs.amazonaws.com/AWSServiceRoleForElasticDisasterRecovery`;
+    return `arn:${partition}:iam::${accountId}:role/aws-service-role/drs.amazonaws.com/${drsServiceLinkedRoleName}`;
 }
 
 /** Multi-account DRS needs this role, with exactly this name and path, in each staging account. */
@@ -116,6 +119,32 @@ export function isServiceLinkedRole(nameOrArn: string): boolean {
     const role = parseRoleArn(nameOrArn);
     const name = role ? role.name : (nameOrArn.split("/").pop() ?? nameOrArn);
     return nameOrArn.includes("aws-service-role/") || name.startsWith("AWSServiceRoleFor");
+}
+
+/**
+ * Roles that IAM Identity Center creates for a permission set (path /aws-reserved/sso.amazonaws.com/,
+ * name AWSReservedSSO_...): IAM refuses changes to them; a permission set gets policies instead.
+ */
+export function isIdentityCenterRole(nameOrArn: string): boolean {
+    const role = parseRoleArn(nameOrArn);
+    const name = role ? role.name : (nameOrArn.split("/").pop() ?? nameOrArn);
+    return nameOrArn.includes("/aws-reserved/") || nameOrArn.startsWith("aws-reserved/") || name.startsWith("AWSReservedSSO_");
+}
+
+// The patterns of the SSO Admin API reference (InstanceArn, PermissionSetArn).
+const instanceArnPattern = /^arn:(aws|aws-cn|aws-us-gov):sso:::instance\/((?:sso)?ins-[a-zA-Z0-9-.]{16})$/;
+const permissionSetArnPattern = /^arn:(aws|aws-cn|aws-us-gov):sso:::permissionSet\/((?:sso)?ins-[a-zA-Z0-9-.]{16})\/ps-[a-zA-Z0-9-./]{16}$/;
+
+/** An IAM Identity Center instance ARN: its partition and instance ID; undefined when it is not one. */
+export function parseIdentityCenterInstanceArn(arn: string): { partition: Partition; instanceId: string } | undefined {
+    const match = instanceArnPattern.exec(arn);
+    return match ? { partition: match[1] as Partition, instanceId: match[2] } : undefined;
+}
+
+/** A permission set ARN: its partition and the instance it belongs to; undefined when it is not one. */
+export function parsePermissionSetArn(arn: string): { partition: Partition; instanceId: string } | undefined {
+    const match = permissionSetArnPattern.exec(arn);
+    return match ? { partition: match[1] as Partition, instanceId: match[2] } : undefined;
 }
 
 const keyArnPattern = /^arn:(aws|aws-cn|aws-us-gov):kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f-]+|mrk-[0-9a-f]+)$/;

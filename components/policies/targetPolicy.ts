@@ -99,6 +99,14 @@ export function planTargetKeyUsePolicies(input: TargetPolicyPlanInput): number[]
     return chunks;
 }
 
+/**
+ * The names of a split key-use policy: `name`, `name-2`, `name-3`, ... Fixed names are what lets a
+ * permission set reference the policies, which must then exist under these names in the account.
+ */
+export function targetKeyUsePolicyNames(name: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => (i === 0 ? name : `${name}-${i + 1}`));
+}
+
 /** A stand-in with the exact length of the key's real ARN, unique per key. */
 function placeholderKeyArn(key: KeyPlacement, index: number): string {
     const id = index.toString(16).padStart(12, "0");
