@@ -1,4 +1,10 @@
-import { DescribeReplicationConfigurationTemplatesCommand, DescribeSourceServersCommand, DrsClient } from "@aws-sdk/client-drs";
+import {
+    DescribeReplicationConfigurationTemplatesCommand,
+    DescribeSourceServersCommand,
+    DrsClient,
+    GetReplicationConfigurationCommand,
+    SourceServer,
+} from "@aws-sdk/client-drs";
 import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -7,51 +13,63 @@ import { expect } from "chai";
 import { parseConfig } from "../components/config";
 import { buildKeyPolicy, buildStagingRoleTrustPolicy } from "../components/policies";
 import { AssumedRoleAccess, AwsAccess, UnreachableAccount, setRetrySleep, withRetry } from "../tools/awsAccess";
-import { CannotVerify, CheckResult, verify } from "../tools/verify";
+import { CannotVerify, CheckResult, checkCatalog, formatResults, verify, verifyHelp } from "../tools/verify";
 
 const staging = "444455556666";
 const target = "111122223333";
 const region = "us-east-1";
 const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
-const keyArn = `arn:aws:kms:${region}:${staging}:key/${keyId}`;
-const roleArn = `arn:aws:iam::${staging}:role/service-role/DRSStagingAccountRole_${target}`;
+const keyArnIn = (account: string, r: string) => `arn:aws:kms:${r}:${account}:key/${keyId}`;
+const roleArnIn = (account: string) => `arn:aws:iam::${account}:role/service-role/DRSStagingAccountRole_${target}`;
+const keyArn = keyArnIn(staging, region);
+const roleArn = roleArnIn(staging);
 const roleId = "AROAEXAMPLEROLEID1234";
 const templateId = "rct-0123456789abcdef0";
-const outputs = {
+const serviceLinkedRole = "AWSServiceRoleForElasticDisasterRecovery";
+
+type Place = readonly [account: string, region: string];
+
+/** What a staging stack exports for its key in one account and Region. */
+const keyExport = ([account, r]: Place) => ({
+    accountId: account,
+    region: r,
+    keyId,
+    keyArn: keyArnIn(account, r),
+    aliasName: "alias/drs-cross-account-ebs",
+    stagingRoleArn: roleArnIn(account),
+    replicationTemplateId: templateId,
+});
+const outputsFor = (places: Place[]) => ({
     targetAccountId: target,
     targetAccess: "ebs-shared-snapshots",
-    stagingKeys: [
-        {
-            accountId: staging,
-            region,
-            keyId,
-            keyArn,
-            aliasName: "alias/drs-cross-account-ebs",
-            stagingRoleArn: roleArn,
-            replicationTemplateId: templateId,
-        },
-    ],
-};
-const { settings } = parseConfig({ target: { accountId: target }, stagingAccounts: [{ accountId: staging, region }] });
+    stagingKeys: places.map(keyExport),
+});
+const outputs = outputsFor([[staging, region]]);
+const settingsFor = (places: Place[], regions?: string[]) =>
+    parseConfig({
+        target: { accountId: target, ...(regions ? { regions } : {}) },
+        stagingAccounts: places.map(([accountId, r]) => ({ accountId, region: r })),
+    }).settings;
+const settings = settingsFor([[staging, region]]);
 
-/** The key policy the program deploys for this key. */
-const deployedKeyPolicy = () =>
+/** The key policy the program deploys for the key in this account and Region. */
+const deployedKeyPolicy = (account = staging, r = region) =>
     buildKeyPolicy({
-        stagingAccountId: staging,
+        stagingAccountId: account,
         targetAccountId: target,
-        region,
-        stagingRoleArn: roleArn,
+        region: r,
+        stagingRoleArn: roleArnIn(account),
         stagingRoleUniqueId: roleId,
         targetAccess: "ebs-shared-snapshots",
     });
 
 /** GetRole's answer for the staging role, healthy unless told otherwise. */
-const stagingRole = (changes: { RoleId?: string; trust?: object } = {}) => ({
+const stagingRole = (changes: { RoleId?: string; trust?: object } = {}, account = staging) => ({
     Role: {
         RoleName: `DRSStagingAccountRole_${target}`,
         Path: "/service-role/",
         RoleId: changes.RoleId ?? roleId,
-        Arn: roleArn,
+        Arn: roleArnIn(account),
         CreateDate: new Date(),
         AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(changes.trust ?? buildStagingRoleTrustPolicy("aws", target))),
     },
@@ -59,46 +77,115 @@ const stagingRole = (changes: { RoleId?: string; trust?: object } = {}) => ({
 
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
 
-/** One mocked client per account and service, set up as a healthy deployment. */
-function healthyAws() {
-    const clients = {
-        stagingKms: new KMSClient({ region }),
-        stagingIam: new IAMClient({ region }),
-        stagingDrs: new DrsClient({ region }),
-        targetKms: new KMSClient({ region }),
-        targetDrs: new DrsClient({ region }),
+/** A source server as DescribeSourceServers returns it: replicating continuously unless told otherwise. */
+const sourceServer = (
+    id: string,
+    changes: { hostname?: string; state?: string; stagingArea?: string; errorMessage?: string } = {},
+): SourceServer =>
+    ({
+        sourceServerID: id,
+        sourceProperties: changes.hostname ? { identificationHints: { hostname: changes.hostname } } : {},
+        dataReplicationInfo: { dataReplicationState: changes.state ?? "CONTINUOUS" },
+        stagingArea: { status: changes.stagingArea ?? "NOT_EXTENDED", errorMessage: changes.errorMessage },
+    }) as SourceServer;
+
+const servers = (count: number, prefix = "s-") =>
+    Array.from({ length: count }, (_, i) => sourceServer(`${prefix}${String(i + 1).padStart(3, "0")}`, { hostname: `host-${i + 1}` }));
+
+const mockKms = (client: KMSClient) => mockClient(client);
+const mockDrs = (client: DrsClient) => mockClient(client);
+const mockIam = (client: IAMClient) => mockClient(client);
+
+/**
+ * Mocked clients per account (and Region for KMS and DRS), set up as a healthy deployment with a
+ * key in each staging place: two source servers on the key there, and 142 servers (two pages)
+ * extended from each staging account into the target.
+ */
+function healthyAws(places: Place[] = [[staging, region]]) {
+    const clients = { kms: new Map<string, KMSClient>(), drs: new Map<string, DrsClient>(), iam: new Map<string, IAMClient>() };
+    const kms = new Map<string, ReturnType<typeof mockKms>>();
+    const drs = new Map<string, ReturnType<typeof mockDrs>>();
+    const iam = new Map<string, ReturnType<typeof mockIam>>();
+    const kmsFor = (account: string, r: string) => {
+        const client = new KMSClient({ region: r });
+        clients.kms.set(`${account}/${r}`, client);
+        const mock = mockKms(client);
+        kms.set(`${account}/${r}`, mock);
+        return mock;
+    };
+    const drsFor = (account: string, r: string) => {
+        const client = new DrsClient({ region: r });
+        clients.drs.set(`${account}/${r}`, client);
+        const mock = mockDrs(client);
+        drs.set(`${account}/${r}`, mock);
+        return mock;
+    };
+    for (const [account, r] of places) {
+        kmsFor(account, r)
+            .on(DescribeKeyCommand)
+            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })
+            .on(GetKeyRotationStatusCommand)
+            .resolves({ KeyRotationEnabled: true })
+            .on(GetKeyPolicyCommand)
+            .resolves({ Policy: JSON.stringify(deployedKeyPolicy(account, r)) });
+        drsFor(account, r)
+            .on(DescribeReplicationConfigurationTemplatesCommand)
+            .resolves({
+                items: [
+                    { replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArnIn(account, r) },
+                ],
+            })
+            .on(DescribeSourceServersCommand)
+            .resolves({ items: [sourceServer("s-1", { hostname: "web-1" }), sourceServer("s-2", { hostname: "db-1" })] })
+            .on(GetReplicationConfigurationCommand)
+            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArnIn(account, r) });
+        if (!iam.has(account)) {
+            const client = new IAMClient({ region });
+            clients.iam.set(account, client);
+            const mock = mockIam(client);
+            mock.on(GetRoleCommand)
+                .resolves(stagingRole({}, account))
+                .on(GetRoleCommand, { RoleName: serviceLinkedRole })
+                .resolves({ Role: { RoleName: serviceLinkedRole, Path: "/aws-service-role/drs.amazonaws.com/" } as never });
+            iam.set(account, mock);
+        }
+    }
+    for (const r of new Set(places.map(([, r]) => r))) {
+        kmsFor(target, r)
+            .on(DescribeKeyCommand)
+            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })
+            .on(DecryptCommand)
+            .rejects(
+                awsError("AccessDeniedException", `User: arn:aws:sts::${target}:assumed-role/R is not authorized to perform: kms:Decrypt`),
+            );
+        const mock = drsFor(target, r).on(DescribeReplicationConfigurationTemplatesCommand).resolves({ items: [] });
+        for (const account of new Set(places.filter(([, x]) => x === r).map(([a]) => a))) {
+            mock.on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [account] }, nextToken: undefined })
+                .resolves({ items: servers(100, `${account}-a`), nextToken: "page-2" })
+                .on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [account] }, nextToken: "page-2" })
+                .resolves({ items: servers(42, `${account}-b`) });
+        }
+    }
+    const get = <T>(map: Map<string, T>, key: string): T => {
+        const value = map.get(key);
+        if (!value) throw new Error(`test: no client for ${key}`);
+        return value;
+    };
+    const access: AwsAccess = {
+        kms: async (account, r) => get(clients.kms, `${account}/${r}`),
+        drs: async (account, r) => get(clients.drs, `${account}/${r}`),
+        iam: async (account) => get(clients.iam, account),
     };
     const mocks = {
-        stagingKms: mockClient(clients.stagingKms),
-        stagingIam: mockClient(clients.stagingIam),
-        stagingDrs: mockClient(clients.stagingDrs),
-        targetKms: mockClient(clients.targetKms),
-        targetDrs: mockClient(clients.targetDrs),
-    };
-    const keyPolicy = deployedKeyPolicy();
-    mocks.stagingKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
-    mocks.stagingKms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
-    mocks.stagingKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
-    mocks.stagingIam.on(GetRoleCommand).resolves(stagingRole());
-    mocks.stagingDrs.on(DescribeReplicationConfigurationTemplatesCommand).resolves({
-        items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn }],
-    });
-    mocks.targetKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
-    mocks.targetKms
-        .on(DecryptCommand)
-        .rejects(
-            awsError("AccessDeniedException", `User: arn:aws:sts::${target}:assumed-role/R is not authorized to perform: kms:Decrypt`),
-        );
-    mocks.targetDrs.on(DescribeReplicationConfigurationTemplatesCommand).resolves({ items: [] });
-    mocks.targetDrs
-        .on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [staging] }, nextToken: undefined })
-        .resolves({ items: Array(100).fill({}), nextToken: "page-2" })
-        .on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [staging] }, nextToken: "page-2" })
-        .resolves({ items: Array(42).fill({}) });
-    const access: AwsAccess = {
-        kms: async (account) => (account === staging ? clients.stagingKms : clients.targetKms),
-        drs: async (account) => (account === staging ? clients.stagingDrs : clients.targetDrs),
-        iam: async () => clients.stagingIam,
+        stagingKms: get(kms, `${staging}/${region}`),
+        stagingIam: get(iam, staging),
+        stagingDrs: get(drs, `${staging}/${region}`),
+        targetKms: get(kms, `${target}/${region}`),
+        targetDrs: get(drs, `${target}/${region}`),
+        /** Every mock by account/Region (IAM by account). */
+        kms,
+        drs,
+        iam,
     };
     return { access, mocks };
 }
@@ -112,16 +199,34 @@ describe("verify", () => {
         const { access } = healthyAws();
         const results = await verify({ settings, outputs }, access);
         expect(results.map((r) => [r.check, r.status])).to.deep.equal([
+            ["drs-service-linked-role", "PASS"],
+            ["staging-drs-initialised", "PASS"],
             ["key-state", "PASS"],
             ["key-rotation", "PASS"],
             ["key-policy", "PASS"],
             ["staging-role", "PASS"],
             ["replication-template", "PASS"],
+            ["source-server-encryption", "PASS"],
             ["target-describe-key", "PASS"],
             ["target-direct-decrypt-denied", "PASS"],
             ["target-drs-initialised", "PASS"],
             ["extended-source-servers", "PASS"],
+            ["extended-server-replication", "PASS"],
         ]);
+        expect(results.map((r) => r.scope)).to.deep.equal([
+            staging,
+            ...Array(9).fill(`${staging}/${region}`),
+            `${target}/${region}`,
+            `${staging}/${region}`,
+            `${staging}/${region}`,
+        ]);
+        expect(results.every((r) => r.details === undefined)).to.equal(true);
+        expect(byCheck(results)["source-server-encryption"].message).to.equal(
+            `All 2 servers replicating in ${staging}/${region} use ebsEncryption CUSTOM with this key.`,
+        );
+        expect(byCheck(results)["extended-server-replication"].message).to.equal(
+            `All 142 servers extended from ${staging} in ${region} replicate normally (CONTINUOUS, INITIAL_SYNC, RESCAN).`,
+        );
         expect(byCheck(results)["target-direct-decrypt-denied"].message).to.match(/The guide's check expected InvalidCiphertextException/);
     });
 
@@ -261,7 +366,30 @@ describe("verify", () => {
                 (m) => m.targetDrs.on(DescribeReplicationConfigurationTemplatesCommand).rejects(awsError("UninitializedAccountException")),
                 "target-drs-initialised",
             );
-            expect([r.status, r.message]).to.deep.equal(["FAIL", `DRS is not initialised in ${target} in ${region}.`]);
+            expect([r.status, r.scope, r.message]).to.deep.equal([
+                "FAIL",
+                `${target}/${region}`,
+                `DRS is not initialised in ${target} in ${region}.`,
+            ]);
+            expect(r.fix).to.match(/aws drs initialize-service --region us-east-1.*Unable to decrypt EBS snapshots/);
+        });
+
+        it("DRS was never initialised in the staging account (no service-linked role)", async () => {
+            const r = await failing(
+                (m) =>
+                    m.stagingIam
+                        .on(GetRoleCommand, { RoleName: serviceLinkedRole })
+                        .rejects(awsError("NoSuchEntityException", `The role with name ${serviceLinkedRole} cannot be found.`)),
+                "drs-service-linked-role",
+            );
+            expect([r.status, r.scope, r.message]).to.deep.equal([
+                "FAIL",
+                staging,
+                `DRS was never initialised in ${staging}: the role ${serviceLinkedRole} does not exist, and KMS refuses a key policy naming it.`,
+            ]);
+            expect(r.fix).to.equal(
+                `Initialise DRS in ${staging} in each of its Regions (us-east-1): in the DRS console, or aws drs initialize-service --region <region>; then run \`pulumi up\` on the staging stack.`,
+            );
         });
     });
 
@@ -271,7 +399,7 @@ describe("verify", () => {
             [280, /^280 of 300 replicating servers of 444455556666 are extended: near the per-account limit\.$/],
         ] as const) {
             const { access, mocks } = healthyAws();
-            mocks.targetDrs.on(DescribeSourceServersCommand).resolves({ items: Array(count).fill({}) });
+            mocks.targetDrs.on(DescribeSourceServersCommand).resolves({ items: servers(count) });
             const r = byCheck(await verify({ settings, outputs }, access))["extended-source-servers"];
             expect(r.status).to.equal("WARN");
             expect(r.message).to.match(pattern);
@@ -333,6 +461,7 @@ describe("verify", () => {
             "target-direct-decrypt-denied",
             "target-drs-initialised",
             "extended-source-servers",
+            "extended-server-replication",
         ]);
         expect(byCheck(results)["target-describe-key"].message).to.equal(`Not verified: cannot reach account ${target}: no role.`);
     });
@@ -346,6 +475,373 @@ describe("verify", () => {
             error = err as Error;
         }
         expect(error).to.be.instanceOf(CannotVerify);
+    });
+});
+
+describe("verify's source-server checks", () => {
+    before(() => setRetrySleep(async () => undefined));
+
+    const check = async (access: AwsAccess, name: string, input: { stack?: string } = {}) => {
+        const r = (await verify({ settings, outputs, ...input }, access)).filter((x) => x.check === name);
+        expect(r).to.have.length(1);
+        return r[0];
+    };
+    const otherKey = keyArnIn(staging, "us-west-2");
+
+    describe("source-server-encryption (staging account)", () => {
+        it("reads every page of source servers and each server's own configuration", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand, { nextToken: undefined })
+                .resolves({ items: servers(100, "a-"), nextToken: "t2" })
+                .on(DescribeSourceServersCommand, { nextToken: "t2" })
+                .resolves({ items: servers(100, "b-"), nextToken: "t3" })
+                .on(DescribeSourceServersCommand, { nextToken: "t3" })
+                .resolves({ items: servers(50, "c-") });
+            const r = await check(access, "source-server-encryption");
+            expect([r.status, r.message]).to.deep.equal([
+                "PASS",
+                `All 250 servers replicating in ${staging}/${region} use ebsEncryption CUSTOM with this key.`,
+            ]);
+            expect(mocks.stagingDrs.commandCalls(DescribeSourceServersCommand).map((c) => c.args[0].input.nextToken)).to.deep.equal([
+                undefined,
+                "t2",
+                "t3",
+            ]);
+            const read = mocks.stagingDrs.commandCalls(GetReplicationConfigurationCommand).map((c) => c.args[0].input.sourceServerID);
+            expect(new Set(read).size).to.equal(250);
+            expect(read).to.include.members(["a-001", "b-100", "c-050"]);
+        });
+
+        it("retries throttled listing and reads, then passes", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand)
+                .rejectsOnce(awsError("ThrottlingException", "Rate exceeded"))
+                .resolves({ items: [sourceServer("s-1", { hostname: "web-1" }), sourceServer("s-2")] })
+                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })
+                .rejectsOnce(awsError("ThrottlingException", "Rate exceeded"))
+                .rejectsOnce(awsError("TooManyRequestsException"))
+                .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn });
+            const r = await check(access, "source-server-encryption");
+            expect(r.status).to.equal("PASS");
+            expect(mocks.stagingDrs.commandCalls(DescribeSourceServersCommand)).to.have.length(2);
+            expect(mocks.stagingDrs.commandCalls(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })).to.have.length(3);
+        });
+
+        it("lists every server not on exactly this key: DEFAULT, another key, NONE", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand)
+                .resolves({
+                    items: [
+                        sourceServer("s-1", { hostname: "web-1" }),
+                        sourceServer("s-2", { hostname: "db-1" }),
+                        sourceServer("s-3", { hostname: "app-1" }),
+                        sourceServer("s-4"),
+                    ],
+                })
+                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })
+                .resolves({ ebsEncryption: "DEFAULT" })
+                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-3" })
+                .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: otherKey })
+                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-4" })
+                .resolves({ ebsEncryption: "NONE" });
+            const r = await check(access, "source-server-encryption", { stack: "staging" });
+            expect([r.status, r.message]).to.deep.equal([
+                "FAIL",
+                `3 of 4 servers replicating in ${staging}/${region} are not on this key: 1 DEFAULT (aws/ebs), 1 NONE, 1 on another key: s-2 (db-1), s-3 (app-1), s-4.`,
+            ]);
+            expect(r.fix).to.match(
+                /^Move them onto arn:aws:kms:us-east-1:444455556666:key\/\S+: `npm run -s align-servers -- --stack staging --outputs <outputs file>` lists the changes, and with --apply makes them\. Changing a server's EBS encryption may need a full sync/,
+            );
+            expect(r.details).to.deep.equal([
+                {
+                    sourceServerID: "s-2",
+                    hostname: "db-1",
+                    ebsEncryption: "DEFAULT",
+                    ebsEncryptionKeyArn: undefined,
+                    encryption: "DEFAULT (the AWS managed key aws/ebs)",
+                },
+                {
+                    sourceServerID: "s-3",
+                    hostname: "app-1",
+                    ebsEncryption: "CUSTOM",
+                    ebsEncryptionKeyArn: otherKey,
+                    encryption: `CUSTOM ${otherKey}`,
+                },
+                { sourceServerID: "s-4", hostname: undefined, ebsEncryption: "NONE", ebsEncryptionKeyArn: undefined, encryption: "NONE" },
+            ]);
+        });
+
+        it("stays short at 300 servers: counts and the first few, with every server in details", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand)
+                .resolves({ items: servers(300) })
+                .on(GetReplicationConfigurationCommand)
+                .callsFake(({ sourceServerID }: { sourceServerID: string }) => {
+                    const n = Number(sourceServerID.slice(2));
+                    if (n <= 9) return { ebsEncryption: "DEFAULT" };
+                    if (n <= 12) return { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: otherKey };
+                    return { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn };
+                });
+            const twelve = await check(access, "source-server-encryption");
+            expect(twelve.message).to.equal(
+                `12 of 300 servers replicating in ${staging}/${region} are not on this key: 9 DEFAULT (aws/ebs), 3 on another key: ` +
+                    "s-001 (host-1), s-002 (host-2), s-003 (host-3), s-004 (host-4), s-005 (host-5) and 7 more.",
+            );
+            expect(twelve.details).to.have.length(12);
+
+            mocks.stagingDrs.on(GetReplicationConfigurationCommand).resolves({ ebsEncryption: "DEFAULT" });
+            const results = await verify({ settings, outputs }, access);
+            const all = byCheck(results)["source-server-encryption"];
+            expect(all.message).to.have.length.below(250);
+            expect(all.message).to.match(/^300 of 300 servers .* 300 DEFAULT \(aws\/ebs\): s-001 \(host-1\), .* and 295 more\.$/);
+            expect(all.details?.map((d) => d.sourceServerID)).to.deep.equal(servers(300).map((x) => x.sourceServerID));
+            const text = formatResults(results);
+            expect(text).to.include("and 295 more");
+            expect(text).not.to.include("s-006");
+        });
+
+        it("reads at most 8 servers' configurations at a time", async () => {
+            const { access, mocks } = healthyAws();
+            let inFlight = 0;
+            let most = 0;
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand)
+                .resolves({ items: servers(40) })
+                .on(GetReplicationConfigurationCommand)
+                .callsFake(async () => {
+                    most = Math.max(most, ++inFlight);
+                    await new Promise((resolve) => setTimeout(resolve, 2));
+                    inFlight--;
+                    return { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn };
+                });
+            expect((await check(access, "source-server-encryption")).status).to.equal("PASS");
+            expect(most).to.equal(8);
+        });
+
+        it("leaves out servers extended into the staging account from another account", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand)
+                .resolves({ items: [sourceServer("s-1", { hostname: "web-1" }), sourceServer("s-x", { stagingArea: "EXTENDED" })] })
+                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-x" })
+                .resolves({ ebsEncryption: "DEFAULT" });
+            const r = await check(access, "source-server-encryption");
+            expect([r.status, r.message]).to.deep.equal([
+                "PASS",
+                `The one server replicating in ${staging}/${region} uses ebsEncryption CUSTOM with this key.`,
+            ]);
+            expect(
+                mocks.stagingDrs.commandCalls(GetReplicationConfigurationCommand).map((c) => c.args[0].input.sourceServerID),
+            ).to.deep.equal(["s-1"]);
+        });
+
+        it("skips a server deleted between the listing and its read", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })
+                .rejects(awsError("ResourceNotFoundException", "Source server not found"));
+            const r = await check(access, "source-server-encryption");
+            expect([r.status, r.message]).to.deep.equal([
+                "PASS",
+                `The one server replicating in ${staging}/${region} uses ebsEncryption CUSTOM with this key.`,
+            ]);
+        });
+
+        it("warns when no server replicates there yet", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs.on(DescribeSourceServersCommand).resolves({ items: [] });
+            const r = await check(access, "source-server-encryption");
+            expect([r.status, r.message]).to.deep.equal(["WARN", `No source server replicates in ${staging}/${region} yet.`]);
+
+            // Nor when the only servers listed were deleted before their configuration could be read.
+            mocks.stagingDrs
+                .on(DescribeSourceServersCommand)
+                .resolves({ items: [sourceServer("s-1")] })
+                .on(GetReplicationConfigurationCommand)
+                .rejects(awsError("ResourceNotFoundException"));
+            expect((await check(access, "source-server-encryption")).status).to.equal("WARN");
+        });
+
+        it("warns, not fails, when a server's configuration may not be read", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.stagingDrs
+                .on(GetReplicationConfigurationCommand)
+                .rejects(awsError("AccessDeniedException", "not authorized to perform: drs:GetReplicationConfiguration"));
+            const r = await check(access, "source-server-encryption");
+            expect([r.status, r.message]).to.deep.equal([
+                "WARN",
+                `Not verified: the credentials for ${staging} may not read this (not authorized to perform: drs:GetReplicationConfiguration).`,
+            ]);
+        });
+    });
+
+    describe("extended-server-replication (target account)", () => {
+        it("fails on an extension error, with its message, and on an unhealthy state; healthy states pass", async () => {
+            const { access, mocks } = healthyAws();
+            const message = `Failed to assume role DRSStagingAccountRole_${target} in account ${staging}`;
+            mocks.targetDrs.on(DescribeSourceServersCommand).resolves({
+                items: [
+                    sourceServer("s-1", { hostname: "web-1", state: "CONTINUOUS", stagingArea: "EXTENDED" }),
+                    sourceServer("s-2", { hostname: "db-1", state: "INITIAL_SYNC", stagingArea: "EXTENDED" }),
+                    sourceServer("s-3", { state: "RESCAN", stagingArea: "EXTENDED" }),
+                    sourceServer("s-4", { hostname: "app-1", stagingArea: "EXTENSION_ERROR", errorMessage: message }),
+                    sourceServer("s-5", { hostname: "app-2", state: "STALLED", stagingArea: "EXTENDED" }),
+                ],
+            });
+            const r = await check(access, "extended-server-replication");
+            expect([r.status, r.message]).to.deep.equal([
+                "FAIL",
+                `2 of 5 servers extended from ${staging} in ${region} need attention: ` +
+                    `1 with an extension error (s-4 (app-1): ${message}); 1 not replicating normally (1 STALLED: s-5 (app-2)).`,
+            ]);
+            expect(r.fix).to.match(/^Extension errors: .* Servers not replicating normally: /);
+            expect(r.details).to.deep.equal([
+                {
+                    sourceServerID: "s-4",
+                    hostname: "app-1",
+                    stagingAreaStatus: "EXTENSION_ERROR",
+                    dataReplicationState: "CONTINUOUS",
+                    errorMessage: message,
+                },
+                {
+                    sourceServerID: "s-5",
+                    hostname: "app-2",
+                    stagingAreaStatus: "EXTENDED",
+                    dataReplicationState: "STALLED",
+                    errorMessage: undefined,
+                },
+            ]);
+            // The capacity check reads the same listing.
+            expect((await check(access, "extended-source-servers")).message).to.equal(
+                `5 of 300 servers of ${staging} are extended into the target.`,
+            );
+        });
+
+        it("counts unhealthy servers per state over every page, showing the first few", async () => {
+            const { access, mocks } = healthyAws();
+            const stalled = servers(100).map((x) => ({ ...x, dataReplicationInfo: { dataReplicationState: "STALLED" } }));
+            const disconnected = servers(42, "d-").map((x) => ({
+                ...x,
+                dataReplicationInfo: { dataReplicationState: "DISCONNECTED", dataReplicationError: { error: "AGENT_NOT_SEEN" } },
+            }));
+            mocks.targetDrs
+                .on(DescribeSourceServersCommand, { nextToken: undefined })
+                .resolves({ items: stalled as SourceServer[], nextToken: "page-2" })
+                .on(DescribeSourceServersCommand, { nextToken: "page-2" })
+                .resolves({ items: disconnected as SourceServer[] });
+            const r = await check(access, "extended-server-replication");
+            expect(r.message).to.equal(
+                `142 of 142 servers extended from ${staging} in ${region} need attention: 142 not replicating normally ` +
+                    "(100 STALLED, 42 DISCONNECTED: s-001 (host-1), s-002 (host-2), s-003 (host-3), s-004 (host-4), s-005 (host-5) and 137 more).",
+            );
+            expect(r.details).to.have.length(142);
+            expect(r.details?.[141]).to.include({
+                sourceServerID: "d-042",
+                dataReplicationState: "DISCONNECTED",
+                errorMessage: "AGENT_NOT_SEEN",
+            });
+        });
+    });
+
+    describe("DRS initialised", () => {
+        const west = "us-west-2";
+        const other = "777788889999";
+
+        it("fails only in the staging Region where DRS was never initialised", async () => {
+            const places: Place[] = [
+                [staging, region],
+                [staging, west],
+            ];
+            const { access, mocks } = healthyAws(places);
+            const uninitialised = awsError("UninitializedAccountException", "Account not initialized");
+            mocks.drs
+                .get(`${staging}/${west}`)!
+                .on(DescribeReplicationConfigurationTemplatesCommand)
+                .rejects(uninitialised)
+                .on(DescribeSourceServersCommand)
+                .rejects(uninitialised);
+            const results = await verify({ settings: settingsFor(places), outputs: outputsFor(places) }, access);
+            const drsChecks = results.filter((r) => r.check === "staging-drs-initialised");
+            expect(drsChecks.map((r) => [r.scope, r.status, r.message])).to.deep.equal([
+                [`${staging}/${region}`, "PASS", `DRS is initialised in ${staging} in ${region}.`],
+                [`${staging}/${west}`, "FAIL", `DRS is not initialised in ${staging} in ${west}.`],
+            ]);
+            expect(drsChecks[1].fix).to.match(/aws drs initialize-service --region us-west-2/);
+            const servers = results.find((r) => r.check === "source-server-encryption" && r.scope === `${staging}/${west}`);
+            expect([servers?.status, servers?.message]).to.deep.equal([
+                "WARN",
+                `Not verified: DRS is not initialised in ${staging} in this Region (UninitializedAccountException).`,
+            ]);
+        });
+
+        it("checks each account, and each account and Region, once however many keys share them", async () => {
+            const places: Place[] = [
+                [staging, region],
+                [staging, west],
+                [other, region],
+            ];
+            const { access, mocks } = healthyAws(places);
+            const results = await verify({ settings: settingsFor(places), outputs: outputsFor(places) }, access);
+            const scopes = (check: string) => results.filter((r) => r.check === check).map((r) => r.scope);
+            expect(scopes("drs-service-linked-role")).to.deep.equal([staging, other]);
+            expect(scopes("staging-drs-initialised")).to.deep.equal([`${staging}/${region}`, `${staging}/${west}`, `${other}/${region}`]);
+            expect(scopes("target-drs-initialised")).to.deep.equal([`${target}/${region}`, `${target}/${west}`]);
+            expect(scopes("key-state")).to.have.length(3);
+            expect(results.filter((r) => r.status !== "PASS")).to.deep.equal([]);
+            expect(mocks.iam.get(staging)!.commandCalls(GetRoleCommand, { RoleName: serviceLinkedRole })).to.have.length(1);
+            for (const r of [region, west])
+                expect(mocks.drs.get(`${target}/${r}`)!.commandCalls(DescribeReplicationConfigurationTemplatesCommand)).to.have.length(1);
+            // The staging template is read by replication-template as well as by the DRS check.
+            expect(mocks.drs.get(`${staging}/${west}`)!.commandCalls(DescribeReplicationConfigurationTemplatesCommand)).to.have.length(2);
+        });
+
+        it("checks configured Regions the outputs have no key for yet", async () => {
+            const places: Place[] = [
+                [staging, region],
+                [staging, west],
+            ];
+            const { access } = healthyAws(places);
+            const results = await verify({ settings: settingsFor(places, [region, west]), outputs }, access);
+            expect(
+                results
+                    .filter((r) => r.check.endsWith("drs-initialised") || r.check === "drs-service-linked-role")
+                    .map((r) => [r.check, r.scope]),
+            ).to.deep.equal([
+                ["drs-service-linked-role", staging],
+                ["staging-drs-initialised", `${staging}/${region}`],
+                ["target-drs-initialised", `${target}/${region}`],
+                ["staging-drs-initialised", `${staging}/${west}`],
+                ["target-drs-initialised", `${target}/${west}`],
+            ]);
+        });
+    });
+});
+
+describe("verify --help", () => {
+    it("names every check verify runs, the healthy states, the permissions and the exit codes", async () => {
+        const help = verifyHelp("usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]");
+        expect(help.split("\n")[0]).to.equal("usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]");
+        const { access } = healthyAws();
+        const ran = new Set((await verify({ settings, outputs }, access)).map((r) => r.check));
+        expect([...ran].sort()).to.deep.equal(checkCatalog.map(([id]) => id).sort());
+        for (const id of ran) expect(help).to.match(new RegExp(`^  ${id} `, "m"));
+        expect(help).to.include("Data replication states treated as healthy: CONTINUOUS, INITIAL_SYNC, RESCAN.");
+        expect(help).to.include("--outputs -");
+        for (const permission of [
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "iam:GetRole",
+            "drs:GetReplicationConfiguration",
+            "drs:DescribeSourceServers",
+            "drs:DescribeReplicationConfigurationTemplates",
+            "kms:Decrypt (expected to be denied",
+        ])
+            expect(help).to.include(permission);
+        expect(help).to.include("Exit codes: 0 no check failed, 1 a check failed, 2 could not run");
     });
 });
 

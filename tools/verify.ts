@@ -1,6 +1,6 @@
 // Read-only checks, against real AWS, that a deployed cross-account setup works, each mapped to
 // the guide's troubleshooting symptoms. Never changes anything.
-import { DescribeReplicationConfigurationTemplatesCommand, DescribeSourceServersCommand } from "@aws-sdk/client-drs";
+import { DescribeReplicationConfigurationTemplatesCommand, DrsClient, SourceServer } from "@aws-sdk/client-drs";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand } from "@aws-sdk/client-kms";
 import { Settings, StagingKeyExport } from "../components/config";
@@ -13,30 +13,75 @@ import {
     partitionOf,
 } from "../components/policies";
 import { AwsAccess, UnreachableAccount, withRetry } from "./awsAccess";
+import {
+    ServerEncryption,
+    describeEncryption,
+    firstFew,
+    healthyReplicationStates,
+    hostnameOf,
+    isOnKey,
+    listSourceServers,
+    readServerEncryption,
+    replicatingHere,
+} from "./sourceServers";
 
 export type Status = "PASS" | "FAIL" | "WARN";
 
 export interface CheckResult {
     check: string;
-    /** account/Region the check is about. */
+    /** account/Region the check is about (the account alone for account-wide checks). */
     scope: string;
     status: Status;
     message: string;
     fix?: string;
+    /**
+     * Every item the check reports (for the source-server checks, one entry per server), for
+     * `--json`; the message shows counts and the first few only.
+     */
+    details?: Record<string, unknown>[];
 }
 
-/** Every check, for `verify --help` and the README. */
-export const checkCatalog: [string, string][] = [
-    ["key-state", "the key exists and is Enabled (not Disabled or PendingDeletion)"],
-    ["key-rotation", "automatic rotation is as configured (on by default)"],
-    ["key-policy", "the key policy is the one the program deploys (no drift)"],
-    ["staging-role", "DRSStagingAccountRole_<target> exists with the expected trust policy"],
-    ["replication-template", "the DRS replication template uses ebsEncryption CUSTOM with this key"],
-    ["target-describe-key", "the target account can DescribeKey the key (the guide's verification step)"],
-    ["target-direct-decrypt-denied", "a direct Decrypt from the target is denied: the key is usable only through EC2"],
-    ["target-drs-initialised", "DRS is initialised in the target account in the key's Region"],
-    ["extended-source-servers", "extended source servers from the staging account, against its 300-server capacity"],
+type CheckScope = "staging account" | "staging account and Region" | "staging key" | "target Region";
+
+/** Every check, in the order verify runs them, with how often it runs. */
+const checks: { id: string; scope: CheckScope; what: string }[] = [
+    {
+        id: "drs-service-linked-role",
+        scope: "staging account",
+        what: "DRS's service-linked role AWSServiceRoleForElasticDisasterRecovery exists (DRS was initialised there)",
+    },
+    { id: "staging-drs-initialised", scope: "staging account and Region", what: "DRS answers: it is initialised in that Region" },
+    { id: "key-state", scope: "staging key", what: "the key exists and is Enabled (not Disabled or PendingDeletion)" },
+    { id: "key-rotation", scope: "staging key", what: "automatic rotation is as configured (on by default)" },
+    { id: "key-policy", scope: "staging key", what: "the key policy is the one the program deploys (no drift)" },
+    { id: "staging-role", scope: "staging key", what: "DRSStagingAccountRole_<target> exists with the expected trust policy" },
+    { id: "replication-template", scope: "staging key", what: "the DRS replication template uses ebsEncryption CUSTOM with this key" },
+    {
+        id: "source-server-encryption",
+        scope: "staging key",
+        what: "each source server replicating there has its own ebsEncryption CUSTOM with exactly this key",
+    },
+    { id: "target-describe-key", scope: "staging key", what: "the target account can DescribeKey the key (the guide's verification step)" },
+    {
+        id: "target-direct-decrypt-denied",
+        scope: "staging key",
+        what: "a direct Decrypt from the target is denied: the key is usable only through EC2",
+    },
+    { id: "target-drs-initialised", scope: "target Region", what: "DRS answers in the target account: it is initialised in that Region" },
+    {
+        id: "extended-source-servers",
+        scope: "staging key",
+        what: "source servers extended from the staging account into the target, against its 300-server capacity",
+    },
+    {
+        id: "extended-server-replication",
+        scope: "staging key",
+        what: "no extended server has an extension error, and each replicates in a healthy state",
+    },
 ];
+
+/** Every check, for `verify --help` and the README. */
+export const checkCatalog: [string, string][] = checks.map((c) => [c.id, c.what]);
 
 const symptoms = {
     accessDenied: 'guide symptom "AccessDeniedException when target account tries to use key"',
@@ -44,10 +89,56 @@ const symptoms = {
     recovery: 'guide symptom "Recovery failed: Unable to decrypt EBS snapshots"',
 };
 
+/** The full `npm run verify -- --help` text. */
+export function verifyHelp(usage: string): string {
+    const group = (scope: CheckScope) => checks.filter((c) => c.scope === scope).map((c) => `  ${c.id.padEnd(30)} ${c.what}`);
+    return [
+        usage,
+        "",
+        "Checks a deployed stack against real AWS, read-only: it never changes anything. It uses the roles",
+        "the stack config names (stagingAccounts[].roleArn, target.roleArn); without one, the current",
+        "credentials, which must then be for that account.",
+        "",
+        "Pass the stack's outputs as JSON, in a file or on stdin (-):",
+        "  pulumi stack output --json --stack <name> | npm run verify -- --stack <name> --outputs -",
+        "  pulumi stack output --json --stack <name> > outputs.json; npm run verify -- --stack <name> --outputs outputs.json",
+        "",
+        "Checks (PASS, FAIL or WARN, each with its fix), once per staging account:",
+        ...group("staging account"),
+        "Once per staging account and Region:",
+        ...group("staging account and Region"),
+        "Per staging key (staging account and Region):",
+        ...group("staging key"),
+        "Once per target Region (those in target.regions and those of the keys):",
+        ...group("target Region"),
+        "",
+        "Source servers: each server has its own replication settings; the template is only the default for",
+        "servers added later. A server not on CUSTOM with exactly the key's ARN cannot be recovered in the",
+        "target: `npm run -s align-servers -- --stack <name> --outputs <file>` shows the changes, and with",
+        "--apply makes them (a full sync may follow).",
+        `Data replication states treated as healthy: ${healthyReplicationStates.join(", ")}. Every other state`,
+        "(for example STALLED, DISCONNECTED, PAUSED, STOPPED, BACKLOG) is reported, as is an extension error.",
+        "",
+        "A FAIL names the guide's troubleshooting symptom it explains. A check whose AWS calls are denied, or",
+        "whose account cannot be reached, prints WARN (Not verified) instead of failing.",
+        "",
+        "Read-only permissions verify needs:",
+        "  in each staging account: kms:DescribeKey, kms:GetKeyPolicy, kms:GetKeyRotationStatus, iam:GetRole,",
+        "    drs:DescribeReplicationConfigurationTemplates, drs:DescribeSourceServers, drs:GetReplicationConfiguration",
+        "  in the target account: kms:DescribeKey, kms:Decrypt (expected to be denied: the check passes when it is),",
+        "    drs:DescribeReplicationConfigurationTemplates, drs:DescribeSourceServers",
+        "  and, for the credentials you run with, sts:AssumeRole on each configured roleArn.",
+        "",
+        "Exit codes: 0 no check failed, 1 a check failed, 2 could not run (outputs, config, credentials).",
+    ].join("\n");
+}
+
 export interface VerifyInput {
     settings: Settings;
     /** `pulumi stack output --json` of the stack. */
     outputs: Record<string, unknown>;
+    /** The stack's name, for the commands the fixes name. */
+    stack?: string;
 }
 
 /** Thrown when verify cannot start (no keys in the outputs): exit code 2. */
@@ -67,23 +158,67 @@ export async function verify(input: VerifyInput, aws: AwsAccess): Promise<CheckR
     const keys = stagingKeysOf(input.outputs);
     const target = String(input.outputs.targetAccountId ?? input.settings.target.accountId);
     const targetAccess = (input.outputs.targetAccess ?? input.settings.key.targetAccess) as TargetAccess;
+    const alignCommand = `npm run -s align-servers -- --stack ${input.stack ?? "<stack>"} --outputs <outputs file>`;
     const results: CheckResult[] = [];
+    const run = async (check: string, scope: string, account: string, body: () => Promise<Outcome>) => {
+        results.push({ check, scope, ...(await guarded(account, body)) });
+    };
+
+    // Account- and Region-wide checks run once, however many keys share the account or Region.
+    const stagingPlaces = unique([...keys, ...input.settings.stagingAccounts].map((p) => `${p.accountId}/${p.region}`));
+    const stagingRegions = (account: string) => stagingPlaces.filter((p) => p.startsWith(`${account}/`)).map((p) => p.split("/")[1]);
+    const targetRegions = unique([...(input.settings.target.regions ?? []), ...keys.map((k) => k.region)]);
+    const done = new Set<string>();
+    const once = async (id: string, body: () => Promise<void>) => {
+        if (done.has(id)) return;
+        done.add(id);
+        await body();
+    };
+    const stagingPlaceChecks = async (account: string, region: string) => {
+        await once(`role ${account}`, () =>
+            run("drs-service-linked-role", account, account, () => drsServiceLinkedRole(aws, account, stagingRegions(account))),
+        );
+        await once(`staging DRS ${account}/${region}`, () =>
+            run("staging-drs-initialised", `${account}/${region}`, account, () =>
+                drsInitialised(aws, account, region, symptoms.replication),
+            ),
+        );
+    };
+    const targetRegionChecks = (region: string) =>
+        once(`target DRS ${region}`, () =>
+            run("target-drs-initialised", `${target}/${region}`, target, () => drsInitialised(aws, target, region, symptoms.recovery)),
+        );
+
     for (const key of keys) {
         const scope = `${key.accountId}/${key.region}`;
-        const run = async (check: string, account: string, body: () => Promise<Omit<CheckResult, "check" | "scope">>) => {
-            results.push({ check, scope, ...(await guarded(account, body)) });
-        };
-        await run("key-state", key.accountId, () => keyState(aws, key));
-        await run("key-rotation", key.accountId, () => keyRotation(aws, key, input.settings.key.enableKeyRotation));
-        await run("key-policy", key.accountId, () => keyPolicy(aws, key, target, targetAccess));
-        await run("staging-role", key.accountId, () => stagingRole(aws, key, target));
-        await run("replication-template", key.accountId, () => replicationTemplate(aws, key));
-        await run("target-describe-key", target, () => targetDescribeKey(aws, key, target));
-        await run("target-direct-decrypt-denied", target, () => targetDirectDecrypt(aws, key, target));
-        await run("target-drs-initialised", target, () => targetDrsInitialised(aws, key, target));
-        await run("extended-source-servers", target, () => extendedSourceServers(aws, key, target));
+        await stagingPlaceChecks(key.accountId, key.region);
+        await run("key-state", scope, key.accountId, () => keyState(aws, key));
+        await run("key-rotation", scope, key.accountId, () => keyRotation(aws, key, input.settings.key.enableKeyRotation));
+        await run("key-policy", scope, key.accountId, () => keyPolicy(aws, key, target, targetAccess));
+        await run("staging-role", scope, key.accountId, () => stagingRole(aws, key, target));
+        await run("replication-template", scope, key.accountId, () => replicationTemplate(aws, key));
+        await run("source-server-encryption", scope, key.accountId, () => sourceServerEncryption(aws, key, alignCommand));
+        await run("target-describe-key", scope, target, () => targetDescribeKey(aws, key, target));
+        await run("target-direct-decrypt-denied", scope, target, () => targetDirectDecrypt(aws, key, target));
+        await targetRegionChecks(key.region);
+        // One listing of the extended servers serves both checks.
+        let extended: Promise<SourceServer[]> | undefined;
+        const extendedServers = () =>
+            (extended ??= aws.drs(target, key.region).then((drs) => listSourceServers(drs, { stagingAccountIDs: [key.accountId] })));
+        await run("extended-source-servers", scope, target, async () => extendedCapacity(key, await extendedServers()));
+        await run("extended-server-replication", scope, target, async () => extendedReplication(key, target, await extendedServers()));
     }
+    // Configured places the outputs have no key for yet.
+    for (const place of stagingPlaces) {
+        const [account, region] = place.split("/");
+        await stagingPlaceChecks(account, region);
+    }
+    for (const region of targetRegions) await targetRegionChecks(region);
     return results;
+}
+
+function unique(items: string[]): string[] {
+    return [...new Set(items)];
 }
 
 type Outcome = Omit<CheckResult, "check" | "scope">;
@@ -101,6 +236,13 @@ async function guarded(account: string, body: () => Promise<Outcome>): Promise<O
             };
         }
         const name = (err as { name?: string }).name ?? "Error";
+        if (name === "UninitializedAccountException") {
+            return {
+                status: "WARN",
+                message: `Not verified: DRS is not initialised in ${account} in this Region (UninitializedAccountException).`,
+                fix: "See the staging-drs-initialised or target-drs-initialised check for this account and Region.",
+            };
+        }
         if (name === "AccessDeniedException" || name === "AccessDenied") {
             return {
                 status: "WARN",
@@ -267,34 +409,128 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
     }
 }
 
-async function targetDrsInitialised(aws: AwsAccess, key: StagingKeyExport, target: string): Promise<Outcome> {
-    const drs = await aws.drs(target, key.region);
+/** DRS's service-linked role in an account: docs/aws-facts.md, "The staging account's DRS service-linked role". */
+export const drsServiceLinkedRoleName = "AWSServiceRoleForElasticDisasterRecovery";
+
+async function drsServiceLinkedRole(aws: AwsAccess, account: string, regions: string[]): Promise<Outcome> {
+    const iam = await aws.iam(account);
     try {
-        await withRetry(() => drs.send(new DescribeReplicationConfigurationTemplatesCommand({})));
-        return { status: "PASS", message: `DRS is initialised in ${target} in ${key.region}.` };
+        await withRetry(() => iam.send(new GetRoleCommand({ RoleName: drsServiceLinkedRoleName })));
+        return { status: "PASS", message: `${drsServiceLinkedRoleName} exists in ${account}: DRS was initialised there.` };
     } catch (err) {
-        if ((err as Error).name !== "UninitializedAccountException") throw err;
+        if ((err as Error).name !== "NoSuchEntityException" && (err as Error).name !== "NoSuchEntity") throw err;
         return {
             status: "FAIL",
-            message: `DRS is not initialised in ${target} in ${key.region}.`,
-            fix: `Initialise DRS in the target account in ${key.region} (DRS console, or drs initialize-service); ${symptoms.recovery}.`,
+            message: `DRS was never initialised in ${account}: the role ${drsServiceLinkedRoleName} does not exist, and KMS refuses a key policy naming it.`,
+            fix: `Initialise DRS in ${account} in each of its Regions (${regions.join(", ")}): in the DRS console, or aws drs initialize-service --region <region>; then run \`pulumi up\` on the staging stack.`,
         };
     }
 }
 
+/** DRS answers only in an account and Region where it was initialised. */
+async function drsInitialised(aws: AwsAccess, account: string, region: string, symptom: string): Promise<Outcome> {
+    const drs = await aws.drs(account, region);
+    try {
+        await withRetry(() => drs.send(new DescribeReplicationConfigurationTemplatesCommand({})));
+        return { status: "PASS", message: `DRS is initialised in ${account} in ${region}.` };
+    } catch (err) {
+        if ((err as Error).name !== "UninitializedAccountException") throw err;
+        return {
+            status: "FAIL",
+            message: `DRS is not initialised in ${account} in ${region}.`,
+            fix: `Initialise DRS in ${account} in ${region} (DRS console, or aws drs initialize-service --region ${region}); ${symptom}.`,
+        };
+    }
+}
+
+/** GetReplicationConfiguration calls in flight at once, per key. */
+const serverReadConcurrency = 8;
+
+/**
+ * Each server has its own replication configuration; the template only holds the defaults for
+ * servers added later (docs/aws-facts.md, "Per-server replication settings").
+ */
+async function sourceServerEncryption(aws: AwsAccess, key: StagingKeyExport, alignCommand: string): Promise<Outcome> {
+    const drs = await aws.drs(key.accountId, key.region);
+    const where = `${key.accountId}/${key.region}`;
+    const servers = replicatingHere(await listSourceServers(drs));
+    const read = await mapLimit(servers, serverReadConcurrency, (server) => readEncryptionIfExists(drs, server));
+    const encryptions = read.filter((e): e is ServerEncryption => e !== undefined);
+    const total = encryptions.length;
+    if (total === 0) {
+        return {
+            status: "WARN",
+            message: `No source server replicates in ${where} yet.`,
+            fix: "Install the AWS Replication Agent on the source servers: new servers take the replication template's settings.",
+        };
+    }
+    const off = encryptions.filter((e) => !isOnKey(e, key.keyArn));
+    if (off.length === 0) {
+        return {
+            status: "PASS",
+            message:
+                total === 1
+                    ? `The one server replicating in ${where} uses ebsEncryption CUSTOM with this key.`
+                    : `All ${total} servers replicating in ${where} use ebsEncryption CUSTOM with this key.`,
+        };
+    }
+    const kinds: [string, (e: ServerEncryption) => boolean][] = [
+        ["DEFAULT (aws/ebs)", (e) => e.ebsEncryption === "DEFAULT"],
+        ["NONE", (e) => e.ebsEncryption === "NONE"],
+        ["on another key", (e) => e.ebsEncryption === "CUSTOM"],
+        ["with unknown encryption", (e) => !["DEFAULT", "NONE", "CUSTOM"].includes(e.ebsEncryption ?? "")],
+    ];
+    const counts = kinds.map(([label, is]) => [off.filter(is).length, label] as const).filter(([n]) => n > 0);
+    return {
+        status: "FAIL",
+        message:
+            `${off.length} of ${total} server${total === 1 ? "" : "s"} replicating in ${where} ${off.length === 1 ? "is" : "are"} not on this key: ` +
+            `${counts.map(([n, label]) => `${n} ${label}`).join(", ")}: ${firstFew(off.map(serverLabel))}.`,
+        fix:
+            `Move them onto ${key.keyArn}: \`${alignCommand}\` lists the changes, and with --apply makes them. ` +
+            `Changing a server's EBS encryption may need a full sync, and points in time taken before stay under the old key; ${symptoms.recovery}.`,
+        details: off.map((e) => ({ ...e, encryption: describeEncryption(e) })),
+    };
+}
+
+/** A server deleted since the listing has no replication configuration: it is skipped. */
+async function readEncryptionIfExists(drs: DrsClient, server: SourceServer): Promise<ServerEncryption | undefined> {
+    try {
+        return await readServerEncryption(drs, server);
+    } catch (err) {
+        if ((err as Error).name === "ResourceNotFoundException") return undefined;
+        throw err;
+    }
+}
+
+function serverLabel(server: { sourceServerID?: string; hostname?: string }): string {
+    return server.hostname ? `${server.sourceServerID} (${server.hostname})` : (server.sourceServerID ?? "?");
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; the first error stops new calls and is thrown. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+        while (!failed && next < items.length) {
+            const i = next++;
+            try {
+                results[i] = await fn(items[i]);
+            } catch (err) {
+                failed = true;
+                throw err;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
 export const capacityPerStagingAccount = 300;
 
-async function extendedSourceServers(aws: AwsAccess, key: StagingKeyExport, target: string): Promise<Outcome> {
-    const drs = await aws.drs(target, key.region);
-    let count = 0;
-    let nextToken: string | undefined;
-    do {
-        const page = await withRetry(() =>
-            drs.send(new DescribeSourceServersCommand({ filters: { stagingAccountIDs: [key.accountId] }, nextToken })),
-        );
-        count += page.items?.length ?? 0;
-        nextToken = page.nextToken;
-    } while (nextToken);
+function extendedCapacity(key: StagingKeyExport, servers: SourceServer[]): Outcome {
+    const count = servers.length;
     const usage = `${count} of ${capacityPerStagingAccount}`;
     if (count === 0) {
         return {
@@ -311,6 +547,72 @@ async function extendedSourceServers(aws: AwsAccess, key: StagingKeyExport, targ
         };
     }
     return { status: "PASS", message: `${usage} servers of ${key.accountId} are extended into the target.` };
+}
+
+/** Extension errors and replication states that are not normal: docs/aws-facts.md, "Data replication states". */
+function extendedReplication(key: StagingKeyExport, target: string, servers: SourceServer[]): Outcome {
+    const from = `${key.accountId} in ${key.region}`;
+    if (servers.length === 0) return { status: "PASS", message: `No server is extended from ${from}: nothing to check.` };
+    const extensionErrors = servers.filter((s) => s.stagingArea?.status === "EXTENSION_ERROR");
+    const unhealthy = servers.filter((s) => s.stagingArea?.status !== "EXTENSION_ERROR" && !healthyReplicationStates.includes(stateOf(s)));
+    if (extensionErrors.length + unhealthy.length === 0) {
+        return {
+            status: "PASS",
+            message: `All ${servers.length} servers extended from ${from} replicate normally (${healthyReplicationStates.join(", ")}).`,
+        };
+    }
+    const parts: string[] = [];
+    if (extensionErrors.length > 0) {
+        const shown = extensionErrors.map(
+            (s) => `${serverLabel(serverIdentity(s))}: ${shorten(s.stagingArea?.errorMessage ?? "no message")}`,
+        );
+        parts.push(`${extensionErrors.length} with an extension error (${firstFew(shown, 3)})`);
+    }
+    if (unhealthy.length > 0) {
+        const states = unique(unhealthy.map(stateOf)).map((state) => `${unhealthy.filter((s) => stateOf(s) === state).length} ${state}`);
+        parts.push(
+            `${unhealthy.length} not replicating normally (${states.join(", ")}: ${firstFew(unhealthy.map((s) => serverLabel(serverIdentity(s))))})`,
+        );
+    }
+    const fixes: string[] = [];
+    if (extensionErrors.length > 0)
+        fixes.push(
+            `Extension errors: read each server's message in the target's DRS console; DRS in ${key.accountId} and its ${drsStagingRoleName(target)} must be in place (see the checks above for that account).`,
+        );
+    if (unhealthy.length > 0)
+        fixes.push(
+            "Servers not replicating normally: look at their data replication in the staging account's DRS console (agent, replication server, network); until they are back to a healthy state, they cannot be recovered from a recent point in time.",
+        );
+    const bad = extensionErrors.length + unhealthy.length;
+    return {
+        status: "FAIL",
+        message: `${bad} of ${servers.length} server${servers.length === 1 ? "" : "s"} extended from ${from} ${bad === 1 ? "needs" : "need"} attention: ${parts.join("; ")}.`,
+        fix: fixes.join(" "),
+        details: [...extensionErrors, ...unhealthy].map((s) => ({
+            ...serverIdentity(s),
+            stagingAreaStatus: s.stagingArea?.status,
+            dataReplicationState: s.dataReplicationInfo?.dataReplicationState,
+            errorMessage:
+                s.stagingArea?.errorMessage ??
+                ([s.dataReplicationInfo?.dataReplicationError?.error, s.dataReplicationInfo?.dataReplicationError?.rawError]
+                    .filter(Boolean)
+                    .join(": ") ||
+                    undefined),
+        })),
+    };
+}
+
+function stateOf(server: SourceServer): string {
+    return server.dataReplicationInfo?.dataReplicationState ?? "UNKNOWN";
+}
+
+function serverIdentity(s: SourceServer): { sourceServerID?: string; hostname?: string } {
+    return { sourceServerID: s.sourceServerID, hostname: hostnameOf(s) };
+}
+
+/** An AWS error message, cut short for the one-line summary (details keep it whole). */
+function shorten(text: string, max = 120): string {
+    return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Differences between two policies, by statement Sid, ignoring order and single-value arrays. */
