@@ -158,6 +158,28 @@ describe("synth and access-report commands", () => {
         expect(run.stderr).not.to.match(/\n\s+at /);
     });
 
+    it("verify --help lists every check, the states treated as healthy and the permissions it needs", () => {
+        const run = cli("verify", "--help");
+        expect(run.status).to.equal(0);
+        for (const text of [
+            "source-server-encryption",
+            "extended-server-replication",
+            "drs-service-linked-role",
+            "CONTINUOUS, INITIAL_SYNC, RESCAN",
+        ]) {
+            expect(run.stdout).to.include(text);
+        }
+        expect(run.stdout).to.match(/^usage: npm run -s verify -- --stack <name> --outputs <file\|-> \[--config-file <path>\] \[--json\]/);
+    });
+
+    it("verify refuses outputs that are not an object, without a stack trace (exit 2)", () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drs-outputs-")), "outputs.json");
+        fs.writeFileSync(file, "null");
+        const run = cli("verify", "--stack", "staging", "--outputs", file, "--json");
+        expect([run.status, run.stdout]).to.deep.equal([2, ""]);
+        expect(run.stderr).to.equal("error: --outputs is not a JSON object: pass the output of `pulumi stack output --json`.\n");
+    });
+
     it("access-report exits 0 on the shipped stacks", () => {
         const run = cli("access-report", "--stack", "target");
         expect(run.status).to.equal(0);

@@ -852,12 +852,12 @@ describe("verify's credentials per account", () => {
         stsMock
             .on(AssumeRoleCommand)
             .resolves({ Credentials: { AccessKeyId: "AKIA", SecretAccessKey: "s", SessionToken: "t", Expiration: new Date() } });
-        const access = new AssumedRoleAccess(new Map([[staging, `arn:aws:iam::${staging}:role/Deploy`]]), sts);
+        const access = new AssumedRoleAccess(new Map([[staging, `arn:aws:iam::${staging}:role/Deploy`]]), "verify", sts);
         const kms = await access.kms(staging, region);
         expect(await kms.config.credentials()).to.include({ accessKeyId: "AKIA", sessionToken: "t" });
-        expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).to.deep.equal([
-            `arn:aws:iam::${staging}:role/Deploy`,
-        ]);
+        expect(
+            stsMock.commandCalls(AssumeRoleCommand).map((c) => [c.args[0].input.RoleArn, c.args[0].input.RoleSessionName]),
+        ).to.deep.equal([[`arn:aws:iam::${staging}:role/Deploy`, "drs-cross-account-kms-verify"]]);
         await access.drs(staging, region);
         expect(stsMock.commandCalls(AssumeRoleCommand)).to.have.length(1);
     });
@@ -865,7 +865,7 @@ describe("verify's credentials per account", () => {
     it("refuses ambient credentials of another account", async () => {
         const sts = new STSClient({ region });
         mockClient(sts).on(GetCallerIdentityCommand).resolves({ Account: "999988887777" });
-        const access = new AssumedRoleAccess(new Map([[target, undefined]]), sts);
+        const access = new AssumedRoleAccess(new Map([[target, undefined]]), "verify", sts);
         let error: Error | undefined;
         try {
             await access.kms(target, region);

@@ -3,14 +3,12 @@
 // keeps its own replication configuration (docs/aws-facts.md, "Per-server replication settings"),
 // so servers replicated before the key existed stay on DEFAULT (aws/ebs) or another key and cannot
 // be recovered in the target account. A dry run unless told --apply.
-import * as fs from "fs";
-import * as path from "path";
 import { DrsClient, SourceServer, UpdateReplicationConfigurationCommand } from "@aws-sdk/client-drs";
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
-import { ConfigError, StagingKeyExport, parseConfig, programConfig } from "../components/config";
+import { StagingKeyExport } from "../components/config";
 import { AssumedRoleAccess, AwsAccess, UnreachableAccount, withRetry } from "./awsAccess";
 import { describeEncryption, hostnameOf, isOnKey, listSourceServers, readServerEncryption, replicatingHere } from "./sourceServers";
-import { readStackConfig } from "./synth";
+import { readDeployedStack } from "./deployedStack";
 import { CannotVerify, stagingKeysOf } from "./verify";
 
 /** The IAM actions the command calls in each staging account: the help text lists exactly these. */
@@ -410,27 +408,22 @@ export async function alignServersCommand(args: Record<string, string>, io: Io):
     }
     if (!args.stack) throw new CannotAlign(`--stack is required.\n${usage}`);
     if (!args.outputs) throw new CannotAlign(`--outputs is required.\n${usage}`);
-    let outputs: Record<string, unknown>;
-    try {
-        outputs = JSON.parse(fs.readFileSync(args.outputs === "-" ? 0 : args.outputs, "utf8"));
-    } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code ? `cannot be read (${(err as Error).message})` : "is not JSON";
-        throw new CannotAlign(`--outputs ${why}: pass the output of \`pulumi stack output --json\`, as a file or - for stdin.`);
-    }
+    const { outputs, roleArns } = readDeployedStack(args.stack, args.outputs, args["config-file"]);
     let keys: StagingKeyExport[];
-    let roleArns: Map<string, string | undefined>;
     try {
         keys = stagingKeysOf(outputs);
-        const config = readStackConfig(args["config-file"] ?? path.join(__dirname, "..", `Pulumi.${args.stack}.yaml`));
-        const { settings } = parseConfig(programConfig(config));
-        roleArns = new Map(settings.stagingAccounts.map((entry) => [entry.accountId, entry.roleArn]));
     } catch (err) {
-        if (err instanceof CannotVerify || err instanceof ConfigError) throw new CannotAlign(err.message);
+        if (err instanceof CannotVerify) throw new CannotAlign(err.message);
         throw err;
     }
     const servers = args.server
         ?.split(",")
         .map((s) => s.trim())
         .filter(Boolean);
-    return alignServers(keys, new AssumedRoleAccess(roleArns), { apply: args.apply === "true", json: args.json === "true", servers }, io);
+    return alignServers(
+        keys,
+        new AssumedRoleAccess(roleArns, "align-servers"),
+        { apply: args.apply === "true", json: args.json === "true", servers },
+        io,
+    );
 }

@@ -34,6 +34,8 @@ export class AssumedRoleAccess implements AwsAccess {
 
     constructor(
         private readonly roleArns: Map<string, string | undefined>,
+        /** Names the command in the assumed-role session, so CloudTrail shows which one acted. */
+        private readonly command: string,
         private readonly sts = new STSClient({}),
     ) {}
 
@@ -59,7 +61,7 @@ export class AssumedRoleAccess implements AwsAccess {
         try {
             if (roleArn) {
                 const { Credentials: c } = await withRetry(() =>
-                    this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "drs-cross-account-kms-verify" })),
+                    this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `drs-cross-account-kms-${this.command}` })),
                 );
                 if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
                 return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };

@@ -1,19 +1,19 @@
 // The dev commands:
 //   npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]
 //   npm run access-report -- --stack <name> [--config-file <path>]
-//   npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]
+//   npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>] [--json]
 //   npm run align-servers -- --stack <name> --outputs <file|-> [--config-file <path>] [--server <id>]... [--apply] [--json]
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseConfig, programConfig } from "../components/config";
 import { accessReport, formatAccessReport, mismatches } from "./accessReport";
 import { formatPlanText, policyDocuments } from "./planText";
-import { SynthError, readStackConfig, synthesize } from "./synth";
+import { readDeployedStack } from "./deployedStack";
+import { SynthError, synthesize } from "./synth";
 
 const usage = {
     synth: "usage: npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]",
     "access-report": "usage: npm run access-report -- --stack <name> [--config-file <path>]",
-    verify: "usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]",
+    verify: "usage: npm run -s verify -- --stack <name> --outputs <file|-> [--config-file <path>] [--json]",
 };
 
 /**
@@ -44,12 +44,13 @@ export function parseArgs(argv: string[], known: string[], spec: { flags?: strin
 const knownArgs = {
     synth: ["stack", "config-file", "out", "format", "policies-dir"],
     "access-report": ["stack", "config-file"],
-    verify: ["stack", "config-file", "outputs"],
+    verify: ["stack", "config-file", "outputs", "json"],
     "align-servers": ["stack", "config-file", "outputs", "apply", "json", "server"],
 };
 
 /** align-servers' boolean and repeatable flags. */
 const argSpecs: Record<string, { flags?: string[]; repeatable?: string[] }> = {
+    verify: { flags: ["json"] },
     "align-servers": { flags: ["apply", "json"], repeatable: ["server"] },
 };
 
@@ -59,9 +60,9 @@ async function main(command: string, argv: string[]): Promise<number> {
     if (command !== "synth" && command !== "access-report" && command !== "verify") {
         throw new SynthError(`Unknown command ${command}: synth, access-report, verify or align-servers.`);
     }
-    const args = parseArgs(argv, knownArgs[command]);
+    const args = parseArgs(argv, knownArgs[command], argSpecs[command]);
     if (args.help) {
-        process.stdout.write(`${command === "verify" ? await verifyHelp() : usage[command]}\n`);
+        process.stdout.write(`${command === "verify" ? (await import("./verify")).verifyHelp(usage.verify) : usage[command]}\n`);
         return 0;
     }
     if (!args.stack) throw new SynthError(`--stack is required.\n${usage[command]}`);
@@ -90,49 +91,15 @@ async function main(command: string, argv: string[]): Promise<number> {
     return 0;
 }
 
-async function verifyHelp(): Promise<string> {
-    const { checkCatalog } = await import("./verify");
-    return [
-        usage.verify,
-        "",
-        "Checks a deployed stack against real AWS, read-only, with the roles the stack config names",
-        "(stagingAccounts[].roleArn, target.roleArn; otherwise the current credentials). Outputs:",
-        "  pulumi stack output --json --stack <name> | npm run verify -- --stack <name> --outputs -",
-        "  pulumi stack output --json --stack <name> > outputs.json; npm run verify -- --stack <name> --outputs outputs.json",
-        "",
-        "Checks, per staging key:",
-        ...checkCatalog.map(([id, what]) => `  ${id.padEnd(30)} ${what}`),
-        "",
-        "Each prints PASS, FAIL or WARN, with the fix and the guide's troubleshooting symptom it explains.",
-        "Exit codes: 0 no check failed, 1 a check failed, 2 could not run (outputs, config, credentials).",
-    ].join("\n");
-}
-
 async function runVerify(args: Record<string, string>): Promise<number> {
     // The AWS SDK loads only for this command.
     const { verify, formatResults, CannotVerify } = await import("./verify");
     const { AssumedRoleAccess } = await import("./awsAccess");
     if (!args.outputs) throw new SynthError(`--outputs is required.\n${usage.verify}`);
-    let outputs: Record<string, unknown>;
+    const { outputs, settings, roleArns } = readDeployedStack(args.stack, args.outputs, args["config-file"]);
     try {
-        outputs = JSON.parse(fs.readFileSync(args.outputs === "-" ? 0 : args.outputs, "utf8"));
-    } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code ? `cannot be read (${(err as Error).message})` : "is not JSON";
-        throw new SynthError(`--outputs ${why}: pass the output of \`pulumi stack output --json\`, as a file or - for stdin.`);
-    }
-    const config = readStackConfig(args["config-file"] ?? path.join(__dirname, "..", `Pulumi.${args.stack}.yaml`));
-    let settings;
-    try {
-        settings = parseConfig(programConfig(config)).settings;
-    } catch (err) {
-        if (err instanceof ConfigError) throw new SynthError(err.message);
-        throw err;
-    }
-    const roleArns = new Map<string, string | undefined>([[settings.target.accountId, settings.target.roleArn]]);
-    for (const entry of settings.stagingAccounts) roleArns.set(entry.accountId, entry.roleArn);
-    try {
-        const results = await verify({ settings, outputs }, new AssumedRoleAccess(roleArns));
-        process.stdout.write(`${formatResults(results)}\n`);
+        const results = await verify({ settings, outputs, stack: args.stack }, new AssumedRoleAccess(roleArns, "verify"));
+        process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatResults(results)}\n`);
         if (results.every((r) => r.status === "WARN" && r.message.startsWith("Not verified"))) return 2;
         return results.some((r) => r.status === "FAIL") ? 1 : 0;
     } catch (err) {

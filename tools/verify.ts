@@ -9,6 +9,7 @@ import {
     TargetAccess,
     buildKeyPolicy,
     buildStagingRoleTrustPolicy,
+    drsServiceLinkedRoleName,
     drsStagingRoleName,
     partitionOf,
 } from "../components/policies";
@@ -100,8 +101,8 @@ export function verifyHelp(usage: string): string {
         "credentials, which must then be for that account.",
         "",
         "Pass the stack's outputs as JSON, in a file or on stdin (-):",
-        "  pulumi stack output --json --stack <name> | npm run verify -- --stack <name> --outputs -",
-        "  pulumi stack output --json --stack <name> > outputs.json; npm run verify -- --stack <name> --outputs outputs.json",
+        "  pulumi stack output --json --stack <name> | npm run -s verify -- --stack <name> --outputs -",
+        "  pulumi stack output --json --stack <name> > outputs.json; npm run -s verify -- --stack <name> --outputs outputs.json",
         "",
         "Checks (PASS, FAIL or WARN, each with its fix), once per staging account:",
         ...group("staging account"),
@@ -128,6 +129,9 @@ export function verifyHelp(usage: string): string {
         "  in the target account: kms:DescribeKey, kms:Decrypt (expected to be denied: the check passes when it is),",
         "    drs:DescribeReplicationConfigurationTemplates, drs:DescribeSourceServers",
         "  and, for the credentials you run with, sts:AssumeRole on each configured roleArn.",
+        "",
+        "--json prints the results as one JSON array on stdout (check, scope, status, message, fix, and per",
+        "server the full list in details); the text form shows counts and the first few servers only.",
         "",
         "Exit codes: 0 no check failed, 1 a check failed, 2 could not run (outputs, config, credentials).",
     ].join("\n");
@@ -410,7 +414,6 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
 }
 
 /** DRS's service-linked role in an account: docs/aws-facts.md, "The staging account's DRS service-linked role". */
-export const drsServiceLinkedRoleName = "AWSServiceRoleForElasticDisasterRecovery";
 
 async function drsServiceLinkedRole(aws: AwsAccess, account: string, regions: string[]): Promise<Outcome> {
     const iam = await aws.iam(account);
