@@ -804,6 +804,8 @@ export interface StagingKeyExport {
     stagingRoleArn: string;
     replicationTemplateId?: string;
     alertTopicArn?: string;
+    /** A multi-Region key's part: the family's primary, or a replica of it; absent for a single-Region key. */
+    multiRegionKey?: "primary" | "replica";
 }
 
 /** The outputs of one staging stack, as read through a StackReference. */
