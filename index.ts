@@ -3,9 +3,18 @@
 // registers anything.
 import type { Provider } from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, Settings, StagingEntry, StagingKeyExport, checkStagingStackOutputs, readStackConfig } from "./components/config";
+import {
+    ConfigError,
+    Settings,
+    StagingEntry,
+    StagingKeyExport,
+    checkStagingStackOutputs,
+    configNamespace,
+    readStackConfig,
+} from "./components/config";
 import { targetKeyUsePolicyName } from "./components/defaults";
 import { DrsCrossAccountKey } from "./components/drsCrossAccountKey";
+import { discoverKeys } from "./components/keyDiscovery";
 import { DrsKeyLossAlerts } from "./components/keyLossAlerts";
 import { DrsPermissionSetKeyAccess } from "./components/permissionSetKeyAccess";
 import { partitionOf, planTargetKeyUsePolicies, targetKeyUsePolicyNames } from "./components/policies";
@@ -56,22 +65,46 @@ async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; expor
             ),
         ]),
     );
-    const built = s.stagingAccounts.map((entry) => {
-        const provider = accounts.get(entry.accountId)!.provider;
+    const entries = s.stagingAccounts;
+    const { plan, adopted, aliasExists } = await lookUpKeys(s, (accountId) => accounts.get(accountId)!.provider);
+    // Primaries before their replicas, which take the primary's ARN.
+    const keys: DrsCrossAccountKey[] = [];
+    const order = entries
+        .map((_, i) => i)
+        .sort((a, b) => Number(plan.keys[a].kind === "replica") - Number(plan.keys[b].kind === "replica"));
+    for (const i of order) {
+        const entry = entries[i];
+        const planned = plan.keys[i];
         const role = roles.get(entry.accountId)!;
-        const name = `drs-${entry.accountId}-${entry.region}`;
-        const key = new DrsCrossAccountKey(
-            `${name}-key`,
+        keys[i] = new DrsCrossAccountKey(
+            `drs-${entry.accountId}-${entry.region}-key`,
             {
                 stagingAccountId: entry.accountId,
                 targetAccountId: s.target.accountId,
                 region: entry.region,
                 stagingRoleArn: role.roleArn,
                 stagingRoleUniqueId: role.roleUniqueId,
-                ...s.key,
+                targetAccess: s.key.targetAccess,
+                alias: s.key.alias,
+                description: s.key.description,
+                deletionWindowInDays: s.key.deletionWindowInDays,
+                enableKeyRotation: s.key.enableKeyRotation,
+                protect: s.key.protect,
+                retainOnDelete: s.key.retainOnDelete,
+                importKeyId: adopted[i]?.keyId,
+                importAlias: adopted[i] !== undefined && aliasExists[i],
+                multiRegion: planned.kind === "primary",
+                primaryKeyArn: planned.kind === "replica" ? (planned.primaryArn ?? keys[planned.primaryEntry!].keyArn) : undefined,
             },
-            { provider },
+            { provider: accounts.get(entry.accountId)!.provider },
         );
+    }
+    const built = entries.map((entry, i) => {
+        const provider = accounts.get(entry.accountId)!.provider;
+        const role = roles.get(entry.accountId)!;
+        const name = `drs-${entry.accountId}-${entry.region}`;
+        const key = keys[i];
+        const kind = plan.keys[i].kind;
         const template = entry.replication
             ? new DrsReplicationTemplate(
                   `${name}-replication`,
@@ -95,10 +128,33 @@ async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; expor
             stagingRoleArn: role.roleArn,
             replicationTemplateId: template?.templateId,
             alertTopicArn: alerts?.topicArn,
+            ...(kind === "single-Region" ? {} : { multiRegionKey: kind }),
         });
         return { key: { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn }, exported };
     });
     return { keys: built.map((b) => b.key), exports: pulumi.all(built.map((b) => b.exported)) };
+}
+
+/**
+ * What exists of the staging keys (adopted keys, and for multi-Region keys what each alias points
+ * to), and each entry's key: single-Region, primary or replica. Stops with every problem at once.
+ */
+async function lookUpKeys(s: Settings, providerOf: (accountId: string) => Provider) {
+    const discovered = await discoverKeys(
+        s.stagingAccounts.map((e) => ({
+            accountId: e.accountId,
+            region: e.region,
+            importKeyId: e.importKeyId,
+            provider: providerOf(e.accountId),
+        })),
+        { alias: s.key.alias, multiRegion: s.key.multiRegion, primaryRegion: s.key.primaryRegion },
+    );
+    for (const note of discovered.notes) pulumi.log.warn(note);
+    if (discovered.problems.length > 0) {
+        const where = (i: number) => `${configNamespace}:stagingAccounts[${i}]${s.stagingAccounts[i].importKeyId ? ".importKeyId" : ""}`;
+        throw new pulumi.RunError(discovered.problems.map((p) => `${where(p.entry)} ${p.message}`).join("\n"));
+    }
+    return discovered;
 }
 
 /** Target side, in its own stack: the keys come from the staging stacks' outputs, checked first. */

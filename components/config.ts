@@ -10,6 +10,7 @@ import {
     isServiceLinkedRole,
     limits,
     parseIdentityCenterInstanceArn,
+    parseKeyArn,
     parsePermissionSetArn,
     partitionOf,
     parseRoleArn,
@@ -50,6 +51,8 @@ export interface StagingEntry {
     replication?: ReplicationSettings;
     /** An existing SNS topic for this key's key-loss alerts; default: one is created. */
     alertTopicArn?: string;
+    /** Adopt this existing key (its key ID: a UUID or mrk-...) instead of creating one. */
+    importKeyId?: string;
 }
 
 export interface TargetSettings {
@@ -86,6 +89,12 @@ export interface KeySettings {
     deletionWindowInDays: number;
     enableKeyRotation: boolean;
     protect: boolean;
+    /** Keep keys and aliases in AWS when they leave the stack (default true). */
+    retainOnDelete: boolean;
+    /** New keys are multi-Region: a primary per staging account, replicas in its other Regions. */
+    multiRegion: boolean;
+    /** Where a new multi-Region family's primary goes, for accounts with an entry there. */
+    primaryRegion?: string;
     targetAccess: TargetAccess;
 }
 
@@ -184,6 +193,29 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
         checkPolicyPlan(target, key.targetAccess, stagingAccounts, (message) => v.error("stagingAccounts", message));
     }
     if (!key.enableKeyRotation) v.warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
+    if (!key.retainOnDelete) {
+        v.warn(
+            "key.retainOnDelete is false: a key that leaves the stack (an edited config, or `pulumi destroy` once key.protect is false) is " +
+                "scheduled for deletion, which makes every snapshot it encrypted unrecoverable. Keep the default (true) unless you mean it.",
+        );
+    }
+    if (key.primaryRegion && !key.multiRegion) v.warn("key.primaryRegion is ignored without key.multiRegion: true.");
+    if (key.primaryRegion && key.multiRegion && buildsStaging && !stagingAccounts.some((e) => e.region === key.primaryRegion)) {
+        v.warn(
+            `key.primaryRegion ${key.primaryRegion} has no staging entry: each account's primary goes to the first of its Regions by name.`,
+        );
+    }
+    const adopted = stagingAccounts.flatMap((e, i) =>
+        e.importKeyId ? [`stagingAccounts[${i}] (${e.importKeyId} in ${e.accountId}/${e.region})`] : [],
+    );
+    if (adopted.length > 0) {
+        v.warn(
+            `${adopted.join(", ")} ${adopted.length === 1 ? "adopts an existing key" : "adopt existing keys"}: the program replaces the key policy ` +
+                "with its own (`pulumi preview` shows the difference), applies tags and rotation, and adopts an existing alias of key.alias's name. " +
+                "Key spec, usage and multi-Region are taken from the key. An adopted key is never deleted by the program" +
+                (key.retainOnDelete ? " (key.retainOnDelete)." : ": but key.retainOnDelete is false."),
+        );
+    }
     if (!key.protect) {
         v.warn(
             "key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.",
@@ -331,7 +363,7 @@ function parseLaunch(v: Validator, raw: unknown): LaunchSettings[] {
 }
 
 function parseKey(v: Validator, raw: unknown): KeySettings {
-    const obj = v.object("key", raw ?? {}, Object.keys(keyDefaults), false);
+    const obj = v.object("key", raw ?? {}, [...Object.keys(keyDefaults), "primaryRegion"], false);
     const alias = v.string("key.alias", obj.alias ?? keyDefaults.alias);
     if (alias && (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(alias) || alias.startsWith("alias/aws/"))) {
         v.error("key.alias", `"${alias}" is not a valid alias. Use alias/<name> with letters, digits, /, _ or -, not under alias/aws/.`);
@@ -342,6 +374,9 @@ function parseKey(v: Validator, raw: unknown): KeySettings {
         deletionWindowInDays: v.integer("key.deletionWindowInDays", obj.deletionWindowInDays ?? keyDefaults.deletionWindowInDays, 7, 30),
         enableKeyRotation: v.boolean("key.enableKeyRotation", obj.enableKeyRotation ?? keyDefaults.enableKeyRotation),
         protect: v.boolean("key.protect", obj.protect ?? keyDefaults.protect),
+        retainOnDelete: v.boolean("key.retainOnDelete", obj.retainOnDelete ?? keyDefaults.retainOnDelete),
+        multiRegion: v.boolean("key.multiRegion", obj.multiRegion ?? keyDefaults.multiRegion),
+        primaryRegion: obj.primaryRegion === undefined ? undefined : v.region("key.primaryRegion", obj.primaryRegion),
         targetAccess: v.oneOf("key.targetAccess", obj.targetAccess ?? keyDefaults.targetAccess, targetAccessModes),
     };
 }
@@ -389,7 +424,28 @@ function parseStagingAccounts(v: Validator, raw: unknown, targetAccountId: strin
             );
         }
     });
+    checkImportedKeys(v, entries);
     return entries;
+}
+
+/** A key belongs to one account, and unless it is multi-Region (one ID in several Regions), to one Region. */
+function checkImportedKeys(v: Validator, entries: StagingEntry[]): void {
+    const first = new Map<string, number>();
+    entries.forEach((entry, i) => {
+        if (!entry.importKeyId) return;
+        const earlier = first.get(entry.importKeyId);
+        if (earlier === undefined) {
+            first.set(entry.importKeyId, i);
+            return;
+        }
+        const other = entries[earlier];
+        if (!entry.importKeyId.startsWith("mrk-") || other.accountId !== entry.accountId) {
+            v.error(
+                `stagingAccounts[${i}].importKeyId`,
+                `names the key of stagingAccounts[${earlier}] (${other.accountId}/${other.region}) too: a key belongs to one account and, unless it is multi-Region (mrk-...), to one Region.`,
+            );
+        }
+    });
 }
 
 /** One warning for all entries without a replication block (a fleet may have hundreds). */
@@ -404,7 +460,7 @@ function warnWithoutReplication(v: Validator, entries: StagingEntry[]): void {
 }
 
 function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccountId: string): StagingEntry {
-    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication", "alertTopicArn"], true);
+    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication", "alertTopicArn", "importKeyId"], true);
     const accountId = v.accountId(`${path}.accountId`, obj.accountId);
     if (accountId && accountId === targetAccountId) {
         v.error(
@@ -443,7 +499,31 @@ function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccou
                 `for servers added there later. Keep the default (true) unless you mean to delete it.`,
         );
     }
-    return { accountId, region, roleArn, stagingRole, replication, alertTopicArn };
+    const importKeyId =
+        obj.importKeyId === undefined ? undefined : parseImportKeyId(v, `${path}.importKeyId`, obj.importKeyId, accountId, region);
+    return { accountId, region, roleArn, stagingRole, replication, alertTopicArn, importKeyId };
+}
+
+/** A key ID (UUID), a multi-Region key ID (mrk-...) or a key ARN in the entry's account and Region: returns the key ID. */
+function parseImportKeyId(v: Validator, key: string, raw: unknown, accountId: string, region: string): string | undefined {
+    const value = v.string(key, raw);
+    if (!value) return undefined;
+    if (/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(value)) return value;
+    const arn = parseKeyArn(value);
+    if (!arn) {
+        v.error(
+            key,
+            `"${value}" is not a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key ID (mrk-...) or a key ARN. An alias does not name a key for good: use the key's ID.`,
+        );
+        return undefined;
+    }
+    if (arn.accountId !== accountId || arn.region !== region) {
+        v.error(
+            key,
+            `is a key in ${arn.accountId}/${arn.region}, but this entry is ${accountId}/${region}: a key is adopted by the entry of its own account and Region (KMS keys are regional).`,
+        );
+    }
+    return arn.keyId;
 }
 
 const replicationKeys = [

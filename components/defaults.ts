@@ -21,6 +21,10 @@ export const keyDefaults = {
     deletionWindowInDays: 30,
     enableKeyRotation: true,
     protect: true,
+    /** Keys and their aliases stay in AWS when they leave the stack. */
+    retainOnDelete: true,
+    /** New keys are single-Region unless asked; existing keys keep their kind. */
+    multiRegion: false,
     // AWS's documented minimum (docs/aws-facts.md, The statements DRS documents for multi-account recovery).
     targetAccess: "documented" as const,
 };

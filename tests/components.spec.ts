@@ -38,6 +38,39 @@ describe("components on their own", () => {
         expect(byType(mocks, "aws:kms/alias:Alias").map((a) => [a.name, a.provider])).to.deep.equal([["eu-alias", "mine"]]);
     });
 
+    it("DrsCrossAccountKey: adopts a key of another Region than the provider's by its ID and @region, and a replica of a primary", async () => {
+        const mocks = await installMocks();
+        const provider = new aws.Provider("mine", { region: "us-east-1", allowedAccountIds: ["444455556666"] });
+        const common = {
+            stagingAccountId: "444455556666",
+            targetAccountId: "111122223333",
+            stagingRoleArn: "arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333",
+        };
+        const mrk = "mrk-0123456789abcdef0123456789abcdef";
+        const primary = new DrsCrossAccountKey(
+            "primary",
+            { ...common, region: "us-east-1", importKeyId: mrk, importAlias: true, multiRegion: true },
+            { provider },
+        );
+        const replica = new DrsCrossAccountKey("replica", { ...common, region: "eu-west-1", primaryKeyArn: primary.keyArn }, { provider });
+        expect(await unwrap(replica.keyArn)).to.equal(`arn:aws:kms:eu-west-1:444455556666:key/${mrk}`);
+        await settle();
+        const [key] = byType(mocks, "aws:kms/key:Key");
+        expect([key.importId, key.inputs.multiRegion, key.retainOnDelete]).to.deep.equal([`${mrk}@us-east-1`, true, true]);
+        const [replicaKey] = byType(mocks, "aws:kms/replicaKey:ReplicaKey");
+        expect([replicaKey.name, replicaKey.inputs.primaryKeyArn, replicaKey.inputs.region, replicaKey.importId]).to.deep.equal([
+            "replica-key",
+            `arn:aws:kms:us-east-1:444455556666:key/${mrk}`,
+            "eu-west-1",
+            undefined,
+        ]);
+        expect(replicaKey.inputs).not.to.have.property("enableKeyRotation");
+        expect(byType(mocks, "aws:kms/alias:Alias").map((a) => [a.name, a.importId])).to.deep.equal([
+            ["primary-alias", "alias/drs-cross-account-ebs@us-east-1"],
+            ["replica-alias", undefined],
+        ]);
+    });
+
     it("DrsTargetKeyAccess: refuses service-linked roles before creating anything", async () => {
         const mocks = await installMocks();
         const provider = new aws.Provider("target", { region: "us-east-1", allowedAccountIds: ["111122223333"] });

@@ -16,6 +16,16 @@ function problems(raw: RawConfig): string[] {
     throw new Error("expected a ConfigError");
 }
 
+/** The problems of a config, or none when it parses. */
+function problemsOrNone(raw: RawConfig): string[] {
+    try {
+        parseConfig(raw);
+        return [];
+    } catch (err) {
+        return (err as ConfigError).problems;
+    }
+}
+
 function expectProblem(raw: RawConfig, key: string, pattern: RegExp) {
     const found = problems(raw);
     expect(
@@ -34,6 +44,9 @@ describe("config", () => {
             deletionWindowInDays: 30,
             enableKeyRotation: true,
             protect: true,
+            retainOnDelete: true,
+            multiRegion: false,
+            primaryRegion: undefined,
             targetAccess: "documented",
         });
         expect(settings.stagingAccounts[0]).to.deep.equal({
@@ -58,6 +71,7 @@ describe("config", () => {
                 retainOnDelete: true,
             },
             alertTopicArn: undefined,
+            importKeyId: undefined,
         });
         expect(settings.alerts).to.deep.equal({ enabled: true });
         expect(warnings).to.deep.equal([]);
@@ -262,6 +276,70 @@ describe("config", () => {
                     "stagingAccounts[3] (200000000003 in us-east-1), stagingAccounts[4] (200000000004 in us-east-1) and 2 more have no replication block: " +
                     "the key is created, but DRS does not use it until a replication template points at it. Add replication, or set the template's key ARN yourself.",
             ]);
+        });
+    });
+
+    describe("importKeyId and multi-Region keys", () => {
+        const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        const withKey = (importKeyId: unknown, region = "us-east-1") => ({
+            ...valid,
+            stagingAccounts: [{ ...entry, region, importKeyId }],
+        });
+
+        it("takes a key ID, a multi-Region key ID or a key ARN of the entry's account and Region, and keeps the key ID", () => {
+            expect(parseConfig(withKey(keyId)).settings.stagingAccounts[0].importKeyId).to.equal(keyId);
+            const mrk = "mrk-0123456789abcdef0123456789abcdef";
+            expect(parseConfig(withKey(mrk)).settings.stagingAccounts[0].importKeyId).to.equal(mrk);
+            expect(
+                parseConfig(withKey(`arn:aws:kms:us-east-1:444455556666:key/${keyId}`)).settings.stagingAccounts[0].importKeyId,
+            ).to.equal(keyId);
+        });
+
+        it("refuses an alias, a malformed ID, and a key ARN of another account or Region", () => {
+            expectProblem(
+                withKey("alias/drs-cross-account-ebs"),
+                "stagingAccounts[0].importKeyId",
+                /is not a key ID .* An alias does not name a key for good/,
+            );
+            expectProblem(withKey("1234"), "stagingAccounts[0].importKeyId", /is not a key ID/);
+            expectProblem(
+                withKey(`arn:aws:kms:us-west-2:444455556666:key/${keyId}`),
+                "stagingAccounts[0].importKeyId",
+                /is a key in 444455556666\/us-west-2, but this entry is 444455556666\/us-east-1/,
+            );
+        });
+
+        it("refuses one key named by two entries, except a multi-Region ID in two Regions of one account", () => {
+            const twice = (importKeyId: string, second: Record<string, unknown>) => ({
+                ...valid,
+                stagingAccounts: [
+                    { ...entry, importKeyId },
+                    { ...entry, ...second, importKeyId },
+                ],
+            });
+            expectProblem(twice(keyId, { region: "us-west-2" }), "stagingAccounts[1].importKeyId", /names the key of stagingAccounts\[0\]/);
+            const mrk = "mrk-0123456789abcdef0123456789abcdef";
+            expect(problemsOrNone(twice(mrk, { region: "us-west-2" }))).to.deep.equal([]);
+            expectProblem(twice(mrk, { accountId: "555566667777" }), "stagingAccounts[1].importKeyId", /a key belongs to one account/);
+        });
+
+        it("reads key.multiRegion, key.primaryRegion and key.retainOnDelete, with warnings where they do nothing or delete", () => {
+            const { settings, warnings } = parseConfig({
+                ...valid,
+                key: { multiRegion: true, primaryRegion: "eu-west-1", retainOnDelete: false },
+            });
+            expect([settings.key.multiRegion, settings.key.primaryRegion, settings.key.retainOnDelete]).to.deep.equal([
+                true,
+                "eu-west-1",
+                false,
+            ]);
+            expect(warnings.join("\n")).to.match(/key.primaryRegion eu-west-1 has no staging entry/);
+            expect(warnings.join("\n")).to.match(/key.retainOnDelete is false/);
+            expect(parseConfig({ ...valid, key: { primaryRegion: "us-east-1" } }).warnings).to.include(
+                "key.primaryRegion is ignored without key.multiRegion: true.",
+            );
+            expectProblem({ ...valid, key: { primaryRegion: "moon-1" } }, "key.primaryRegion", /is not an AWS Region name/);
+            expectProblem({ ...valid, key: { multiRegion: "yes" } }, "key.multiRegion", /true or false/);
         });
     });
 

@@ -5,7 +5,7 @@ import { configNamespace, programConfig } from "../components/config";
 import { ProgramRun, RecordingMocks, Registration, RunOptions, runProgram as runWithConfig } from "../tools/mockRuntime";
 import { readStackConfig } from "../tools/synth";
 
-export { RecordingMocks, Registration, installMocks, settle, unwrap } from "../tools/mockRuntime";
+export { MockKey, RecordingMocks, Registration, installMocks, settle, unwrap } from "../tools/mockRuntime";
 
 const namespace = `${configNamespace}:`;
 
@@ -13,7 +13,7 @@ const namespace = `${configNamespace}:`;
 export function runProgram(
     config: Record<string, unknown>,
     stackOutputs: Record<string, Record<string, unknown>> = {},
-    options: Pick<RunOptions, "drsUninitialised" | "onStart"> = {},
+    options: Pick<RunOptions, "aws" | "onStart"> = {},
 ): Promise<ProgramRun> {
     const full: Record<string, unknown> = { "pulumi:disable-default-providers": ["*"] };
     for (const [key, value] of Object.entries(config)) full[`${namespace}${key}`] = value;

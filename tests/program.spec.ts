@@ -321,7 +321,7 @@ describe("program, DRS prerequisites", () => {
     async function withoutDrs(accounts: string[]) {
         let mocks: RecordingMocks | undefined;
         try {
-            await runProgram(fanIn, {}, { drsUninitialised: accounts, onStart: (m) => (mocks = m) });
+            await runProgram(fanIn, {}, { aws: { drsUninitialised: accounts }, onStart: (m) => (mocks = m) });
         } catch (err) {
             return { error: err as Error, registered: mocks!.registrations.map((r) => r.type) };
         }

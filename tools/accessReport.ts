@@ -184,6 +184,9 @@ async function check(key: KeyUnderTest, asker: Asker, request: Request): Promise
     }
 }
 
+/** A key of its own with its own key policy: a key (single-Region or multi-Region primary), or a multi-Region replica. */
+const isKmsKey = (type: string) => type === "aws:kms/key:Key" || type === "aws:kms/replicaKey:ReplicaKey";
+
 function allPlans(result: SynthResult): Plan[] {
     return [result.plan, ...Object.values(result.references).flatMap(allPlans)];
 }
@@ -199,7 +202,7 @@ function keysOf(plans: Plan[]): KeyUnderTest[] {
             stagingRoleArn: string;
         }[];
         for (const entry of exported) {
-            const resource = plans.flatMap((p) => p.resources).find((r) => r.type === "aws:kms/key:Key" && r.state.arn === entry.keyArn);
+            const resource = plans.flatMap((p) => p.resources).find((r) => isKmsKey(r.type) && r.state.arn === entry.keyArn);
             if (!resource || keys.has(entry.keyArn)) continue;
             keys.set(entry.keyArn, {
                 keyArn: entry.keyArn,

@@ -3,7 +3,7 @@
 // Shared by the tests (tests/mocks.ts) and the offline plan (tools/synth.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { drsServiceLinkedRoleName } from "../components/policies";
+import { drsServiceLinkedRoleName, partitionOf } from "../components/policies";
 
 export interface Registration {
     type: string;
@@ -36,8 +36,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
     constructor(
         private readonly stackOutputs: Record<string, Record<string, unknown>> = {},
-        /** Accounts where DRS was never initialised: no DRS service-linked role there. */
-        private readonly drsUninitialised: string[] = [],
+        private readonly aws: MockAws = {},
     ) {}
 
     /** Called by the monitor wrapper with what the mocks' args leave out. */
@@ -87,18 +86,85 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly invokes: { token: string; account?: string; inputs: Record<string, any> }[] = [];
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
-        const account = args.provider ? providerAccount(this.providersByRef.get(args.provider)?.inputs ?? {}) : undefined;
+        const providerInputs = args.provider ? (this.providersByRef.get(args.provider)?.inputs ?? {}) : {};
+        const account = providerAccount(providerInputs);
         this.invokes.push({ token: args.token, account, inputs: args.inputs });
-        if (
-            args.token === "aws:iam/getRole:getRole" &&
-            args.inputs.name === drsServiceLinkedRoleName &&
-            this.drsUninitialised.includes(account!)
-        ) {
-            // What the provider answers for a role that does not exist (gRPC errors carry it in details): the program must handle it.
-            const message = `reading IAM Role (${drsServiceLinkedRoleName}): couldn't find resource`;
-            throw Object.assign(new Error(message), { details: message });
+        const region: string = args.inputs.region ?? providerInputs.region ?? "us-east-1";
+        // What AWS says does not exist is an answer the program must handle, not a mock failure
+        // (the engine hands an invoke's error over in the gRPC details).
+        const missing = (what: string) => {
+            const message = `reading ${what}: couldn't find resource`;
+            return Object.assign(new Error(message), { details: message });
+        };
+        if (args.token === "aws:iam/getRole:getRole" && args.inputs.name === drsServiceLinkedRoleName) {
+            if (this.aws.drsUninitialised?.includes(account!)) throw missing(`IAM Role (${drsServiceLinkedRoleName})`);
+        }
+        if (args.token === "aws:kms/getKey:getKey") {
+            const key = this.existingKey(account!, region, args.inputs.keyId);
+            if (!key) throw missing(`KMS Key (${args.inputs.keyId})`);
+            return key;
+        }
+        if (args.token === "aws:kms/getAlias:getAlias") {
+            const key = (this.aws.existingKeys ?? []).find(
+                (k) => k.accountId === account && k.region === region && k.alias === args.inputs.name,
+            );
+            if (!key) throw missing(`KMS Alias (${args.inputs.name})`);
+            const targetKeyArn = mockKeyArn(key);
+            return {
+                id: args.inputs.name,
+                name: args.inputs.name,
+                arn: `${targetKeyArn.split(":key/")[0]}:${args.inputs.name}`,
+                targetKeyArn,
+                targetKeyId: key.keyId,
+            };
         }
         return this.failLoudly(() => this.invoke(args));
+    }
+
+    /** The mocks assume each key asked for exists (mrk-: the first Region asked is the primary), unless told which keys exist. */
+    private readonly assumedKeys: MockKey[] = [];
+
+    private existingKey(accountId: string, region: string, keyIdOrArn: string): Record<string, any> | undefined {
+        const keyId = keyIdOrArn.split("/").pop()!;
+        const matches = (k: MockKey) => k.accountId === accountId && k.region === region && k.keyId === keyId;
+        let key = (this.aws.existingKeys ?? this.assumedKeys).find(matches);
+        if (!key && !this.aws.existingKeys) {
+            const primary = keyId.startsWith("mrk-")
+                ? this.assumedKeys.find((k) => k.accountId === accountId && k.keyId === keyId)
+                : undefined;
+            key = {
+                accountId,
+                region,
+                keyId,
+                multiRegionKeyType: keyId.startsWith("mrk-") ? (primary ? "REPLICA" : "PRIMARY") : undefined,
+                primaryRegion: primary?.region,
+            };
+            this.assumedKeys.push(key);
+        }
+        if (!key) return undefined;
+        const primaryRegion = key.primaryRegion ?? key.region;
+        return {
+            id: key.keyId,
+            keyId: keyIdOrArn,
+            arn: mockKeyArn(key),
+            keyManager: key.keyManager ?? "CUSTOMER",
+            keySpec: key.keySpec ?? "SYMMETRIC_DEFAULT",
+            customerMasterKeySpec: key.keySpec ?? "SYMMETRIC_DEFAULT",
+            keyUsage: "ENCRYPT_DECRYPT",
+            keyState: key.keyState ?? "Enabled",
+            origin: key.origin ?? "AWS_KMS",
+            multiRegion: key.multiRegionKeyType !== undefined,
+            multiRegionConfigurations: key.multiRegionKeyType
+                ? [
+                      {
+                          multiRegionKeyType: key.multiRegionKeyType,
+                          primaryKeys: [{ arn: mockKeyArn({ ...key, region: primaryRegion }), region: primaryRegion }],
+                          replicaKeys: [],
+                      },
+                  ]
+                : [],
+            region,
+        };
     }
 
     private failLoudly<T>(answer: () => T): T {
@@ -153,11 +219,16 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { id: inputs.name, state: { name: inputs.name, outputs: outputs ?? {}, secretOutputNames: [] } };
             }
             case "aws:kms/key:Key": {
-                const keyId = uuid(seed);
-                return { id: keyId, state: { ...inputs, keyId, arn: `arn:aws:kms:${region}:${account}:key/${keyId}` } };
+                const keyId = importId?.split("@")[0] || (inputs.multiRegion ? `mrk-${hex(seed, 32)}` : uuid(seed));
+                return { id: keyId, state: { ...inputs, keyId, arn: mockKeyArn({ accountId: account, region, keyId }) } };
+            }
+            case "aws:kms/replicaKey:ReplicaKey": {
+                // A replica has its primary's key ID, in its own Region.
+                const keyId = importId?.split("@")[0] || String(inputs.primaryKeyArn).split("/").pop()!;
+                return { id: keyId, state: { ...inputs, keyId, arn: mockKeyArn({ accountId: account, region, keyId }) } };
             }
             case "aws:kms/alias:Alias":
-                return { id: inputs.name, state: { ...inputs, arn: `arn:aws:kms:${region}:${account}:${inputs.name}` } };
+                return { id: inputs.name, state: { ...inputs, arn: `arn:${partitionOf(region)}:kms:${region}:${account}:${inputs.name}` } };
             case "aws:iam/role:Role": {
                 const arn = `arn:aws:iam::${account}:role${inputs.path ?? "/"}${inputs.name}`;
                 return { id: inputs.name, state: { ...inputs, arn, uniqueId: uniqueId(seed) } };
@@ -196,6 +267,37 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 }
 
+/** What the mocked AWS holds beyond what the program creates. */
+export interface MockAws {
+    /** Staging accounts where DRS was never initialised (their DRS service-linked role is missing). */
+    drsUninitialised?: string[];
+    /**
+     * The keys that exist, for the key lookups (importKeyId, and aliases with key.multiRegion). When
+     * left out, every key asked for exists (an mrk- ID is the primary in the first Region asked) and
+     * no alias does.
+     */
+    existingKeys?: MockKey[];
+}
+
+export interface MockKey {
+    accountId: string;
+    region: string;
+    keyId: string;
+    /** An alias in its account and Region that points to it. */
+    alias?: string;
+    multiRegionKeyType?: "PRIMARY" | "REPLICA";
+    /** A replica's primary Region. */
+    primaryRegion?: string;
+    keyState?: string;
+    keyManager?: string;
+    keySpec?: string;
+    origin?: string;
+}
+
+function mockKeyArn(key: Pick<MockKey, "accountId" | "region" | "keyId">): string {
+    return `arn:${partitionOf(key.region)}:kms:${key.region}:${key.accountId}:key/${key.keyId}`;
+}
+
 function providerAccount(inputs: Record<string, any>): string | undefined {
     // Provider inputs that are lists arrive JSON-encoded.
     const ids = typeof inputs.allowedAccountIds === "string" ? JSON.parse(inputs.allowedAccountIds) : inputs.allowedAccountIds;
@@ -220,9 +322,9 @@ export async function installMocks(
     stackOutputs: Record<string, Record<string, unknown>> = {},
     stack = "test",
     project = "drs-cross-account-kms",
-    drsUninitialised: string[] = [],
+    aws: MockAws = {},
 ): Promise<RecordingMocks> {
-    const mocks = new RecordingMocks(stackOutputs, drsUninitialised);
+    const mocks = new RecordingMocks(stackOutputs, aws);
     mocks.failed.catch(() => undefined); // observed by runProgram; not an unhandled rejection
     await pulumi.runtime.setMocks(mocks, project, stack, false);
     const monitor = pulumi.runtime.getMonitor() as any;
@@ -274,8 +376,8 @@ export interface RunOptions {
     stack?: string;
     /** Outputs of the stacks the program may reference, by stack name. */
     stackOutputs?: Record<string, Record<string, unknown>>;
-    /** Staging accounts where DRS was never initialised (their DRS service-linked role is missing). */
-    drsUninitialised?: string[];
+    /** What the mocked AWS holds beyond what the program creates. */
+    aws?: MockAws;
     /** Called with the mocks before the program runs (to inspect them if the run fails). */
     onStart?: (mocks: RecordingMocks) => void;
     /**
@@ -292,7 +394,7 @@ const programPath = require.resolve("../index");
  * `drs-cross-account-kms:deploy`; values as in a stack file) and collects its outputs.
  */
 export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
-    const mocks = await installMocks(options.stackOutputs, options.stack, options.project, options.drsUninitialised);
+    const mocks = await installMocks(options.stackOutputs, options.stack, options.project, options.aws);
     options.onStart?.(mocks);
     const allConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) allConfig[key] = typeof value === "string" ? value : JSON.stringify(value);

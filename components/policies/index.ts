@@ -5,3 +5,4 @@ export * from "./keyPolicy";
 export * from "./targetPolicy";
 export * from "./trustPolicy";
 export * from "./alerts";
+export * from "./keys";
