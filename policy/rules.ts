@@ -1,6 +1,6 @@
 // The guardrails of the policy pack, as pure checks on a resource's type and properties, so they
 // are tested without the Pulumi CLI and hold for any program that uses these components.
-import { PolicyDocument, PolicyStatement, isServiceLinkedRole } from "../components/policies";
+import { PolicyDocument, PolicyStatement, isIdentityCenterRole, isServiceLinkedRole, parseKeyArn } from "../components/policies";
 
 export interface ResourceUnderPolicy {
     type: string;
@@ -88,11 +88,16 @@ function conditionKeys(statement: PolicyStatement): string[] {
     return Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block).map((k) => k.toLowerCase()));
 }
 
-/** The key's account: its provider's only allowed account, else the one account that administers it. */
-function keyAccount(doc: PolicyDocument, providerProps?: Record<string, unknown>): string | undefined {
-    const allowed = providerProps?.allowedAccountIds;
+/**
+ * The key's account: its provider's only allowed account, else a replica's primary's (a replica is
+ * always in its primary's account), else the one account that administers it.
+ */
+function keyAccount(r: ResourceUnderPolicy, doc: PolicyDocument): string | undefined {
+    const allowed = r.providerProps?.allowedAccountIds;
     const ids = typeof allowed === "string" ? (parsePolicy(allowed) as unknown as string[] | undefined) : (allowed as string[] | undefined);
     if (Array.isArray(ids) && ids.length === 1) return ids[0];
+    const primary = r.type === replicaKeyType && typeof r.props.primaryKeyArn === "string" ? parseKeyArn(r.props.primaryKeyArn) : undefined;
+    if (primary) return primary.accountId;
     const admins = new Set(
         allowStatements(doc)
             .filter((s) => grants(s, "kms:PutKeyPolicy"))
@@ -102,10 +107,17 @@ function keyAccount(doc: PolicyDocument, providerProps?: Record<string, unknown>
     return admins.size === 1 ? [...admins][0] : undefined;
 }
 
+const keyType = "aws:kms/key:Key";
+/** A multi-Region replica: a key of its own, with its own key policy, in its own Region. */
+const replicaKeyType = "aws:kms/replicaKey:ReplicaKey";
+/** Every resource that carries a key policy in `policy`. */
+const keyPolicyTypes = [keyType, replicaKeyType, "aws:kms/keyPolicy:KeyPolicy"];
+
 /** Resource policies where a principal is named: key policies, topic policies, role trust policies. */
 function resourcePolicies(r: ResourceUnderPolicy): PolicyDocument[] {
     switch (r.type) {
-        case "aws:kms/key:Key":
+        case keyType:
+        case replicaKeyType:
         case "aws:kms/keyPolicy:KeyPolicy":
         case "aws:sns/topicPolicy:TopicPolicy":
         case "aws:sns/topic:Topic":
@@ -117,20 +129,25 @@ function resourcePolicies(r: ResourceUnderPolicy): PolicyDocument[] {
     }
 }
 
-const isKeyPolicy = (r: ResourceUnderPolicy) => r.type === "aws:kms/key:Key" || r.type === "aws:kms/keyPolicy:KeyPolicy";
+const isKeyPolicy = (r: ResourceUnderPolicy) => keyPolicyTypes.includes(r.type);
 
 export const rules: Rule[] = [
     {
         name: "kms-key-rotation-and-deletion-window",
-        description: "KMS keys rotate automatically and keep a deletion window of at least 7 days (30 when unset).",
+        description:
+            "KMS keys rotate automatically (a multi-Region replica shares its primary's rotation) and keep a deletion window of 7 to 30 days (30 when unset), replicas too.",
         check: (r) => {
-            if (r.type !== "aws:kms/key:Key") return [];
-            const symmetric = (r.props.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT";
+            if (r.type !== keyType && r.type !== replicaKeyType) return [];
             const problems: string[] = [];
-            if (symmetric && r.props.enableKeyRotation !== true)
+            // A replica has no rotation of its own, nor an enableKeyRotation input: it shares the primary's
+            // (docs/aws-facts.md, Multi-Region keys and adopting keys).
+            const symmetric = (r.props.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT";
+            if (r.type === keyType && symmetric && r.props.enableKeyRotation !== true)
                 problems.push("Automatic key rotation must be on (enableKeyRotation: true).");
+            // KMS takes 7 to 30 days.
             const window = r.props.deletionWindowInDays;
-            if (typeof window === "number" && window < 7) problems.push(`The deletion window is ${window} days; it must be at least 7.`);
+            if (typeof window === "number" && (window < 7 || window > 30))
+                problems.push(`The deletion window is ${window} days; it must be 7 to 30.`);
             return problems;
         },
     },
@@ -140,7 +157,7 @@ export const rules: Rule[] = [
         check: (r) => {
             const doc = isKeyPolicy(r) ? parsePolicy(r.props.policy) : undefined;
             if (!doc) return [];
-            const owner = keyAccount(doc, r.providerProps);
+            const owner = keyAccount(r, doc);
             return allowStatements(doc).flatMap((s) => {
                 // The statement's own actions that reach an administrative one, as written.
                 const admin = list(s.Action).filter((written) => adminActions.some((a) => grants({ ...s, Action: written }, a)));
@@ -168,7 +185,7 @@ export const rules: Rule[] = [
         check: (r) => {
             const doc = isKeyPolicy(r) ? parsePolicy(r.props.policy) : undefined;
             if (!doc) return [];
-            const owner = keyAccount(doc, r.providerProps);
+            const owner = keyAccount(r, doc);
             return allowStatements(doc).flatMap((s) => {
                 const foreign = awsPrincipals(s).some((p) => p === "*" || accountOf(p) !== owner);
                 if (!foreign) return [];
@@ -227,7 +244,8 @@ export const rules: Rule[] = [
     },
     {
         name: "no-policy-on-service-linked-role",
-        description: "Nothing attaches a policy to a service-linked role (IAM rejects it: UnmodifiableEntity).",
+        description:
+            "Nothing attaches a policy to a service-linked role (IAM rejects it: UnmodifiableEntity) or to an IAM Identity Center role (AWSReservedSSO_..., managed through its permission set).",
         check: (r) => {
             const roles =
                 r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" || r.type === "aws:iam/rolePolicy:RolePolicy"
@@ -235,7 +253,16 @@ export const rules: Rule[] = [
                     : r.type === "aws:iam/policyAttachment:PolicyAttachment"
                       ? list(r.props.roles as string[] | undefined)
                       : [];
-            return roles.filter(isServiceLinkedRole).map((role) => `${role} is a service-linked role; no policy can be attached to it.`);
+            // docs/aws-facts.md, "Service-linked roles take no policies" and "IAM Identity Center".
+            return roles.flatMap((role) =>
+                isServiceLinkedRole(role)
+                    ? [`${role} is a service-linked role; no policy can be attached to it.`]
+                    : isIdentityCenterRole(role)
+                      ? [
+                            `${role} is an IAM Identity Center role, which only Identity Center may change: give its permission set the policy (identityCenter.permissionSetArns).`,
+                        ]
+                      : [],
+            );
         },
     },
 ];

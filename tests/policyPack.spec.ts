@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildKeyPolicy } from "../components/policies";
 import { ResourceUnderPolicy, rules, violations } from "../policy/rules";
 import { SynthResult, synthesize } from "../tools/synth";
 
@@ -11,6 +15,18 @@ const keyWith = (statements: object[], props: Record<string, unknown> = {}): Res
     type: "aws:kms/key:Key",
     props: {
         enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }),
+        ...props,
+    },
+    providerProps: provider,
+});
+/** A multi-Region replica as the program declares it: its own key policy, no rotation input. */
+const replicaWith = (statements: object[], props: Record<string, unknown> = {}): ResourceUnderPolicy => ({
+    type: "aws:kms/replicaKey:ReplicaKey",
+    props: {
+        primaryKeyArn: `arn:aws:kms:us-east-1:${staging}:key/mrk-1234abcd12ab34cd56ef1234567890ab`,
+        region: "us-west-2",
         deletionWindowInDays: 30,
         policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }),
         ...props,
@@ -84,6 +100,37 @@ describe("policy pack", () => {
         expect(resources.flatMap(violations)).to.deep.equal([]);
     });
 
+    it("finds nothing in a multi-Region staging stack: the primary and its replicas", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-pack-"));
+        const configFile = path.join(dir, "Pulumi.staging.yaml");
+        const entry = (region: string) =>
+            `    - accountId: "${staging}"\n      region: ${region}\n      replication:\n        stagingAreaSubnetId: subnet-0123456789abcdef0\n`;
+        fs.writeFileSync(
+            configFile,
+            [
+                "config:",
+                '  pulumi:disable-default-providers: ["*"]',
+                "  drs-cross-account-kms:deploy: staging",
+                "  drs-cross-account-kms:target:",
+                `    accountId: "${target}"`,
+                "  drs-cross-account-kms:stagingAccounts:",
+                entry("us-east-1") + entry("us-west-2") + entry("eu-west-1"),
+                "  drs-cross-account-kms:key:",
+                "    multiRegion: true",
+                "    primaryRegion: us-east-1",
+                "",
+            ].join("\n"),
+        );
+        try {
+            const resources = planResources(await synthesize("staging", { configFile }));
+            expect(resources.filter((r) => r.type === "aws:kms/replicaKey:ReplicaKey")).to.have.length(2);
+            expect(resources.filter((r) => r.type === "aws:kms/key:Key" && r.props.multiRegion === true)).to.have.length(1);
+            expect(resources.flatMap(violations)).to.deep.equal([]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("flags every mistake of the manual guide", () => {
         expect(violations(keyWith(guideKeyPolicy))).to.deep.equal([
             "kms-key-admin-only-in-own-account: Statement Allow attachment of persistent resources by target account grants kms:RevokeGrant to arn:aws:iam::111122223333:root, outside the key's account 444455556666.",
@@ -119,8 +166,53 @@ describe("policy pack", () => {
                 "Automatic key rotation must be on (enableKeyRotation: true).",
             ]);
             expect(check(keyWith([admin], { deletionWindowInDays: 5 }))).to.deep.equal([
-                "The deletion window is 5 days; it must be at least 7.",
+                "The deletion window is 5 days; it must be 7 to 30.",
             ]);
+            expect(check(keyWith([admin], { deletionWindowInDays: 31 }))).to.deep.equal([
+                "The deletion window is 31 days; it must be 7 to 30.",
+            ]);
+        });
+        it("passes a replica without enableKeyRotation (it has its primary's), with a 7- or 30-day window, or none", () => {
+            for (const window of [7, 30, undefined])
+                expect(check(replicaWith([admin], { deletionWindowInDays: window })), String(window)).to.deep.equal([]);
+        });
+        it("fails a replica with a window outside 7 to 30 days", () => {
+            expect(check(replicaWith([admin], { deletionWindowInDays: 5 }))).to.deep.equal([
+                "The deletion window is 5 days; it must be 7 to 30.",
+            ]);
+        });
+    });
+
+    describe("multi-Region replicas", () => {
+        it("pass with the program's key policy for their Region", () => {
+            const policy = buildKeyPolicy({
+                stagingAccountId: staging,
+                targetAccountId: target,
+                region: "us-west-2",
+                stagingRoleArn: `arn:aws:iam::${staging}:role/service-role/DRSStagingAccountRole_${target}`,
+                targetAccess: "ebs-shared-snapshots",
+            });
+            expect(violations(replicaWith(policy.Statement))).to.deep.equal([]);
+            expect(violations({ ...replicaWith(policy.Statement), providerProps: undefined })).to.deep.equal([]);
+        });
+        it("fail a key policy granting kms:* to another account, or Principal *", () => {
+            const toTarget = {
+                Sid: "X",
+                Effect: "Allow",
+                Principal: { AWS: `arn:aws:iam::${target}:root` },
+                Action: "kms:*",
+                Resource: "*",
+            };
+            expect(violations(replicaWith([admin, toTarget]))).to.deep.equal([
+                `kms-key-admin-only-in-own-account: Statement X grants kms:* to arn:aws:iam::${target}:root, outside the key's account ${staging}.`,
+                "kms-cross-account-statements-conditioned: Cross-account statement X lacks kms:CallerAccount and kms:ViaService or kms:GrantIsForAWSResource.",
+            ]);
+            // Without a provider account, the primary's ARN names the replica's account (two accounts administer it here).
+            expect(violations({ ...replicaWith([admin, toTarget]), providerProps: undefined })).to.include(
+                `kms-key-admin-only-in-own-account: Statement X grants kms:* to arn:aws:iam::${target}:root, outside the key's account ${staging}.`,
+            );
+            const everyone = { Sid: "Y", Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" };
+            expect(violations(replicaWith([admin, everyone]))).to.include('no-wildcard-principal: Statement Y allows Principal "*".');
         });
     });
 
@@ -277,6 +369,16 @@ describe("policy pack", () => {
                     },
                 }),
             ).to.have.length(1);
+        });
+        it("fails attachments and inline policies on an IAM Identity Center role, by name or ARN", () => {
+            expect(check({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", props: { role: "AWSReservedSSO_X" } })).to.deep.equal(
+                [
+                    "AWSReservedSSO_X is an IAM Identity Center role, which only Identity Center may change: give its permission set the policy (identityCenter.permissionSetArns).",
+                ],
+            );
+            const ssoRoleArn = `arn:aws:iam::${target}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DrsOperators_0123456789abcdef`;
+            expect(check({ type: "aws:iam/rolePolicy:RolePolicy", props: { role: ssoRoleArn } })).to.have.length(1);
+            expect(check({ type: "aws:iam/policyAttachment:PolicyAttachment", props: { roles: ["Ops", ssoRoleArn] } })).to.have.length(1);
         });
     });
 });

@@ -6,7 +6,14 @@ import {
     SourceServer,
 } from "@aws-sdk/client-drs";
 import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
-import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from "@aws-sdk/client-kms";
+import {
+    DecryptCommand,
+    DescribeKeyCommand,
+    GetKeyPolicyCommand,
+    GetKeyRotationStatusCommand,
+    KMSClient,
+    KeyMetadata,
+} from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
@@ -19,7 +26,9 @@ const staging = "444455556666";
 const target = "111122223333";
 const region = "us-east-1";
 const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
-const keyArnIn = (account: string, r: string) => `arn:aws:kms:${r}:${account}:key/${keyId}`;
+/** A multi-Region key: the primary and its replicas share this ID. */
+const mrkId = "mrk-1234abcd12ab34cd56ef1234567890ab";
+const keyArnIn = (account: string, r: string, id = keyId) => `arn:aws:kms:${r}:${account}:key/${id}`;
 const roleArnIn = (account: string) => `arn:aws:iam::${account}:role/service-role/DRSStagingAccountRole_${target}`;
 const keyArn = keyArnIn(staging, region);
 const roleArn = roleArnIn(staging);
@@ -28,22 +37,42 @@ const templateId = "rct-0123456789abcdef0";
 const serviceLinkedRole = "AWSServiceRoleForElasticDisasterRecovery";
 
 type Place = readonly [account: string, region: string];
+type Part = "primary" | "replica";
+
+/** With multi-Region keys, each account's first place holds the primary, its other places replicas. */
+const partOf = (places: Place[], [account, r]: Place): Part => (places.find(([a]) => a === account)?.[1] === r ? "primary" : "replica");
 
 /** What a staging stack exports for its key in one account and Region. */
-const keyExport = ([account, r]: Place) => ({
+const keyExport = ([account, r]: Place, multiRegionKey?: Part, id = multiRegionKey ? mrkId : keyId) => ({
     accountId: account,
     region: r,
-    keyId,
-    keyArn: keyArnIn(account, r),
+    keyId: id,
+    keyArn: keyArnIn(account, r, id),
     aliasName: "alias/drs-cross-account-ebs",
     stagingRoleArn: roleArnIn(account),
     replicationTemplateId: templateId,
+    ...(multiRegionKey ? { multiRegionKey } : {}),
 });
-const outputsFor = (places: Place[]) => ({
+const outputsFor = (places: Place[], { multiRegion = false } = {}) => ({
     targetAccountId: target,
     targetAccess: "ebs-shared-snapshots",
-    stagingKeys: places.map(keyExport),
+    stagingKeys: places.map((p) => keyExport(p, multiRegion ? partOf(places, p) : undefined)),
 });
+
+/** DescribeKey's answer for a part of a multi-Region key whose replicas are all in place. */
+const multiRegionMetadata = (places: Place[], [account, r]: Place, changes: { KeyState?: string } = {}) => {
+    const [primaryRegion, ...replicaRegions] = places.filter(([a]) => a === account).map(([, x]) => x);
+    return {
+        KeyId: mrkId,
+        KeyState: changes.KeyState ?? "Enabled",
+        MultiRegion: true,
+        MultiRegionConfiguration: {
+            MultiRegionKeyType: r === primaryRegion ? "PRIMARY" : "REPLICA",
+            PrimaryKey: { Arn: keyArnIn(account, primaryRegion, mrkId), Region: primaryRegion },
+            ReplicaKeys: replicaRegions.map((x) => ({ Arn: keyArnIn(account, x, mrkId), Region: x })),
+        },
+    } as KeyMetadata;
+};
 const outputs = outputsFor([[staging, region]]);
 const settingsFor = (places: Place[], regions?: string[]) =>
     parseConfig({
@@ -99,9 +128,12 @@ const mockIam = (client: IAMClient) => mockClient(client);
 /**
  * Mocked clients per account (and Region for KMS and DRS), set up as a healthy deployment with a
  * key in each staging place: two source servers on the key there, and 142 servers (two pages)
- * extended from each staging account into the target.
+ * extended from each staging account into the target. With multiRegion, the keys are the parts
+ * of one multi-Region key per account (partOf), every replica in place.
  */
-function healthyAws(places: Place[] = [[staging, region]]) {
+function healthyAws(places: Place[] = [[staging, region]], options: { multiRegion?: boolean; id?: string } = {}) {
+    const multiRegion = options.multiRegion ?? false;
+    const id = options.id ?? (multiRegion ? mrkId : keyId);
     const clients = { kms: new Map<string, KMSClient>(), drs: new Map<string, DrsClient>(), iam: new Map<string, IAMClient>() };
     const kms = new Map<string, ReturnType<typeof mockKms>>();
     const drs = new Map<string, ReturnType<typeof mockDrs>>();
@@ -121,9 +153,10 @@ function healthyAws(places: Place[] = [[staging, region]]) {
         return mock;
     };
     for (const [account, r] of places) {
+        const arn = keyArnIn(account, r, id);
         kmsFor(account, r)
             .on(DescribeKeyCommand)
-            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })
+            .resolves({ KeyMetadata: multiRegion ? multiRegionMetadata(places, [account, r]) : { KeyId: id, KeyState: "Enabled" } })
             .on(GetKeyRotationStatusCommand)
             .resolves({ KeyRotationEnabled: true })
             .on(GetKeyPolicyCommand)
@@ -131,14 +164,12 @@ function healthyAws(places: Place[] = [[staging, region]]) {
         drsFor(account, r)
             .on(DescribeReplicationConfigurationTemplatesCommand)
             .resolves({
-                items: [
-                    { replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArnIn(account, r) },
-                ],
+                items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: arn }],
             })
             .on(DescribeSourceServersCommand)
             .resolves({ items: [sourceServer("s-1", { hostname: "web-1" }), sourceServer("s-2", { hostname: "db-1" })] })
             .on(GetReplicationConfigurationCommand)
-            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArnIn(account, r) });
+            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: arn });
         if (!iam.has(account)) {
             const client = new IAMClient({ region });
             clients.iam.set(account, client);
@@ -153,7 +184,7 @@ function healthyAws(places: Place[] = [[staging, region]]) {
     for (const r of new Set(places.map(([, r]) => r))) {
         kmsFor(target, r)
             .on(DescribeKeyCommand)
-            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })
+            .resolves({ KeyMetadata: { KeyId: id, KeyState: "Enabled" } })
             .on(DecryptCommand)
             .rejects(
                 awsError("AccessDeniedException", `User: arn:aws:sts::${target}:assumed-role/R is not authorized to perform: kms:Decrypt`),
@@ -821,14 +852,232 @@ describe("verify's source-server checks", () => {
     });
 });
 
+describe("verify, multi-Region and adopted keys", () => {
+    before(() => setRetrySleep(async () => undefined));
+
+    const west = "us-west-2";
+    const eu = "eu-west-1";
+    const places: Place[] = [
+        [staging, region],
+        [staging, west],
+        [staging, eu],
+    ];
+    const mrkArn = (r: string) => keyArnIn(staging, r, mrkId);
+    const run = async (setUp: (m: ReturnType<typeof healthyAws>["mocks"]) => void = () => undefined) => {
+        const { access, mocks } = healthyAws(places, { multiRegion: true });
+        setUp(mocks);
+        return verify({ settings: settingsFor(places), outputs: outputsFor(places, { multiRegion: true }) }, access);
+    };
+    const at = (results: CheckResult[], check: string, r: string) => {
+        const found = results.filter((x) => x.check === check && x.scope === `${staging}/${r}`);
+        expect(found, `${check} in ${r}`).to.have.length(1);
+        return found[0];
+    };
+    const kmsIn = (m: ReturnType<typeof healthyAws>["mocks"], r: string) => m.kms.get(`${staging}/${r}`)!;
+    /** The primary's DescribeKey, its ReplicaKeys limited to `regions`. */
+    const primaryListing = (regions: string[]) => {
+        const m = multiRegionMetadata(places, [staging, region]);
+        m.MultiRegionConfiguration!.ReplicaKeys = regions.map((r) => ({ Arn: mrkArn(r), Region: r }));
+        return { KeyMetadata: m };
+    };
+
+    it("passes a primary and its replicas, each checked with its key ID in its own Region", async () => {
+        let mocks: ReturnType<typeof healthyAws>["mocks"] | undefined;
+        const results = await run((m) => (mocks = m));
+        expect(results.filter((r) => r.status !== "PASS")).to.deep.equal([]);
+        const replicas = results.filter((r) => r.check === "multi-region-replicas");
+        expect(replicas.map((r) => [r.scope, r.message])).to.deep.equal([
+            [`${staging}/${region}`, `${mrkArn(region)} is the multi-Region primary, with its replicas in ${west}, ${eu}.`],
+        ]);
+        expect(at(results, "key-state", region).message).to.equal(`Multi-Region primary key ${mrkArn(region)} is Enabled.`);
+        expect(at(results, "key-state", west).message).to.equal(`Replica key ${mrkArn(west)} is Enabled.`);
+        expect(at(results, "key-rotation", region).message).to.equal("Rotation is on.");
+        expect(at(results, "key-rotation", eu).message).to.equal(`Rotation is on, shared with the primary key ${mrkArn(region)}.`);
+        for (const r of [region, west, eu]) {
+            const kms = kmsIn(mocks!, r);
+            // One DescribeKey per key serves key-state and, for the primary, multi-region-replicas.
+            for (const command of [DescribeKeyCommand, GetKeyRotationStatusCommand, GetKeyPolicyCommand] as const)
+                expect(
+                    kms.commandCalls(command as typeof DescribeKeyCommand).map((c) => c.args[0].input.KeyId),
+                    `${command.name} in ${r}`,
+                ).to.deep.equal([mrkId]);
+        }
+    });
+
+    it("checks a replica's key policy against the one built for its own Region", async () => {
+        const results = await run((m) =>
+            kmsIn(m, west)
+                .on(GetKeyPolicyCommand)
+                .resolves({ Policy: JSON.stringify(deployedKeyPolicy(staging, region)) }),
+        );
+        expect(results.filter((r) => r.status !== "PASS").map((r) => [r.check, r.scope])).to.deep.equal([
+            ["key-policy", `${staging}/${west}`],
+        ]);
+        expect(at(results, "key-policy", west).message).to.match(
+            /^The key policy differs from the one the program deploys: statement AllowStagingDrsServiceRoleUseThroughEc2 differs; /,
+        );
+    });
+
+    it("fails multi-region-replicas naming each Region whose replica AWS does not list, and the replica's own key-state", async () => {
+        const results = await run((m) => {
+            kmsIn(m, region)
+                .on(DescribeKeyCommand)
+                .resolves(primaryListing([west]));
+            kmsIn(m, eu)
+                .on(DescribeKeyCommand)
+                .rejects(awsError("NotFoundException", `Key '${mrkArn(eu)}' does not exist`));
+        });
+        const r = at(results, "multi-region-replicas", region);
+        expect([r.status, r.message]).to.deep.equal([
+            "FAIL",
+            `${mrkArn(region)} has no replica in ${eu} (${mrkArn(eu)}): the DRS replication template and the target policy there name a key that does not exist.`,
+        ]);
+        expect(r.fix).to.equal(
+            "Run `pulumi up` on the staging stack to create it; a replica that was deleted must be recreated: `pulumi refresh` first, " +
+                `as the stack still records it. Then re-align the servers in ${eu}: \`npm run -s align-servers -- --stack <stack> --outputs <outputs file>\` ` +
+                "lists the changes, and with --apply makes them; " +
+                'guide symptom "Replication failed: Unable to encrypt EBS volumes", guide symptom "Recovery failed: Unable to decrypt EBS snapshots".',
+        );
+        expect(r.details).to.deep.equal([{ accountId: staging, region: eu, keyArn: mrkArn(eu) }]);
+        const state = at(results, "key-state", eu);
+        expect([state.status, state.message]).to.deep.equal([
+            "FAIL",
+            `Replica key ${mrkArn(eu)} does not exist: the DRS replication template and the target policy there name a key that does not exist.`,
+        ]);
+        expect(state.fix).to.match(
+            /^Run `pulumi up` on the staging stack to create it; .* Then re-align the servers in eu-west-1: `npm run -s align-servers/,
+        );
+        expect(at(results, "key-state", west).status).to.equal("PASS");
+
+        const none = at(
+            await run((m) => kmsIn(m, region).on(DescribeKeyCommand).resolves(primaryListing([]))),
+            "multi-region-replicas",
+            region,
+        );
+        expect(none.message).to.match(
+            new RegExp(`^\\S+ has no replica in ${west}, ${eu} \\(${mrkArn(west)}, ${mrkArn(eu)}\\): .* in each Region name a key`),
+        );
+        expect(none.fix).to.match(/to create them; .* re-align the servers in us-west-2, eu-west-1:/);
+    });
+
+    it("fails key-state, with the replica's ARN and Region, for a disabled replica; the primary still lists it", async () => {
+        const results = await run((m) =>
+            kmsIn(m, west)
+                .on(DescribeKeyCommand)
+                .resolves({ KeyMetadata: multiRegionMetadata(places, [staging, west], { KeyState: "Disabled" }) }),
+        );
+        const r = at(results, "key-state", west);
+        expect([r.status, r.message]).to.deep.equal(["FAIL", `Replica key ${mrkArn(west)} is Disabled.`]);
+        expect(r.fix).to.match(new RegExp(`^aws kms enable-key --key-id ${mrkArn(west)} --region ${west}; `));
+        expect(at(results, "multi-region-replicas", region).status).to.equal("PASS");
+        expect(results.filter((x) => x.status !== "PASS")).to.have.length(1);
+    });
+
+    it("fails when the primary is no longer the primary (UpdatePrimaryRegion), or not multi-Region at all", async () => {
+        const promoted = multiRegionMetadata(places, [staging, region]);
+        promoted.MultiRegionConfiguration = {
+            MultiRegionKeyType: "REPLICA",
+            PrimaryKey: { Arn: mrkArn(west), Region: west },
+            ReplicaKeys: [region, eu].map((r) => ({ Arn: mrkArn(r), Region: r })),
+        };
+        const r = at(
+            await run((m) => kmsIn(m, region).on(DescribeKeyCommand).resolves({ KeyMetadata: promoted })),
+            "multi-region-replicas",
+            region,
+        );
+        expect([r.status, r.message]).to.deep.equal([
+            "FAIL",
+            `${mrkArn(region)} is no longer the multi-Region primary: it is a replica of ${mrkArn(west)} (the primary Region was changed: UpdatePrimaryRegion). ` +
+                `The staging stack manages the primary in ${region}, and the replicas from there.`,
+        ]);
+        expect(r.fix).to.equal(
+            `Make ${region} the primary Region again: aws kms update-primary-region --key-id ${mrkId} --primary-region ${region} --region ${west}; ` +
+                "then run `pulumi refresh` on the staging stack.",
+        );
+
+        // While AWS changes the primary Region, both keys may show as replicas: not a verdict yet.
+        const updating = { ...promoted, KeyState: "Updating" } as KeyMetadata;
+        const results = await run((m) => kmsIn(m, region).on(DescribeKeyCommand).resolves({ KeyMetadata: updating }));
+        expect(at(results, "multi-region-replicas", region).status).to.equal("WARN");
+        expect(at(results, "key-state", region).status).to.equal("WARN");
+
+        // An adopted single-Region key exported as the primary.
+        const single = at(
+            await run((m) =>
+                kmsIn(m, region)
+                    .on(DescribeKeyCommand)
+                    .resolves({ KeyMetadata: { KeyId: mrkId, KeyState: "Enabled", MultiRegion: false } }),
+            ),
+            "multi-region-replicas",
+            region,
+        );
+        expect([single.status, single.message]).to.deep.equal([
+            "FAIL",
+            `${mrkArn(region)} is not a multi-Region key, but the stack exports it as the multi-Region primary.`,
+        ]);
+    });
+
+    it("says a replica's rotation is its primary's, and where to fix it", async () => {
+        const results = await run((m) => kmsIn(m, eu).on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false }));
+        const r = at(results, "key-rotation", eu);
+        expect([r.status, r.message, r.fix]).to.deep.equal([
+            "FAIL",
+            `Rotation is off, but the config says on (drift), shared with the primary key ${mrkArn(region)}.`,
+            `Run \`pulumi up\` on the staging stack: it sets rotation on the primary key ${mrkArn(region)}, and every replica follows it.`,
+        ]);
+    });
+
+    it("fails a primary scheduled for deletion behind its replicas, with the Region in the fix", async () => {
+        const results = await run((m) =>
+            kmsIn(m, region)
+                .on(DescribeKeyCommand)
+                .resolves({ KeyMetadata: multiRegionMetadata(places, [staging, region], { KeyState: "PendingReplicaDeletion" }) }),
+        );
+        const r = at(results, "key-state", region);
+        expect([r.status, r.message]).to.deep.equal([
+            "FAIL",
+            `Multi-Region primary key ${mrkArn(region)} is scheduled for deletion once its replicas are deleted (PendingReplicaDeletion): every snapshot it encrypted becomes unrecoverable then.`,
+        ]);
+        expect(r.fix).to.match(new RegExp(`^aws kms cancel-key-deletion --key-id ${mrkArn(region)} --region ${region}, then enable-key;`));
+    });
+
+    it("checks an adopted key by the ID and ARN the stack exports", async () => {
+        const adopted = "0987fedc-ba98-7654-3210-fedcba987654";
+        const { access, mocks } = healthyAws([[staging, region]], { id: adopted });
+        const results = await verify(
+            { settings, outputs: { ...outputs, stagingKeys: [keyExport([staging, region], undefined, adopted)] } },
+            access,
+        );
+        expect(results.filter((r) => r.status !== "PASS")).to.deep.equal([]);
+        expect(byCheck(results)["key-state"].message).to.equal(`Key ${keyArnIn(staging, region, adopted)} is Enabled.`);
+        for (const command of [DescribeKeyCommand, GetKeyRotationStatusCommand, GetKeyPolicyCommand] as const)
+            expect(mocks.stagingKms.commandCalls(command as typeof DescribeKeyCommand).map((c) => c.args[0].input.KeyId)).to.deep.equal([
+                adopted,
+            ]);
+        expect(mocks.targetKms.commandCalls(DescribeKeyCommand).map((c) => c.args[0].input.KeyId)).to.deep.equal([
+            keyArnIn(staging, region, adopted),
+        ]);
+        expect(results.some((r) => r.check === "multi-region-replicas")).to.equal(false);
+    });
+});
+
 describe("verify --help", () => {
     it("names every check verify runs, the healthy states, the permissions and the exit codes", async () => {
         const help = verifyHelp("usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]");
         expect(help.split("\n")[0]).to.equal("usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]");
         const { access } = healthyAws();
         const ran = new Set((await verify({ settings, outputs }, access)).map((r) => r.check));
+        // multi-region-replicas runs only for a multi-Region primary.
+        const places: Place[] = [
+            [staging, region],
+            [staging, "us-west-2"],
+        ];
+        const multiRegion = healthyAws(places, { multiRegion: true });
+        const mrkOutputs = outputsFor(places, { multiRegion: true });
+        for (const r of await verify({ settings: settingsFor(places), outputs: mrkOutputs }, multiRegion.access)) ran.add(r.check);
         expect([...ran].sort()).to.deep.equal(checkCatalog.map(([id]) => id).sort());
         for (const id of ran) expect(help).to.match(new RegExp(`^  ${id} `, "m"));
+        expect(help).to.include("Once per multi-Region primary key (key.multiRegion):\n  multi-region-replicas ");
         expect(help).to.include("Data replication states treated as healthy: CONTINUOUS, INITIAL_SYNC, RESCAN.");
         expect(help).to.include("--outputs -");
         for (const permission of [

@@ -2,7 +2,7 @@
 // the guide's troubleshooting symptoms. Never changes anything.
 import { DescribeReplicationConfigurationTemplatesCommand, DrsClient, SourceServer } from "@aws-sdk/client-drs";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
-import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand } from "@aws-sdk/client-kms";
+import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KeyMetadata } from "@aws-sdk/client-kms";
 import { Settings, StagingKeyExport } from "../components/config";
 import {
     PolicyDocument,
@@ -42,7 +42,7 @@ export interface CheckResult {
     details?: Record<string, unknown>[];
 }
 
-type CheckScope = "staging account" | "staging account and Region" | "staging key" | "target Region";
+type CheckScope = "staging account" | "staging account and Region" | "staging key" | "multi-Region primary" | "target Region";
 
 /** Every check, in the order verify runs them, with how often it runs. */
 const checks: { id: string; scope: CheckScope; what: string }[] = [
@@ -55,6 +55,11 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
     { id: "key-state", scope: "staging key", what: "the key exists and is Enabled (not Disabled or PendingDeletion)" },
     { id: "key-rotation", scope: "staging key", what: "automatic rotation is as configured (on by default)" },
     { id: "key-policy", scope: "staging key", what: "the key policy is the one the program deploys (no drift)" },
+    {
+        id: "multi-region-replicas",
+        scope: "multi-Region primary",
+        what: "the key is still the multi-Region primary, and has a replica in each Region the stack exports one for",
+    },
     { id: "staging-role", scope: "staging key", what: "DRSStagingAccountRole_<target> exists with the expected trust policy" },
     { id: "replication-template", scope: "staging key", what: "the DRS replication template uses ebsEncryption CUSTOM with this key" },
     {
@@ -108,8 +113,10 @@ export function verifyHelp(usage: string): string {
         ...group("staging account"),
         "Once per staging account and Region:",
         ...group("staging account and Region"),
-        "Per staging key (staging account and Region):",
+        "Per staging key (staging account and Region; each replica of a multi-Region key is a key of its own):",
         ...group("staging key"),
+        "Once per multi-Region primary key (key.multiRegion):",
+        ...group("multi-Region primary"),
         "Once per target Region (those in target.regions and those of the keys):",
         ...group("target Region"),
         "",
@@ -122,6 +129,11 @@ export function verifyHelp(usage: string): string {
         "",
         "A FAIL names the guide's troubleshooting symptom it explains. A check whose AWS calls are denied, or",
         "whose account cannot be reached, prints WARN (Not verified) instead of failing.",
+        "",
+        "Multi-Region keys: a replica shares its primary's rotation (key-rotation on a replica reports the primary's,",
+        "which only the primary can change). A missing replica leaves its Region's template and target policy naming",
+        "a key that does not exist; a primary Region changed in AWS (UpdatePrimaryRegion) leaves the stack managing",
+        "a replica as its primary.",
         "",
         "Read-only permissions verify needs:",
         "  in each staging account: kms:DescribeKey, kms:GetKeyPolicy, kms:GetKeyRotationStatus, iam:GetRole,",
@@ -193,12 +205,24 @@ export async function verify(input: VerifyInput, aws: AwsAccess): Promise<CheckR
             run("target-drs-initialised", `${target}/${region}`, target, () => drsInitialised(aws, target, region, symptoms.recovery)),
         );
 
+    // A multi-Region key's parts share account and key ID (mrk-...); each lives in its own Region.
+    const family = (key: StagingKeyExport, part: "primary" | "replica") =>
+        keys.filter((k) => k.multiRegionKey === part && k.accountId === key.accountId && k.keyId === key.keyId);
     for (const key of keys) {
         const scope = `${key.accountId}/${key.region}`;
         await stagingPlaceChecks(key.accountId, key.region);
-        await run("key-state", scope, key.accountId, () => keyState(aws, key));
-        await run("key-rotation", scope, key.accountId, () => keyRotation(aws, key, input.settings.key.enableKeyRotation));
+        // One DescribeKey serves key-state and, for a primary, multi-region-replicas.
+        let described: Promise<KeyMetadata | undefined> | undefined;
+        const describeKey = () => (described ??= describe(aws, key));
+        await run("key-state", scope, key.accountId, () => keyState(key, describeKey(), alignCommand));
+        await run("key-rotation", scope, key.accountId, () =>
+            keyRotation(aws, key, input.settings.key.enableKeyRotation, family(key, "primary")[0]),
+        );
         await run("key-policy", scope, key.accountId, () => keyPolicy(aws, key, target, targetAccess));
+        if (key.multiRegionKey === "primary")
+            await run("multi-region-replicas", scope, key.accountId, () =>
+                multiRegionReplicas(key, describeKey(), family(key, "replica"), alignCommand),
+            );
         await run("staging-role", scope, key.accountId, () => stagingRole(aws, key, target));
         await run("replication-template", scope, key.accountId, () => replicationTemplate(aws, key));
         await run("source-server-encryption", scope, key.accountId, () => sourceServerEncryption(aws, key, alignCommand));
@@ -258,42 +282,74 @@ async function guarded(account: string, body: () => Promise<Outcome>): Promise<O
     }
 }
 
-async function keyState(aws: AwsAccess, key: StagingKeyExport): Promise<Outcome> {
+/** How the messages name a key: multi-Region parts say which part they are. */
+function keyLabel(key: StagingKeyExport): string {
+    return key.multiRegionKey === "primary" ? "Multi-Region primary key" : key.multiRegionKey === "replica" ? "Replica key" : "Key";
+}
+
+/** The key's metadata, from its own account and Region (an mrk- ID is the same in every Region). */
+async function describe(aws: AwsAccess, key: StagingKeyExport): Promise<KeyMetadata | undefined> {
     const kms = await aws.kms(key.accountId, key.region);
+    return (await withRetry(() => kms.send(new DescribeKeyCommand({ KeyId: key.keyId })))).KeyMetadata;
+}
+
+async function keyState(key: StagingKeyExport, described: Promise<KeyMetadata | undefined>, alignCommand: string): Promise<Outcome> {
+    const label = `${keyLabel(key)} ${key.keyArn}`;
+    // The CLI calls KMS in its default Region: name the key's own (a replica's is not the primary's).
+    const cli = (command: string) => `aws kms ${command} --key-id ${key.keyArn} --region ${key.region}`;
     try {
-        const { KeyMetadata: m } = await withRetry(() => kms.send(new DescribeKeyCommand({ KeyId: key.keyId })));
-        if (m?.KeyState === "Enabled") return { status: "PASS", message: `Key ${key.keyArn} is Enabled.` };
-        if (m?.KeyState === "PendingDeletion") {
+        const m = await described;
+        if (m?.KeyState === "Enabled") return { status: "PASS", message: `${label} is Enabled.` };
+        if (m?.KeyState === "PendingDeletion" || m?.KeyState === "PendingReplicaDeletion") {
+            // A primary scheduled for deletion waits for its replicas' deletion first (PendingReplicaDeletion).
+            const when =
+                m.KeyState === "PendingReplicaDeletion"
+                    ? "once its replicas are deleted (PendingReplicaDeletion)"
+                    : `on ${m.DeletionDate?.toISOString() ?? "an unknown date"}`;
             return {
                 status: "FAIL",
-                message: `Key ${key.keyArn} is scheduled for deletion on ${m.DeletionDate?.toISOString() ?? "an unknown date"}: every snapshot it encrypted becomes unrecoverable then.`,
-                fix: `aws kms cancel-key-deletion --key-id ${key.keyArn}, then enable-key; ${symptoms.replication}, ${symptoms.recovery}.`,
+                message: `${label} is scheduled for deletion ${when}: every snapshot it encrypted becomes unrecoverable then.`,
+                fix: `${cli("cancel-key-deletion")}, then enable-key; ${symptoms.replication}, ${symptoms.recovery}.`,
             };
+        }
+        // Transient: a replica being created, or a primary Region being changed.
+        if (m?.KeyState === "Creating" || m?.KeyState === "Updating") {
+            return { status: "WARN", message: `${label} is ${m.KeyState}, for a moment: run verify again in a few minutes.` };
         }
         return {
             status: "FAIL",
-            message: `Key ${key.keyArn} is ${m?.KeyState}.`,
-            fix: `aws kms enable-key --key-id ${key.keyArn}; ${symptoms.replication}, ${symptoms.recovery}.`,
+            message: `${label} is ${m?.KeyState}.`,
+            fix: `${cli("enable-key")}; ${symptoms.replication}, ${symptoms.recovery}.`,
         };
     } catch (err) {
         if ((err as Error).name !== "NotFoundException") throw err;
+        if (key.multiRegionKey === "replica") return missingReplicas([key], alignCommand);
         return {
             status: "FAIL",
-            message: `Key ${key.keyArn} does not exist.`,
+            message: `${label} does not exist.`,
             fix: "Run `pulumi refresh` and `pulumi up` on the staging stack.",
         };
     }
 }
 
-async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: boolean): Promise<Outcome> {
+/**
+ * Rotation is a property a multi-Region key's parts share (docs/aws-facts.md, Multi-Region keys and
+ * adopting keys): KMS reports the primary's on a replica, and only the primary's can be changed.
+ */
+async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: boolean, primary?: StagingKeyExport): Promise<Outcome> {
     const kms = await aws.kms(key.accountId, key.region);
     const { KeyRotationEnabled } = await withRetry(() => kms.send(new GetKeyRotationStatusCommand({ KeyId: key.keyId })));
+    const replica = key.multiRegionKey === "replica";
+    const primaryName = primary ? `the primary key ${primary.keyArn}` : "its primary key";
+    const shared = replica ? `, shared with ${primaryName}` : "";
     if (Boolean(KeyRotationEnabled) === expected)
-        return { status: "PASS", message: `Rotation is ${expected ? "on" : "off, as configured"}.` };
+        return { status: "PASS", message: `Rotation is ${expected ? "on" : "off, as configured"}${shared}.` };
     return {
         status: "FAIL",
-        message: `Rotation is ${KeyRotationEnabled ? "on" : "off"}, but the config says ${expected ? "on" : "off"} (drift).`,
-        fix: "Run `pulumi up` on the staging stack.",
+        message: `Rotation is ${KeyRotationEnabled ? "on" : "off"}, but the config says ${expected ? "on" : "off"} (drift)${shared}.`,
+        fix: replica
+            ? `Run \`pulumi up\` on the staging stack: it sets rotation on ${primaryName}, and every replica follows it.`
+            : "Run `pulumi up` on the staging stack.",
     };
 }
 
@@ -316,6 +372,84 @@ async function keyPolicy(aws: AwsAccess, key: StagingKeyExport, target: string, 
         status: "FAIL",
         message: `The key policy differs from the one the program deploys: ${differences.join("; ")}.`,
         fix: `Run \`pulumi up\` on the staging stack (a replaced DRSStagingAccountRole shows here as a changed Id); guide symptoms "Key policy does not allow operation", ${symptoms.recovery}.`,
+    };
+}
+
+/**
+ * A multi-Region primary lists its replicas (DescribeKey, MultiRegionConfiguration.ReplicaKeys).
+ * A replica the stack exports that AWS does not list is gone, while its Region's template and
+ * target policy still name it. A disabled replica shows in its own key-state check.
+ */
+async function multiRegionReplicas(
+    primary: StagingKeyExport,
+    described: Promise<KeyMetadata | undefined>,
+    replicas: StagingKeyExport[],
+    alignCommand: string,
+): Promise<Outcome> {
+    let m: KeyMetadata | undefined;
+    try {
+        m = await described;
+    } catch (err) {
+        if ((err as Error).name !== "NotFoundException") throw err;
+        return {
+            status: "WARN",
+            message: `Not verified: the primary key ${primary.keyArn} does not exist.`,
+            fix: "See the key-state check for this key.",
+        };
+    }
+    const config = m?.MultiRegionConfiguration;
+    if (!m?.MultiRegion || !config) {
+        // KMS never makes a key multi-Region after its creation (docs/aws-facts.md, Multi-Region keys and adopting keys).
+        return {
+            status: "FAIL",
+            message: `${primary.keyArn} is not a multi-Region key, but the stack exports it as the multi-Region primary.`,
+            fix: "The stack's record is out of date: run `pulumi refresh` and `pulumi up` on the staging stack, then verify again.",
+        };
+    }
+    if (config.MultiRegionKeyType !== "PRIMARY") {
+        // While the primary Region changes, DescribeKey may show both keys as replicas.
+        if (m.KeyState === "Updating")
+            return { status: "WARN", message: `Not verified: the primary Region of ${primary.keyArn} is being changed (Updating).` };
+        const now = config.PrimaryKey;
+        return {
+            status: "FAIL",
+            message:
+                `${primary.keyArn} is no longer the multi-Region primary: it is a replica of ${now?.Arn ?? "a key in another Region"} ` +
+                "(the primary Region was changed: UpdatePrimaryRegion). The staging stack manages the primary in " +
+                `${primary.region}, and the replicas from there.`,
+            fix:
+                `Make ${primary.region} the primary Region again: aws kms update-primary-region --key-id ${primary.keyId} ` +
+                `--primary-region ${primary.region} --region ${now?.Region ?? "<the current primary Region>"}; then run \`pulumi refresh\` on the staging stack.`,
+        };
+    }
+    const listed = (config.ReplicaKeys ?? []).map((r) => r.Region ?? "");
+    const missing = replicas.filter((r) => !listed.includes(r.region));
+    if (missing.length > 0) return missingReplicas(missing, alignCommand, primary);
+    const unexported = listed.filter((r) => !replicas.some((x) => x.region === r));
+    const others = unexported.length > 0 ? ` AWS also lists replicas the stack does not export, in ${unexported.join(", ")}.` : "";
+    if (replicas.length === 0)
+        return { status: "PASS", message: `${primary.keyArn} is a multi-Region primary; the stack exports no replica of it.${others}` };
+    return {
+        status: "PASS",
+        message: `${primary.keyArn} is the multi-Region primary, with its replicas in ${replicas.map((r) => r.region).join(", ")}.${others}`,
+    };
+}
+
+/** Replicas that do not exist, as the primary's check and a replica's key-state report them. */
+function missingReplicas(missing: StagingKeyExport[], alignCommand: string, primary?: StagingKeyExport): Outcome {
+    const regions = missing.map((r) => r.region).join(", ");
+    const one = missing.length === 1;
+    const subject = primary
+        ? `${primary.keyArn} has no replica in ${regions} (${missing.map((r) => r.keyArn).join(", ")})`
+        : `Replica key ${missing[0].keyArn} does not exist`;
+    return {
+        status: "FAIL",
+        message: `${subject}: the DRS replication template and the target policy ${one ? "there name a key" : "in each Region name a key"} that does not exist.`,
+        fix:
+            `Run \`pulumi up\` on the staging stack to create ${one ? "it" : "them"}; a replica that was deleted must be recreated: ` +
+            `\`pulumi refresh\` first, as the stack still records it. Then re-align the servers in ${regions}: \`${alignCommand}\` ` +
+            `lists the changes, and with --apply makes them; ${symptoms.replication}, ${symptoms.recovery}.`,
+        details: missing.map((r) => ({ accountId: r.accountId, region: r.region, keyArn: r.keyArn })),
     };
 }
 
