@@ -11,7 +11,7 @@ import {
     checkStagingStackOutputs,
     configNamespace,
     readStackConfig,
-} from "./components/config";
+} from "./config";
 import { targetKeyUsePolicyName } from "./components/defaults";
 import { DrsCrossAccountKey } from "./components/drsCrossAccountKey";
 import { discoverKeys } from "./components/keyDiscovery";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseConfig } from "../components/config";
+import { parseConfig } from "../config";
 import { buildAlertTopicKeyPolicy, buildAlertTopicPolicy, buildKeyAlertEventPattern } from "../components/policies";
 import { decide } from "../tools/simulate";
 import { byType, runProgram } from "./mocks";

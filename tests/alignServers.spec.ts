@@ -12,7 +12,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StagingKeyExport } from "../components/config";
+import { StagingKeyExport } from "../config";
 import {
     AlignOptions,
     CannotAlign,

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig } from "../components/config";
+import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig } from "../config";
 
 const target = { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] };
 const entry = { accountId: "444455556666", region: "us-east-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConfigError, parseConfig } from "../components/config";
+import { ConfigError, parseConfig } from "../config";
 import { byType, runProgram, stackFileConfig } from "./mocks";
 
 const target = "111122223333";

@@ -1,7 +1,7 @@
 // The tests' shared mocks module: the program run under Pulumi mocks (tools/mockRuntime.ts),
 // plus helpers to read the shipped stack files and pick registrations.
 import * as path from "path";
-import { configNamespace, programConfig } from "../components/config";
+import { configNamespace, programConfig } from "../config";
 import { ProgramRun, RecordingMocks, Registration, RunOptions, runProgram as runWithConfig } from "../tools/mockRuntime";
 import { readStackConfig } from "../tools/synth";
 

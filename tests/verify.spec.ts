@@ -17,7 +17,7 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { parseConfig } from "../components/config";
+import { parseConfig } from "../config";
 import { buildKeyPolicy, buildStagingRoleTrustPolicy } from "../components/policies";
 import { AssumedRoleAccess, AwsAccess, UnreachableAccount, setRetrySleep, withRetry } from "../tools/awsAccess";
 import { CannotVerify, CheckResult, checkCatalog, formatResults, verify, verifyHelp } from "../tools/verify";

@@ -5,7 +5,7 @@
 // be recovered in the target account. A dry run unless told --apply.
 import { DrsClient, SourceServer, UpdateReplicationConfigurationCommand } from "@aws-sdk/client-drs";
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
-import { StagingKeyExport } from "../components/config";
+import { StagingKeyExport } from "../config";
 import { AssumedRoleAccess, AwsAccess, UnreachableAccount, withRetry } from "./awsAccess";
 import { describeEncryption, hostnameOf, isOnKey, listSourceServers, readServerEncryption, replicatingHere } from "./sourceServers";
 import { readDeployedStack } from "./deployedStack";

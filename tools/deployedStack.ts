@@ -2,7 +2,7 @@
 // (`pulumi stack output --json`), its config, and the role to assume in each account.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, Settings, parseConfig, programConfig } from "../components/config";
+import { ConfigError, Settings, parseConfig, programConfig } from "../config";
 import { SynthError, readStackConfig } from "./synth";
 
 export interface DeployedStack {

@@ -3,7 +3,7 @@
 import { DescribeReplicationConfigurationTemplatesCommand, DrsClient, SourceServer } from "@aws-sdk/client-drs";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KeyMetadata } from "@aws-sdk/client-kms";
-import { Settings, StagingKeyExport } from "../components/config";
+import { Settings, StagingKeyExport } from "../config";
 import {
     PolicyDocument,
     TargetAccess,

@@ -16,8 +16,15 @@ import {
     parseRoleArn,
     planTargetKeyUsePolicies,
     targetAccessModes,
-} from "./policies";
-import { LaunchDisposition, RightSizingMethod, StagingRoleMode, keyDefaults, replicationDefaults, stagingRoleModes } from "./defaults";
+} from "../components/policies";
+import {
+    LaunchDisposition,
+    RightSizingMethod,
+    StagingRoleMode,
+    keyDefaults,
+    replicationDefaults,
+    stagingRoleModes,
+} from "../components/defaults";
 
 export const configNamespace = "drs-cross-account-kms";
 
@@ -833,6 +840,29 @@ class Validator {
             this.error(key, `"${value}" is not an IAM role name (up to 64 of letters, digits and +=,.@_-).`);
         return value;
     }
+}
+
+/**
+ * A `secure:` value that cannot be decrypted here (the offline tools read stack files without the
+ * Pulumi CLI): it is named as a secret, never printed, and its shape is not judged. Under the
+ * engine, secrets arrive decrypted and are checked like any other value.
+ */
+export class SecretValue {
+    toString(): string {
+        return "[secret]";
+    }
+    toJSON(): string {
+        return "[secret]";
+    }
+}
+
+/**
+ * Parses a whole stack config: full keys (`drs-cross-account-kms:deploy`, `aws:region`), values
+ * as the stack file or the engine gives them (objects parsed, SecretValue for what cannot be
+ * decrypted). Throws one ConfigError listing every problem.
+ */
+export function parseStackConfig(config: Record<string, unknown>): ParsedConfig {
+    return parseConfig(programConfig(config));
 }
 
 /** This program's keys of a stack's config (full keys, such as `drs-cross-account-kms:deploy`), without the namespace. */
