@@ -69,7 +69,9 @@ export function adoptionProblems(entry: Pick<KeyEntry, "accountId" | "region">, 
         );
     }
     if (key.keySpec !== "SYMMETRIC_DEFAULT" || key.keyUsage !== "ENCRYPT_DECRYPT") {
-        problems.push(`is a ${key.keySpec} ${key.keyUsage} key: EBS encrypts only with symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)`);
+        problems.push(
+            `is a ${key.keySpec} ${key.keyUsage} key: EBS encrypts only with symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)`,
+        );
     }
     if (key.origin !== "AWS_KMS") {
         problems.push(`has key material of origin ${key.origin}: the program adopts keys whose material KMS generated (AWS_KMS) only`);
@@ -123,7 +125,9 @@ export function planKeys(entries: KeyEntry[], options: KeyPlanOptions): KeyPlan 
             notes.push(
                 `key.multiRegion applies to keys not yet created: ${singles
                     .map((i) => `${accountId}/${entries[i].region}`)
-                    .join(", ")} ${singles.length === 1 ? "keeps its" : "keep their"} single-Region key (KMS cannot make an existing key multi-Region).`,
+                    .join(
+                        ", ",
+                    )} ${singles.length === 1 ? "keeps its" : "keep their"} single-Region key (KMS cannot make an existing key multi-Region).`,
             );
         }
         const primaryHere = options.primaryRegion ? indexes.find((i) => entries[i].region === options.primaryRegion) : undefined;
