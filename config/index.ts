@@ -843,23 +843,16 @@ class Validator {
 }
 
 /**
- * A `secure:` value that cannot be decrypted here (the offline tools read stack files without the
- * Pulumi CLI): it is named as a secret, never printed, and its shape is not judged. Under the
- * engine, secrets arrive decrypted and are checked like any other value.
+ * What stands for a `secure:` value that cannot be decrypted here (the offline tools read stack
+ * files without the Pulumi CLI): the config checks do not judge it, and it is never printed. Under
+ * the engine, secrets arrive decrypted and are checked like any other value.
  */
-export class SecretValue {
-    toString(): string {
-        return "[secret]";
-    }
-    toJSON(): string {
-        return "[secret]";
-    }
-}
+export const secretPlaceholder = "[secret]";
 
 /**
  * Parses a whole stack config: full keys (`drs-cross-account-kms:deploy`, `aws:region`), values
- * as the stack file or the engine gives them (objects parsed, SecretValue for what cannot be
- * decrypted). Throws one ConfigError listing every problem.
+ * as the stack file or the engine gives them (objects parsed, secretPlaceholder for what
+ * cannot be decrypted). Throws one ConfigError listing every problem.
  */
 export function parseStackConfig(config: Record<string, unknown>): ParsedConfig {
     return parseConfig(programConfig(config));
