@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { formatPlanText, sentence } from "../tools/planText";
 import { SynthError, SynthResult, synthesize } from "../tools/synth";
 
 const root = path.join(__dirname, "..");
@@ -41,7 +42,8 @@ describe("offline plan (synth)", () => {
     });
 
     it("returns project, stack, resources and outputs", () => {
-        expect(Object.keys(target.plan)).to.deep.equal(["project", "stack", "resources", "outputs"]);
+        expect(Object.keys(target.plan)).to.deep.equal(["project", "stack", "secretConfigKeys", "resources", "outputs"]);
+        expect(target.plan.secretConfigKeys).to.deep.equal([]);
         expect(target.plan.project).to.equal("drs-cross-account-kms");
         expect(target.plan.stack).to.equal("target");
         for (const r of target.plan.resources) {
@@ -136,7 +138,7 @@ describe("synth and access-report commands", () => {
         expect(run.status).to.equal(0);
         expect(run.stdout).to.include("Account 111122223333, global (IAM)");
         expect(run.stdout).to.include(
-            "AllowTargetAccountReEncryptThroughEc2: account 111122223333 (its IAM principals that have permission) may kms:ReEncrypt*, only as account 111122223333, only through ec2.us-east-1.amazonaws.com.",
+            "AllowTargetAccountReEncryptThroughEc2: account 111122223333 (its IAM principals that have permission) may kms:ReEncrypt* on this key, only as account 111122223333, only through ec2.us-east-1.amazonaws.com.",
         );
         expect(run.stdout).to.match(/Access report: \d+ checks, 0 mismatches\./);
         expect(fs.readdirSync(dir).sort()).to.deep.equal([
@@ -148,41 +150,75 @@ describe("synth and access-report commands", () => {
         ]);
     });
 
-    it("verify says, without a stack trace, when it cannot read the stack outputs (exit 2)", () => {
-        const run = cli("verify", "--stack", "staging", "--outputs", path.join(os.tmpdir(), "no-such-outputs.json"));
-        expect(run.status).to.equal(2);
-        expect(run.stdout).to.equal("");
-        expect(run.stderr).to.match(
-            /^error: --outputs cannot be read \(ENOENT[^\n]*\): pass the output of `pulumi stack output --json`, as a file or - for stdin\.\n$/m,
-        );
-        expect(run.stderr).not.to.match(/\n\s+at /);
-    });
-
-    it("verify --help lists every check, the states treated as healthy and the permissions it needs", () => {
-        const run = cli("verify", "--help");
-        expect(run.status).to.equal(0);
-        for (const text of [
-            "source-server-encryption",
-            "extended-server-replication",
-            "drs-service-linked-role",
-            "CONTINUOUS, INITIAL_SYNC, RESCAN",
-        ]) {
-            expect(run.stdout).to.include(text);
-        }
-        expect(run.stdout).to.match(/^usage: npm run -s verify -- --stack <name> --outputs <file\|-> \[--config-file <path>\] \[--json\]/);
-    });
-
-    it("verify refuses outputs that are not an object, without a stack trace (exit 2)", () => {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drs-outputs-")), "outputs.json");
-        fs.writeFileSync(file, "null");
-        const run = cli("verify", "--stack", "staging", "--outputs", file, "--json");
-        expect([run.status, run.stdout]).to.deep.equal([2, ""]);
-        expect(run.stderr).to.equal("error: --outputs is not a JSON object: pass the output of `pulumi stack output --json`.\n");
-    });
-
     it("access-report exits 0 on the shipped stacks", () => {
         const run = cli("access-report", "--stack", "target");
         expect(run.status).to.equal(0);
         expect(run.stdout).to.match(/Access report: 32 checks, 0 mismatches\.\n$/);
+    });
+});
+
+describe("the plan in words (--format text)", () => {
+    it("puts each resource under its real Region, the aws-native launch template under its provider's", async () => {
+        const dir = project({
+            all: [
+                "config:",
+                '  pulumi:disable-default-providers: ["*"]',
+                "  drs-cross-account-kms:target:",
+                '    accountId: "111122223333"',
+                "    keyUserRoleNames: [DrsRecoveryOperator]",
+                "    launch:",
+                "      - region: eu-west-1",
+                "        copyTags: true",
+                "  drs-cross-account-kms:stagingAccounts:",
+                '    - accountId: "444455556666"',
+                "      region: eu-west-1",
+                "",
+            ].join("\n"),
+        });
+        const result = await synthesize("all", { projectDir: dir });
+        const text = formatPlanText(result);
+        const section = (heading: string) => text.split("\n\n").find((s) => s.startsWith(heading)) ?? "";
+        expect(section("Account 111122223333, eu-west-1")).to.match(
+            /^ {2}drs-cross-account-kms:index:DrsLaunchSettings \S+\n {4}aws-native:drs:LaunchConfigurationTemplate /m,
+        );
+        expect(text).not.to.include("global (IAM)\n    aws-native");
+        expect(text).not.to.include("Region unknown");
+    });
+
+    it("shows the tree by component, like pulumi preview: the component, then its children indented", async () => {
+        const text = formatPlanText(await synthesize("staging"));
+        expect(text).to.include(
+            [
+                "Account 444455556666, global (IAM)",
+                "  drs-cross-account-kms:index:DrsStagingRole drs-staging-role-444455556666",
+                "    aws:iam/role:Role drs-staging-role-444455556666-role  arn:aws:iam::444455556666:role/service-role/DRSStagingAccountRole_111122223333",
+            ].join("\n"),
+        );
+        expect(text).to.match(/\n {2}drs-cross-account-kms:index:DrsCrossAccountKey \S+\n {4}aws:kms\/alias:Alias /);
+    });
+
+    it("says each statement plainly, with the right nouns for each kind of policy", async () => {
+        const text = formatPlanText(await synthesize("target"));
+        for (const phrase of [
+            "AllowKeyLossRulesToPublish: the service events.amazonaws.com may publish to 1 topic, only when aws:SourceAccount is 444455556666",
+            "DescribeDrsKeys: the roles it is attached to may kms:DescribeKey on 1 key, with no condition.",
+            "may kms:DescribeKey on this key, only as account 111122223333.",
+            "AllowDrsOnBehalfOfTargetAccount: the service drs.amazonaws.com may assume this role (sts:AssumeRole, sts:SetSourceIdentity), only when sts:SourceIdentity is 111122223333",
+            "only when aws:SourceArn matches arn:aws:drs:*:*:source-server/*",
+        ])
+            expect(text).to.include(phrase);
+        expect(text).not.to.match(/key\(s\)|arnequals/);
+    });
+
+    it("names the nouns of a statement's resources: keys, topics, roles, and every resource", () => {
+        const statement = (Resource: string | string[]) => ({ Sid: "S", Effect: "Allow" as const, Action: "kms:Decrypt", Resource });
+        expect(sentence(statement(["arn:aws:kms:us-east-1:1:key/a", "arn:aws:kms:us-east-1:1:key/b"]))).to.equal(
+            "S: the roles it is attached to may kms:Decrypt on 2 keys, with no condition.",
+        );
+        expect(sentence(statement("*"))).to.equal("S: the roles it is attached to may kms:Decrypt on every resource, with no condition.");
+        expect(sentence(statement("*"), "key")).to.equal("S: the roles it is attached to may kms:Decrypt on this key, with no condition.");
+        expect(sentence(statement("arn:aws:iam::1:role/R"))).to.equal(
+            "S: the roles it is attached to may kms:Decrypt on 1 role, with no condition.",
+        );
     });
 });

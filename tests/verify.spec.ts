@@ -19,7 +19,21 @@ import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { parseConfig } from "../config";
 import { buildKeyPolicy, buildStagingRoleTrustPolicy } from "../components/policies";
-import { AssumedRoleAccess, AwsAccess, UnreachableAccount, setRetrySleep, withRetry } from "../tools/awsAccess";
+import { ConfiguredRetryStrategy } from "@smithy/util-retry";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Readable } from "stream";
+import {
+    AssumedRoleAccess,
+    AwsAccess,
+    NoAwsAccess,
+    UnreachableAccount,
+    describeAccessFailure,
+    iamRegions,
+    maxAttempts,
+} from "../tools/awsAccess";
+import { run } from "../tools/cli";
 import { CannotVerify, CheckResult, checkCatalog, formatResults, verify, verifyHelp } from "../tools/verify";
 
 const staging = "444455556666";
@@ -224,8 +238,6 @@ function healthyAws(places: Place[] = [[staging, region]], options: { multiRegio
 const byCheck = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.check, r]));
 
 describe("verify", () => {
-    before(() => setRetrySleep(async () => undefined));
-
     it("passes every check on a healthy deployment", async () => {
         const { access } = healthyAws();
         const results = await verify({ settings, outputs }, access);
@@ -437,34 +449,22 @@ describe("verify", () => {
         }
     });
 
-    it("retries throttled calls, and says so when throttling never ends", async () => {
+    it("says so when throttling outlasts the SDK's retries (a WARN, not a crash)", async () => {
+        // The clients retry throttled calls themselves (tests/awsAccess.spec.ts); a mocked send is past that.
         const { access, mocks } = healthyAws();
-        mocks.stagingKms
-            .on(DescribeKeyCommand)
-            .rejectsOnce(awsError("ThrottlingException"))
-            .rejectsOnce(awsError("ThrottlingException"))
-            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } });
-        expect(byCheck(await verify({ settings, outputs }, access))["key-state"].status).to.equal("PASS");
-        expect(mocks.stagingKms.commandCalls(DescribeKeyCommand)).to.have.length(3);
-
-        mocks.stagingKms.resetHistory();
         mocks.stagingKms.on(GetKeyRotationStatusCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
         const r = byCheck(await verify({ settings, outputs }, access))["key-rotation"];
         expect([r.status, r.message]).to.deep.equal(["WARN", "Not verified: ThrottlingException: Rate exceeded"]);
-        expect(mocks.stagingKms.commandCalls(GetKeyRotationStatusCommand)).to.have.length(6);
+        expect(mocks.stagingKms.commandCalls(GetKeyRotationStatusCommand)).to.have.length(1);
     });
 
-    it("backs off exponentially between retries", async () => {
-        const waits: number[] = [];
-        let calls = 0;
-        const result = await withRetry(
-            async () => {
-                if (++calls < 4) throw awsError("TooManyRequestsException");
-                return "done";
-            },
-            { sleep: async (ms) => void waits.push(ms) },
-        );
-        expect([result, waits]).to.deep.equal(["done", [200, 400, 800]]);
+    it("reports progress: each key with its account and Region, then the places without a key", async () => {
+        const { access } = healthyAws();
+        const lines: string[] = [];
+        await verify({ settings: settingsFor([[staging, region]], [region]), outputs }, access, { progress: (l) => lines.push(l) });
+        expect(lines).to.deep.equal([
+            `Checking key 1 of 1: staging account ${staging} in ${region}, and target account ${target} there...`,
+        ]);
     });
 
     it("warns, not fails, when the credentials may not read what a check needs", async () => {
@@ -510,8 +510,6 @@ describe("verify", () => {
 });
 
 describe("verify's source-server checks", () => {
-    before(() => setRetrySleep(async () => undefined));
-
     const check = async (access: AwsAccess, name: string, input: { stack?: string } = {}) => {
         const r = (await verify({ settings, outputs, ...input }, access)).filter((x) => x.check === name);
         expect(r).to.have.length(1);
@@ -544,22 +542,6 @@ describe("verify's source-server checks", () => {
             expect(read).to.include.members(["a-001", "b-100", "c-050"]);
         });
 
-        it("retries throttled listing and reads, then passes", async () => {
-            const { access, mocks } = healthyAws();
-            mocks.stagingDrs
-                .on(DescribeSourceServersCommand)
-                .rejectsOnce(awsError("ThrottlingException", "Rate exceeded"))
-                .resolves({ items: [sourceServer("s-1", { hostname: "web-1" }), sourceServer("s-2")] })
-                .on(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })
-                .rejectsOnce(awsError("ThrottlingException", "Rate exceeded"))
-                .rejectsOnce(awsError("TooManyRequestsException"))
-                .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn });
-            const r = await check(access, "source-server-encryption");
-            expect(r.status).to.equal("PASS");
-            expect(mocks.stagingDrs.commandCalls(DescribeSourceServersCommand)).to.have.length(2);
-            expect(mocks.stagingDrs.commandCalls(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })).to.have.length(3);
-        });
-
         it("lists every server not on exactly this key: DEFAULT, another key, NONE", async () => {
             const { access, mocks } = healthyAws();
             mocks.stagingDrs
@@ -584,7 +566,7 @@ describe("verify's source-server checks", () => {
                 `3 of 4 servers replicating in ${staging}/${region} are not on this key: 1 DEFAULT (aws/ebs), 1 NONE, 1 on another key: s-2 (db-1), s-3 (app-1), s-4.`,
             ]);
             expect(r.fix).to.match(
-                /^Move them onto arn:aws:kms:us-east-1:444455556666:key\/\S+: `npm run -s align-servers -- --stack staging --outputs <outputs file>` lists the changes, and with --apply makes them\. Changing a server's EBS encryption may need a full sync/,
+                /^Move them onto arn:aws:kms:us-east-1:444455556666:key\/\S+: `npm run -s align-servers -- --stack staging` lists the changes, and with --apply makes them\. Changing a server's EBS encryption may need a full sync/,
             );
             expect(r.details).to.deep.equal([
                 {
@@ -853,8 +835,6 @@ describe("verify's source-server checks", () => {
 });
 
 describe("verify, multi-Region and adopted keys", () => {
-    before(() => setRetrySleep(async () => undefined));
-
     const west = "us-west-2";
     const eu = "eu-west-1";
     const places: Place[] = [
@@ -934,7 +914,7 @@ describe("verify, multi-Region and adopted keys", () => {
         ]);
         expect(r.fix).to.equal(
             "Run `pulumi up` on the staging stack to create it; a replica that was deleted must be recreated: `pulumi refresh` first, " +
-                `as the stack still records it. Then re-align the servers in ${eu}: \`npm run -s align-servers -- --stack <stack> --outputs <outputs file>\` ` +
+                `as the stack still records it. Then re-align the servers in ${eu}: \`npm run -s align-servers -- --stack <stack>\` ` +
                 "lists the changes, and with --apply makes them; " +
                 'guide symptom "Replication failed: Unable to encrypt EBS volumes", guide symptom "Recovery failed: Unable to decrypt EBS snapshots".',
         );
@@ -1063,8 +1043,7 @@ describe("verify, multi-Region and adopted keys", () => {
 
 describe("verify --help", () => {
     it("names every check verify runs, the healthy states, the permissions and the exit codes", async () => {
-        const help = verifyHelp("usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]");
-        expect(help.split("\n")[0]).to.equal("usage: npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>]");
+        const help = verifyHelp();
         const { access } = healthyAws();
         const ran = new Set((await verify({ settings, outputs }, access)).map((r) => r.check));
         // multi-region-replicas runs only for a multi-Region primary.
@@ -1079,7 +1058,7 @@ describe("verify --help", () => {
         for (const id of ran) expect(help).to.match(new RegExp(`^  ${id} `, "m"));
         expect(help).to.include("Once per multi-Region primary key (key.multiRegion):\n  multi-region-replicas ");
         expect(help).to.include("Data replication states treated as healthy: CONTINUOUS, INITIAL_SYNC, RESCAN.");
-        expect(help).to.include("--outputs -");
+        expect(help).to.include("--outputs (`pulumi stack output --json`, a file or - for stdin)");
         for (const permission of [
             "kms:GetKeyPolicy",
             "kms:GetKeyRotationStatus",
@@ -1090,7 +1069,6 @@ describe("verify --help", () => {
             "kms:Decrypt (expected to be denied",
         ])
             expect(help).to.include(permission);
-        expect(help).to.include("Exit codes: 0 no check failed, 1 a check failed, 2 could not run");
     });
 });
 
@@ -1126,3 +1104,123 @@ describe("verify's credentials per account", () => {
         );
     });
 });
+
+describe("verify's AWS clients: Region, partition, the SDK's retry, and one up-front check", () => {
+    const assumed = () => {
+        const sts = new STSClient({ region });
+        const stsMock = mockClient(sts);
+        stsMock
+            .on(AssumeRoleCommand)
+            .resolves({ Credentials: { AccessKeyId: "AKIA", SecretAccessKey: "s", SessionToken: "t", Expiration: new Date() } });
+        return { sts, stsMock };
+    };
+
+    it("calls each account in its entry's Region; IAM in its partition's Region", async () => {
+        const { sts } = assumed();
+        const access = new AssumedRoleAccess(new Map([[staging, `arn:aws:iam::${staging}:role/Deploy`]]), "verify", sts);
+        for (const [r, iamRegion] of [
+            ["eu-west-1", "us-east-1"],
+            ["cn-northwest-1", "cn-north-1"],
+            ["us-gov-east-1", "us-gov-west-1"],
+        ]) {
+            expect(await (await access.kms(staging, r)).config.region()).to.equal(r);
+            expect(await (await access.drs(staging, r)).config.region()).to.equal(r);
+            expect(await (await access.iam(staging, r)).config.region(), r).to.equal(iamRegion);
+        }
+        expect(iamRegions).to.deep.equal({ aws: "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1" });
+    });
+
+    it("uses the SDK's adaptive retry, with the attempts of the old hand-written loop", async () => {
+        const { sts } = assumed();
+        const kms = await new AssumedRoleAccess(new Map([[staging, `arn:aws:iam::${staging}:role/Deploy`]]), "verify", sts).kms(
+            staging,
+            region,
+        );
+        expect([((await kms.config.retryStrategy()) as { mode?: string }).mode, await kms.config.maxAttempts()]).to.deep.equal([
+            "adaptive",
+            maxAttempts,
+        ]);
+    });
+
+    it("retries a throttled call through the SDK (no wait in tests), then answers; gives up after maxAttempts", async () => {
+        const { sts } = assumed();
+        const statuses: number[] = [];
+        const answers = [throttled(), throttled(), ok({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })];
+        const handler = {
+            handle: async () => {
+                const response = answers.shift() ?? throttled();
+                statuses.push(response.statusCode);
+                return { response };
+            },
+        };
+        const options = { requestHandler: handler, retryStrategy: new ConfiguredRetryStrategy(maxAttempts, 0) };
+        const access = new AssumedRoleAccess(new Map([[staging, `arn:aws:iam::${staging}:role/Deploy`]]), "verify", sts, options);
+        const kms = await access.kms(staging, region);
+        const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+        expect([KeyMetadata?.KeyState, statuses]).to.deep.equal(["Enabled", [400, 400, 200]]);
+
+        statuses.length = 0;
+        let error: Error | undefined;
+        try {
+            await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+        } catch (err) {
+            error = err as Error;
+        }
+        expect([error?.name, statuses.length]).to.deep.equal(["ThrottlingException", maxAttempts]);
+    });
+
+    it("checks the credentials once, up front, and names the real cause (not a missing Region, not roleArn)", async () => {
+        const sts = new STSClient({ region });
+        const stsMock = mockClient(sts);
+        stsMock.on(GetCallerIdentityCommand).rejects(awsError("CredentialsProviderError", "Could not load credentials from any providers"));
+        const access = new AssumedRoleAccess(new Map([[staging, undefined]]), "verify", sts);
+        let error: Error | undefined;
+        try {
+            await access.check([region, "us-west-2", "eu-west-1"]);
+        } catch (err) {
+            error = err as Error;
+        }
+        expect(error).to.be.instanceOf(NoAwsAccess);
+        expect(error?.message).to.match(/^No AWS credentials found \(environment, shared config and credentials files, SSO/);
+        expect(error?.message).not.to.match(/roleArn|Region is missing/);
+        expect(stsMock.commandCalls(GetCallerIdentityCommand)).to.have.length(1);
+    });
+
+    it("verify exits 2 with that one line before any check when the credentials do not work", async () => {
+        const sts = new STSClient({ region });
+        mockClient(sts)
+            .on(GetCallerIdentityCommand)
+            .rejects(awsError("ExpiredTokenException", "The security token included in the request is expired"));
+        let out = "";
+        let err = "";
+        const outputsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drs-verify-")), "outputs.json");
+        fs.writeFileSync(outputsFile, JSON.stringify(outputs));
+        const code = await run(["verify", "-s", "staging", "--outputs", outputsFile], {
+            io: { out: (t) => void (out += t), err: (t) => void (err += t) },
+            workspace: null,
+            access: (roleArns, command) => new AssumedRoleAccess(roleArns, command, sts),
+        });
+        expect([code, out]).to.deep.equal([2, ""]);
+        expect(err).to.equal(
+            "error: The AWS credentials have expired: refresh them (aws sso login, or new session credentials) and run again. (ExpiredTokenException: The security token included in the request is expired)\n",
+        );
+    });
+
+    it("names the cause when the current credentials cannot be checked: no network", () => {
+        const offline = Object.assign(new Error("getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com"), { name: "Error", code: "ENOTFOUND" });
+        expect(describeAccessFailure(offline, "us-east-1")).to.equal(
+            "Cannot reach AWS STS in us-east-1 (ENOTFOUND): check the network, proxy or VPC endpoint.",
+        );
+    });
+});
+
+/** A KMS (JSON protocol) answer, as the SDK's HTTP handler returns it. */
+function response(statusCode: number, body: object) {
+    return {
+        statusCode,
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req" },
+        body: Readable.from([Buffer.from(JSON.stringify(body))]),
+    };
+}
+const throttled = () => response(400, { __type: "ThrottlingException", message: "Rate exceeded" });
+const ok = (body: object) => response(200, body);

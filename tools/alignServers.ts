@@ -6,10 +6,11 @@
 import { DrsClient, SourceServer, UpdateReplicationConfigurationCommand } from "@aws-sdk/client-drs";
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { StagingKeyExport } from "../config";
-import { AssumedRoleAccess, AwsAccess, UnreachableAccount, withRetry } from "./awsAccess";
+import { AwsAccess, UnreachableAccount } from "./awsAccess";
 import { describeEncryption, hostnameOf, isOnKey, listSourceServers, readServerEncryption, replicatingHere } from "./sourceServers";
-import { readDeployedStack } from "./deployedStack";
-import { CannotVerify, stagingKeysOf } from "./verify";
+import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
+import { Io } from "./io";
+import { UsageError } from "./stackFiles";
 
 /** The IAM actions the command calls in each staging account: the help text lists exactly these. */
 export const permissions = {
@@ -77,7 +78,7 @@ export interface ApplyOutcome {
 }
 
 /** The command cannot start (arguments, outputs, config, an access error while planning): exit 2. */
-export class CannotAlign extends Error {}
+export class CannotAlign extends UsageError {}
 
 /** An access error: the run stops at it rather than fail server after server the same way. */
 class AccessStop extends Error {
@@ -153,7 +154,7 @@ export async function planAlignment(
             let deletionDate: Date | undefined;
             try {
                 const { KeyMetadata: m } = await calling(key.accountId, "kms:DescribeKey", () =>
-                    withRetry(() => kms.send(new DescribeKeyCommand({ KeyId: key.keyArn }))),
+                    kms.send(new DescribeKeyCommand({ KeyId: key.keyArn })),
                 );
                 keyState = m?.KeyState ?? "unknown";
                 deletionDate = m?.DeletionDate;
@@ -238,14 +239,12 @@ async function moveServer(drs: DrsClient, key: KeyPlan, move: ServerMove): Promi
         if (isOnKey(now, newKeyArn)) return { ...result, newKeyArn, status: "skipped", message: "already on the key" };
         // Only these three fields: any other field would overwrite that server's own settings.
         const answer = await calling(key.accountId, "drs:UpdateReplicationConfiguration", () =>
-            withRetry(() =>
-                drs.send(
-                    new UpdateReplicationConfigurationCommand({
-                        sourceServerID: move.sourceServerID,
-                        ebsEncryption: "CUSTOM",
-                        ebsEncryptionKeyArn: newKeyArn,
-                    }),
-                ),
+            drs.send(
+                new UpdateReplicationConfigurationCommand({
+                    sourceServerID: move.sourceServerID,
+                    ebsEncryption: "CUSTOM",
+                    ebsEncryptionKeyArn: newKeyArn,
+                }),
             ),
         );
         if (answer?.ebsEncryption !== undefined && !isOnKey(answer, newKeyArn)) {
@@ -307,10 +306,7 @@ export interface AlignOptions {
     servers?: string[];
 }
 
-export interface Io {
-    out(text: string): void;
-    err(text: string): void;
-}
+export type { Io };
 
 /** Plans, prints, and with --apply moves; returns the exit code. */
 export async function alignServers(keys: StagingKeyExport[], aws: AwsAccess, options: AlignOptions, io: Io): Promise<number> {
@@ -358,29 +354,24 @@ export async function alignServers(keys: StagingKeyExport[], aws: AwsAccess, opt
     return exitCode;
 }
 
-export const usage =
-    "usage: npm run -s align-servers -- --stack <name> --outputs <file|-> [--config-file <path>] [--server <id>]... [--apply] [--json]";
-
+/** What `align-servers --help` says after the options. */
 export function alignServersHelp(): string {
     return [
-        usage,
-        "",
         "Moves every source server that replicates into a staging account onto that account's staging key",
         "(ebsEncryption CUSTOM with the stack's key). The replication template is only the default for servers",
         "added later: servers replicated before the key existed stay on DEFAULT (aws/ebs) or another key, and",
         "cannot be recovered in the target account.",
         "",
-        "A dry run by default: prints, per staging key, the servers it would move, and changes nothing.",
-        "  --apply               make the change, server by server, printing each result",
-        "  --server <id>         only this source server (repeat it, or comma-separate): to move one server first",
-        "  --json                one JSON document on stdout: the plan, and the results with --apply; progress on stderr",
-        "  --outputs <file|->    `pulumi stack output --json` of the stack, as a file or - for stdin",
-        "  --config-file <path>  the stack config (default Pulumi.<stack>.yaml): each staging account's roleArn",
+        "A dry run by default: prints, per staging key, the servers it would move, and changes nothing. With",
+        "--apply it makes the change, server by server, printing each result. --server limits it to the",
+        "servers named: to move one server first. The stack's outputs and config are read as verify reads",
+        "them: from the stack with the Pulumi CLI installed, or from --outputs and the stack file.",
         "",
-        "Example:",
+        "Examples:",
+        "  npm run -s align-servers -- -s staging",
         "  pulumi stack output --json --stack staging > outputs.json",
-        "  npm run -s align-servers -- --stack staging --outputs outputs.json",
-        "  npm run -s align-servers -- --stack staging --outputs outputs.json --server s-1234567890abcdef0 --apply",
+        "  npm run -s align-servers -- -s staging --outputs outputs.json --server s-1234567890abcdef0 --apply",
+        "  npm run -s align-servers -- -s staging --outputs outputs.json --apply --json",
         "",
         "It never touches a server already on the key, never changes any other replication setting (it sends",
         "only sourceServerID, ebsEncryption CUSTOM and ebsEncryptionKeyArn), and never changes the replication",
@@ -395,35 +386,15 @@ export function alignServersHelp(): string {
         `  --apply:        ${permissions.apply.join(", ")}`,
         "and, for the credentials you run with, sts:AssumeRole on each roleArn the config names.",
         "",
-        "Exit codes: 0 nothing to move (or everything moved), 1 servers to move (dry run) or a server failed,",
-        "2 could not run (arguments, outputs, config, credentials, an access error that stopped the run, a key not Enabled).",
+        "In the exit codes, 2 also covers an access error that stopped the run and a key that is not Enabled.",
     ].join("\n");
 }
 
-/** The command as the CLI runs it: reads the outputs and config like verify, then alignServers. */
-export async function alignServersCommand(args: Record<string, string>, io: Io): Promise<number> {
-    if (args.help) {
-        io.out(`${alignServersHelp()}\n`);
-        return 0;
-    }
-    if (!args.stack) throw new CannotAlign(`--stack is required.\n${usage}`);
-    if (!args.outputs) throw new CannotAlign(`--outputs is required.\n${usage}`);
-    const { outputs, roleArns } = readDeployedStack(args.stack, args.outputs, args["config-file"]);
-    let keys: StagingKeyExport[];
-    try {
-        keys = stagingKeysOf(outputs);
-    } catch (err) {
-        if (err instanceof CannotVerify) throw new CannotAlign(err.message);
-        throw err;
-    }
-    const servers = args.server
-        ?.split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-    return alignServers(
-        keys,
-        new AssumedRoleAccess(roleArns, "align-servers"),
-        { apply: args.apply === "true", json: args.json === "true", servers },
-        io,
-    );
+/** The command as the CLI runs it: reads the stack like verify, checks the credentials once, then alignServers. */
+export async function alignServersCommand(
+    options: AwsCommandOptions & { apply: boolean; servers?: string[] },
+    deps: AwsCommandDeps,
+): Promise<number> {
+    const { keys, io, access } = await openStack("align-servers", options, deps);
+    return alignServers(keys, access, { apply: options.apply, json: options.json, servers: options.servers }, io);
 }

@@ -1,17 +1,20 @@
-// AWS clients per account for the verify command: the same roles the program's providers assume,
-// and one retry policy for throttling that the tests can drive.
+// AWS clients per account for the commands that talk to AWS (verify, align-servers): the same
+// roles the program's providers assume, each client in its entry's Region and partition, and
+// the SDK's own retry (adaptive: backoff, and a client-side rate that slows down when throttled).
 import { DrsClient } from "@aws-sdk/client-drs";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { Partition, partitionOf } from "../components/policies";
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
-/** The clients verify uses, per account (and Region). */
+/** The clients verify and align-servers use, per account and Region. */
 export interface AwsAccess {
     kms(account: string, region: string): Promise<KMSClient>;
     drs(account: string, region: string): Promise<DrsClient>;
-    iam(account: string): Promise<IAMClient>;
+    /** IAM is global within a partition: `region` only says which partition (docs/aws-facts.md). */
+    iam(account: string, region: string): Promise<IAMClient>;
 }
 
 /** No credentials reach the account: verify says so instead of checking. */
@@ -19,95 +22,166 @@ export class UnreachableAccount extends Error {
     constructor(
         readonly account: string,
         reason: string,
+        /** What to do about it. */
+        readonly fix = "Set roleArn for this account in the stack config, or run with its credentials.",
     ) {
         super(`cannot reach account ${account}: ${reason}`);
         this.name = "UnreachableAccount";
     }
 }
 
+/** The command cannot talk to AWS at all (no credentials, expired, no network): one message, exit 2. */
+export class NoAwsAccess extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "NoAwsAccess";
+    }
+}
+
+/**
+ * The Region IAM's (global) endpoint signs in, per partition: us-east-1, cn-north-1, us-gov-west-1
+ * (https://docs.aws.amazon.com/general/latest/gr/iam-service.html).
+ */
+export const iamRegions: Record<Partition, string> = { aws: "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1" };
+
+/** Attempts per call, the first included: throttled and transient errors are retried by the SDK. */
+export const maxAttempts = 6;
+
+/** Options every client gets; the tests pass a request handler and a retry strategy without waits. */
+export type ClientOptions = Record<string, unknown>;
+
+export const defaultClientOptions: ClientOptions = { retryMode: "adaptive", maxAttempts };
+
+/** What the up-front check found: the account of the current credentials in each partition. */
+export interface CallerIdentity {
+    partition: Partition;
+    account: string;
+    arn?: string;
+}
+
 /**
  * Credentials per account: assume the role the config names for it, as the program's provider
- * does; without one, use the ambient credentials if they are for that account.
+ * does; without one, use the current credentials if they are for that account. STS is called
+ * in the Region of the entry that first needs the account (so in its partition).
  */
 export class AssumedRoleAccess implements AwsAccess {
     private readonly credentials = new Map<string, Promise<Credentials | undefined>>();
+    private readonly stsClients = new Map<string, STSClient>();
+    private readonly callers = new Map<Partition, Promise<string>>();
 
     constructor(
         private readonly roleArns: Map<string, string | undefined>,
         /** Names the command in the assumed-role session, so CloudTrail shows which one acted. */
         private readonly command: string,
-        private readonly sts = new STSClient({}),
+        /** One STS client for every Region (tests), or none: one per Region. */
+        private readonly sts?: STSClient,
+        private readonly clientOptions: ClientOptions = defaultClientOptions,
     ) {}
 
     async kms(account: string, region: string) {
-        return new KMSClient({ region, credentials: await this.credentialsFor(account), maxAttempts: 1 });
+        return new KMSClient({ ...this.clientOptions, region, credentials: await this.credentialsFor(account, region) });
     }
 
     async drs(account: string, region: string) {
-        return new DrsClient({ region, credentials: await this.credentialsFor(account), maxAttempts: 1 });
+        return new DrsClient({ ...this.clientOptions, region, credentials: await this.credentialsFor(account, region) });
     }
 
-    async iam(account: string) {
-        return new IAMClient({ region: "us-east-1", credentials: await this.credentialsFor(account), maxAttempts: 1 });
+    async iam(account: string, region: string) {
+        const iamRegion = iamRegions[partitionOf(region)];
+        return new IAMClient({ ...this.clientOptions, region: iamRegion, credentials: await this.credentialsFor(account, region) });
     }
 
-    private credentialsFor(account: string): Promise<Credentials | undefined> {
-        if (!this.credentials.has(account)) this.credentials.set(account, this.resolve(account));
+    /**
+     * The up-front check: the current credentials work (sts:GetCallerIdentity, which needs no
+     * permission) in each partition of `regions`. Throws NoAwsAccess naming the cause, once.
+     */
+    async check(regions: string[]): Promise<CallerIdentity[]> {
+        const byPartition = new Map<Partition, string>();
+        for (const region of regions) if (!byPartition.has(partitionOf(region))) byPartition.set(partitionOf(region), region);
+        const found: CallerIdentity[] = [];
+        for (const [partition, region] of byPartition) {
+            try {
+                found.push({ partition, account: await this.caller(region) });
+            } catch (err) {
+                throw new NoAwsAccess(describeAccessFailure(err as Error, region));
+            }
+        }
+        return found;
+    }
+
+    private stsIn(region: string): STSClient {
+        if (this.sts) return this.sts;
+        let client = this.stsClients.get(region);
+        if (!client) {
+            client = new STSClient({ ...this.clientOptions, region });
+            this.stsClients.set(region, client);
+        }
+        return client;
+    }
+
+    /** The account of the current credentials in the partition of `region`, asked once. */
+    private caller(region: string): Promise<string> {
+        const partition = partitionOf(region);
+        let account = this.callers.get(partition);
+        if (!account) {
+            account = this.stsIn(region)
+                .send(new GetCallerIdentityCommand({}))
+                .then(({ Account }) => Account ?? "");
+            this.callers.set(partition, account);
+        }
+        return account;
+    }
+
+    private credentialsFor(account: string, region: string): Promise<Credentials | undefined> {
+        if (!this.credentials.has(account)) this.credentials.set(account, this.resolve(account, region));
         return this.credentials.get(account)!;
     }
 
-    private async resolve(account: string): Promise<Credentials | undefined> {
+    private async resolve(account: string, region: string): Promise<Credentials | undefined> {
         const roleArn = this.roleArns.get(account);
-        try {
-            if (roleArn) {
-                const { Credentials: c } = await withRetry(() =>
-                    this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `drs-cross-account-kms-${this.command}` })),
+        if (roleArn) {
+            try {
+                const { Credentials: c } = await this.stsIn(region).send(
+                    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `drs-cross-account-kms-${this.command}` }),
                 );
                 if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
                 return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+            } catch (err) {
+                throw new UnreachableAccount(
+                    account,
+                    `assuming ${roleArn} failed (${(err as Error).name}: ${(err as Error).message})`,
+                    `Let your credentials assume ${roleArn} (sts:AssumeRole, and the role's trust policy), or correct roleArn in the stack config.`,
+                );
             }
-            const { Account } = await withRetry(() => this.sts.send(new GetCallerIdentityCommand({})));
-            if (Account !== account)
-                throw new Error(`the current credentials are for account ${Account}, and the config names no roleArn for ${account}`);
-            return undefined; // the ambient credentials
-        } catch (err) {
-            throw new UnreachableAccount(account, (err as Error).message);
         }
-    }
-}
-
-const throttlingErrors = new Set([
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "ThrottledException",
-    "RequestLimitExceeded",
-]);
-
-export interface RetryOptions {
-    attempts?: number;
-    /** Waits between attempts; the tests pass one that does not wait. */
-    sleep?: (ms: number) => Promise<void>;
-}
-
-let defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** For tests: replace the wait between retries. */
-export function setRetrySleep(sleep: (ms: number) => Promise<void>): void {
-    defaultSleep = sleep;
-}
-
-/** Calls `fn`, retrying throttled calls with exponential backoff (0.2 s, 0.4 s, ...). */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-    const attempts = options.attempts ?? 6;
-    for (let attempt = 1; ; attempt++) {
+        let current: string;
         try {
-            return await fn();
+            current = await this.caller(region);
         } catch (err) {
-            const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-            const throttled = throttlingErrors.has(e.name ?? "") || e.$metadata?.httpStatusCode === 429;
-            if (!throttled || attempt >= attempts) throw err;
-            await (options.sleep ?? defaultSleep)(200 * 2 ** (attempt - 1));
+            throw new UnreachableAccount(account, describeAccessFailure(err as Error, region), "Run with working AWS credentials.");
         }
+        if (current !== account)
+            throw new UnreachableAccount(
+                account,
+                `the current credentials are for account ${current}, and the config names no roleArn for ${account}`,
+            );
+        return undefined; // the current credentials
     }
+}
+
+/** Why the SDK could not call AWS, in one line with what to do. */
+export function describeAccessFailure(err: Error, region: string): string {
+    const name = err.name ?? "Error";
+    const code = (err as NodeJS.ErrnoException).code;
+    const said = `${name}: ${err.message.split("\n")[0]}`;
+    if (name === "CredentialsProviderError")
+        return `No AWS credentials found (environment, shared config and credentials files, SSO, container or instance role): sign in (aws sso login, or set AWS_PROFILE) and run again. (${said})`;
+    if (/^ExpiredToken(Exception)?$/.test(name) || name === "TokenRefreshRequired")
+        return `The AWS credentials have expired: refresh them (aws sso login, or new session credentials) and run again. (${said})`;
+    if (/^(InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|InvalidAccessKeyId|IncompleteSignature)$/.test(name))
+        return `The AWS credentials are not valid in ${partitionOf(region)} (${region}): check AWS_PROFILE or the access keys in use. (${said})`;
+    if (code && /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(code))
+        return `Cannot reach AWS STS in ${region} (${code}): check the network, proxy or VPC endpoint.`;
+    if (name === "TimeoutError") return `AWS STS in ${region} did not answer in time: check the network, proxy or VPC endpoint. (${said})`;
+    return `Calling AWS STS in ${region} failed: ${said}`;
 }

@@ -1,132 +1,293 @@
-// The dev commands:
-//   npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]
-//   npm run access-report -- --stack <name> [--config-file <path>]
-//   npm run verify -- --stack <name> --outputs <file|-> [--config-file <path>] [--json]
-//   npm run align-servers -- --stack <name> --outputs <file|-> [--config-file <path>] [--server <id>]... [--apply] [--json]
+// The dev commands, on one command line (commander: https://github.com/tj/commander.js):
+//   npm run -s synth -- -s <stack> [--format json|text] [--json] [--out <file>] [--policies-dir <dir>] [--config-file <path>]
+//   npm run -s access-report -- -s <stack> [--json] [--config-file <path>]
+//   npm run -s verify -- -s <stack> [--outputs <file|->] [--config-file <path>] [--json]
+//   npm run -s align-servers -- -s <stack> [--outputs <file|->] [--server <id>]... [--apply] [--json] [--config-file <path>]
+// The same commands as `drs-cross-account-kms <command>` (package.json bin). Start-up stays lean:
+// the Pulumi SDK, the AWS SDK and the Automation API load only in the commands that use them.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import { accessReport, formatAccessReport, mismatches } from "./accessReport";
-import { formatPlanText, policyDocuments } from "./planText";
-import { readDeployedStack } from "./deployedStack";
-import { SynthError, synthesize } from "./synth";
+import type { AwsAccess } from "./awsAccess";
+import type { StackWorkspace } from "./deployedStack";
+import type { Io } from "./io";
+import { UsageError } from "./stackFiles";
 
-const usage = {
-    synth: "usage: npm run synth -- --stack <name> [--config-file <path>] [--out <file>] [--format json|text] [--policies-dir <dir>]",
-    "access-report": "usage: npm run access-report -- --stack <name> [--config-file <path>]",
-    verify: "usage: npm run -s verify -- --stack <name> --outputs <file|-> [--config-file <path>] [--json]",
-};
-
-/**
- * `flags` take no value ("true" when given); a `repeatable` flag's values are joined with commas
- * (`--server a --server b` is `--server a,b`).
- */
-export function parseArgs(argv: string[], known: string[], spec: { flags?: string[]; repeatable?: string[] } = {}): Record<string, string> {
-    const args: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        if (flag === "--help" || flag === "-h") {
-            args.help = "true";
-            continue;
-        }
-        const name = flag.replace(/^--/, "");
-        if (flag.startsWith("--") && known.includes(name) && spec.flags?.includes(name)) {
-            args[name] = "true";
-            continue;
-        }
-        if (!flag.startsWith("--") || !known.includes(name) || argv[i + 1] === undefined)
-            throw new SynthError(`Unknown or incomplete argument ${flag}.`);
-        const value = argv[++i];
-        args[name] = spec.repeatable?.includes(name) && args[name] !== undefined ? `${args[name]},${value}` : value;
-    }
-    return args;
+/** What the tests replace: the streams, the Pulumi CLI's workspace, AWS, how soon progress shows. */
+export interface CliDeps {
+    io?: Io;
+    /** The Pulumi CLI's workspace; null: no CLI. Default: the Automation API when `pulumi` is on PATH. */
+    workspace?: StackWorkspace | null;
+    /** AWS clients per account, given the role per account and the command's name. */
+    access?: (roleArns: Map<string, string | undefined>, command: string) => AwsAccess;
+    /** Progress shows once a command has run this long (default 1 s). */
+    progressDelayMs?: number;
+    /** The project folder (Pulumi.yaml); default the repository root. */
+    projectDir?: string;
 }
 
-const knownArgs = {
-    synth: ["stack", "config-file", "out", "format", "policies-dir"],
-    "access-report": ["stack", "config-file"],
-    verify: ["stack", "config-file", "outputs", "json"],
-    "align-servers": ["stack", "config-file", "outputs", "apply", "json", "server"],
+export const exitCodes = "Exit codes: 0 ok, 1 findings, 2 could not run (arguments, files, config, credentials).";
+const binName = "drs-cross-account-kms";
+
+/** A single-value option given twice is refused, naming the flag; with choices, anything else is too. */
+function single(flag: string, choices?: string[]) {
+    return (value: string, previous: unknown) => {
+        if (previous !== undefined) throw new InvalidArgumentError(`${flag} was given twice (${previous}, then ${value}): give it once.`);
+        if (choices && !choices.includes(value)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(", ")}.`);
+        return value;
+    };
+}
+
+function valueOption(flags: string, description: string, choices?: string[]): Option {
+    const long = /--[\w-]+/.exec(flags)![0];
+    const option = new Option(flags, description).argParser(single(long, choices));
+    if (choices) option.argChoices = choices; // shown in the help
+    return option;
+}
+
+const stackOption = () =>
+    valueOption("-s, --stack <name>", "the stack (its config: Pulumi.<name>.yaml under Pulumi.yaml)").makeOptionMandatory();
+const configFileOption = () => valueOption("--config-file <path>", "read this stack config file instead of Pulumi.<name>.yaml");
+const jsonOption = (what: string) => new Option("--json", `one JSON document on stdout (${what}), nothing else there`);
+const outputsOption = () =>
+    valueOption(
+        "--outputs <file|->",
+        "`pulumi stack output --json` of the stack, as a file or - for stdin (default with the Pulumi CLI installed: read from the stack)",
+    );
+
+function help(command: string, lines: string[]): string {
+    return ["", ...lines, "", exitCodes.replace("0 ok, 1 findings", exitCodeWords[command] ?? "0 ok, 1 findings")].join("\n");
+}
+
+const exitCodeWords: Record<string, string> = {
+    synth: "0 planned",
+    "access-report": "0 no mismatch, 1 a request is allowed or denied against the access model",
+    verify: "0 no check failed, 1 a check failed",
+    "align-servers": "0 nothing to move (or everything moved), 1 servers to move (dry run) or a server failed",
 };
 
-/** align-servers' boolean and repeatable flags. */
-const argSpecs: Record<string, { flags?: string[]; repeatable?: string[] }> = {
-    verify: { flags: ["json"] },
-    "align-servers": { flags: ["apply", "json"], repeatable: ["server"] },
-};
+/** Turns commander's messages into one line: `error: unknown option '--stak' (did you mean --stack?)`. */
+function oneLine(message: string): string {
+    return `${message
+        .trim()
+        .replace(/\n\(Did you mean (.+)\)$/, " (did you mean $1)")
+        .replace(/\s*\n\s*/g, " ")}\n`;
+}
 
-/** Exit codes: 0 done, 1 a check failed (access report, verify), 2 could not run (config, arguments, credentials). */
-async function main(command: string, argv: string[]): Promise<number> {
-    if (command === "align-servers") return runAlignServers(parseArgs(argv, knownArgs[command], argSpecs[command]));
-    if (command !== "synth" && command !== "access-report" && command !== "verify") {
-        throw new SynthError(`Unknown command ${command}: synth, access-report, verify or align-servers.`);
+function buildProgram(io: Io, run: (name: string, options: Record<string, unknown>) => Promise<number>, result: { code: number }) {
+    const program = new Command(binName)
+        .description("Dev tools of the drs-cross-account-kms Pulumi program: the offline plan, the access report, and checks against AWS.")
+        .exitOverride()
+        .showSuggestionAfterError(true)
+        .allowExcessArguments(false)
+        .configureOutput({
+            writeOut: (text) => io.out(text),
+            writeErr: (text) => io.err(text),
+            outputError: (text, write) => write(oneLine(text)),
+        })
+        .addHelpText(
+            "after",
+            `\nRun \`${binName} <command> --help\` (or npm run -s <command> -- --help) for a command's flags.\n${exitCodes}`,
+        );
+    const define = (name: string, description: string) =>
+        program
+            .command(name)
+            .description(description)
+            .usage(`-s <stack> [options]`)
+            .action(async (options: Record<string, unknown>) => {
+                result.code = await run(name, options);
+            });
+
+    const synth = define(
+        "synth",
+        "The offline plan: runs index.ts under Pulumi mocks with the stack's config and prints every resource it would register, without AWS or the Pulumi CLI.",
+    )
+        .addOption(stackOption())
+        .addOption(valueOption("--format <format>", "json: the plan (default); text: in words, then the access report", ["json", "text"]))
+        .addOption(jsonOption("the plan; the same as --format json"))
+        .addOption(valueOption("--out <file>", "write to this file instead of stdout (a missing folder is created)"))
+        .addOption(valueOption("--policies-dir <dir>", "also write every policy document there as <resource name>.json"))
+        .addOption(configFileOption());
+    synth.addHelpText(
+        "after",
+        help("synth", [
+            "Config as `pulumi up` reads it: Pulumi.yaml's project config (values and declared defaults) under the",
+            'stack file\'s. A `secure:` value cannot be decrypted here: the plan runs with "[secret]" in its place,',
+            "says so on stderr and lists the key in secretConfigKeys; its value is never printed.",
+            "",
+            "Examples:",
+            "  npm run -s synth -- -s staging",
+            "  npm run -s synth -- --stack=target --format text",
+            "  npm run -s synth -- -s target --out plans/target.json --policies-dir plans/policies",
+        ]),
+    );
+
+    define(
+        "access-report",
+        "Who can do what on each key of the stack's plan (and the stacks it reads): the key policy and the target's IAM policies evaluated together, against the access model.",
+    )
+        .addOption(stackOption())
+        .addOption(jsonOption("the checks as an array"))
+        .addOption(configFileOption())
+        .addHelpText(
+            "after",
+            help("access-report", [
+                "Examples:",
+                "  npm run -s access-report -- -s target",
+                "  npm run -s access-report -- -s staging --json",
+            ]),
+        );
+
+    const verifyCommand = define("verify", "Read-only checks, against AWS, that a deployed stack works.")
+        .addOption(stackOption())
+        .addOption(outputsOption())
+        .addOption(configFileOption())
+        .addOption(jsonOption("the results as an array"));
+    verifyCommand.addHelpText("after", () => {
+        // The check catalog is in verify.ts, which loads the AWS SDK: only for this help.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { verifyHelp } = require("./verify") as typeof import("./verify");
+        return help("verify", [
+            verifyHelp(),
+            "",
+            "Examples:",
+            "  npm run -s verify -- -s staging                       # with the Pulumi CLI: reads the stack itself",
+            "  pulumi stack output --json --stack staging | npm run -s verify -- -s staging --outputs -",
+            "  npm run -s verify -- -s target --outputs outputs.json --json",
+        ]);
+    });
+
+    define("align-servers", "Moves the source servers replicating into each staging account onto that account's staging key.")
+        .addOption(stackOption())
+        .addOption(outputsOption())
+        .addOption(
+            new Option("--server <id>", "only this source server (repeat it, or comma-separate IDs)").argParser(
+                (value: string, previous: string[] = []) => [
+                    ...previous,
+                    ...value
+                        .split(",")
+                        .map((s) => s.trim())
+                        .filter(Boolean),
+                ],
+            ),
+        )
+        .addOption(new Option("--apply", "make the changes; without it, a dry run that changes nothing"))
+        .addOption(jsonOption("the plan, and the results with --apply; progress on stderr"))
+        .addOption(configFileOption())
+        .addHelpText("after", () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { alignServersHelp } = require("./alignServers") as typeof import("./alignServers");
+            return help("align-servers", [alignServersHelp()]);
+        });
+
+    // The usage line as the user called the command: through npm (npm run -s verify -- ...) or the bin.
+    const viaNpm = program.commands.find((c) => c.name() === process.env.npm_lifecycle_event);
+    if (viaNpm) program.name("npm run -s").commands.forEach((c) => c.usage(`-- ${c.usage()}`));
+    return program;
+}
+
+/** Runs one command line (without node and the script); returns the exit code. */
+export async function run(argv: string[], deps: CliDeps = {}): Promise<number> {
+    const io = deps.io ?? { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+    const result = { code: 0 };
+    const program = buildProgram(io, (name, options) => runCommand(name, options, io, deps), result);
+    try {
+        await program.parseAsync(argv, { from: "user" });
+        return result.code;
+    } catch (err) {
+        if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+        if (err instanceof UsageError) {
+            io.err(`error: ${err.message}\n`);
+            return 2;
+        }
+        // A bug, not a mistake of the user's: the stack trace helps to report it.
+        io.err(`error: ${(err as Error).stack ?? err}\n`);
+        return 2;
     }
-    const args = parseArgs(argv, knownArgs[command], argSpecs[command]);
-    if (args.help) {
-        process.stdout.write(`${command === "verify" ? (await import("./verify")).verifyHelp(usage.verify) : usage[command]}\n`);
+}
+
+/** --json means --format json; both with another format is a contradiction. */
+function formatOf(options: Record<string, unknown>): "json" | "text" {
+    const format = options.format as "json" | "text" | undefined;
+    if (options.json && format && format !== "json") throw new UsageError(`--json and --format ${format} contradict each other: give one.`);
+    return options.json ? "json" : (format ?? "json");
+}
+
+async function runCommand(name: string, options: Record<string, unknown>, io: Io, deps: CliDeps): Promise<number> {
+    const stack = options.stack as string;
+    const configFile = options.configFile as string | undefined;
+    if (name === "synth" || name === "access-report") {
+        const format = name === "synth" ? formatOf(options) : options.json ? "json" : "text";
+        const { synthesize } = await import("./synth");
+        const result = await synthesize(stack, { configFile, projectDir: deps.projectDir });
+        for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
+        const { accessReport, formatAccessReport, mismatches } = await import("./accessReport");
+        if (name === "access-report") {
+            const checks = await accessReport(result);
+            io.out(format === "json" ? `${JSON.stringify(checks, null, 2)}\n` : `${formatAccessReport(checks)}\n`);
+            return mismatches(checks).length > 0 ? 1 : 0;
+        }
+        const { formatPlanText, policyDocuments } = await import("./planText");
+        const text =
+            format === "json"
+                ? `${JSON.stringify(result.plan, null, 2)}\n`
+                : `${formatPlanText(result)}\n\n${formatAccessReport(await accessReport(result))}\n`;
+        if (options.policiesDir) {
+            const dir = options.policiesDir as string;
+            for (const [file, doc] of policyDocuments(result))
+                writeFile("--policies-dir", path.join(dir, `${file}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+        }
+        if (options.out) writeFile("--out", options.out as string, text);
+        else io.out(text);
         return 0;
     }
-    if (!args.stack) throw new SynthError(`--stack is required.\n${usage[command]}`);
-    if (command === "verify") return runVerify(args);
-    const format = args.format ?? "json";
-    if (format !== "json" && format !== "text") throw new SynthError("--format must be json or text.");
-    const result = await synthesize(args.stack, { configFile: args["config-file"] });
-    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
-    if (command === "access-report") {
-        const checks = await accessReport(result);
-        process.stdout.write(`${formatAccessReport(checks)}\n`);
-        return mismatches(checks).length > 0 ? 1 : 0;
+    const workspace = deps.workspace === undefined ? await defaultWorkspace() : (deps.workspace ?? undefined);
+    const progressDelayMs = deps.progressDelayMs ?? 1000;
+    if (name === "verify") {
+        const { verifyCommand } = await import("./verify");
+        return verifyCommand(
+            { stack, outputsFile: options.outputs as string | undefined, configFile, json: Boolean(options.json) },
+            { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
+        );
     }
-    const text =
-        format === "json"
-            ? `${JSON.stringify(result.plan, null, 2)}\n`
-            : `${formatPlanText(result)}\n\n${formatAccessReport(await accessReport(result))}\n`;
-    if (args["policies-dir"]) {
-        fs.mkdirSync(args["policies-dir"], { recursive: true });
-        for (const [name, doc] of policyDocuments(result)) {
-            fs.writeFileSync(path.join(args["policies-dir"], `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
-        }
-    }
-    if (args.out) fs.writeFileSync(args.out, text);
-    else process.stdout.write(text);
-    return 0;
-}
-
-async function runVerify(args: Record<string, string>): Promise<number> {
-    // The AWS SDK loads only for this command.
-    const { verify, formatResults, CannotVerify } = await import("./verify");
-    const { AssumedRoleAccess } = await import("./awsAccess");
-    if (!args.outputs) throw new SynthError(`--outputs is required.\n${usage.verify}`);
-    const { outputs, settings, roleArns } = readDeployedStack(args.stack, args.outputs, args["config-file"]);
-    try {
-        const results = await verify({ settings, outputs, stack: args.stack }, new AssumedRoleAccess(roleArns, "verify"));
-        process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatResults(results)}\n`);
-        if (results.every((r) => r.status === "WARN" && r.message.startsWith("Not verified"))) return 2;
-        return results.some((r) => r.status === "FAIL") ? 1 : 0;
-    } catch (err) {
-        if (err instanceof CannotVerify) throw new SynthError(err.message);
-        throw err;
-    }
-}
-
-async function runAlignServers(args: Record<string, string>): Promise<number> {
-    // The AWS SDK loads only for this command; the command itself lives in alignServers.ts.
-    const { alignServersCommand, CannotAlign } = await import("./alignServers");
-    try {
-        return await alignServersCommand(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
-    } catch (err) {
-        if (err instanceof CannotAlign) throw new SynthError(err.message);
-        throw err;
-    }
-}
-
-if (require.main === module) {
-    const [command, ...argv] = process.argv.slice(2);
-    main(command, argv).then(
-        (code) => (process.exitCode = code),
-        (err) => {
-            if (!(err instanceof SynthError)) throw err;
-            process.stderr.write(`error: ${err.message}\n`);
-            process.exitCode = 2;
+    const { alignServersCommand } = await import("./alignServers");
+    return alignServersCommand(
+        {
+            stack,
+            outputsFile: options.outputs as string | undefined,
+            configFile,
+            json: Boolean(options.json),
+            apply: Boolean(options.apply),
+            servers: options.server as string[] | undefined,
         },
+        { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
     );
 }
+
+async function defaultWorkspace(): Promise<StackWorkspace | undefined> {
+    const { localWorkspace, pulumiOnPath } = await import("./deployedStack");
+    return pulumiOnPath() ? localWorkspace : undefined;
+}
+
+/** Writes a file the user named, creating its folder; a failure is one line naming the flag. */
+function writeFile(flag: string, file: string, text: string): void {
+    try {
+        fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+        fs.writeFileSync(file, text);
+    } catch (err) {
+        throw new UsageError(`${flag} ${file}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    }
+}
+
+/** The command line of this process: `node tools/cli.ts <command> ...` or the bin's launcher. */
+export async function main(): Promise<void> {
+    // Output piped into `head` and the like: stop quietly when the reader has gone.
+    for (const stream of [process.stdout, process.stderr])
+        stream.on("error", (err: NodeJS.ErrnoException) => {
+            if (err.code !== "EPIPE") throw err;
+            process.exit(process.exitCode ?? 0);
+        });
+    process.exitCode = await run(process.argv.slice(2));
+}
+
+if (require.main === module) void main();

@@ -17,6 +17,8 @@ export interface Registration {
     provider?: string;
     /** The provider resource's URN, if any. */
     providerUrn?: string;
+    /** The parent component's URN, if any. */
+    parentUrn?: string;
     /** The account the provider is pinned to (allowedAccountIds). */
     account?: string;
     protect: boolean;
@@ -24,11 +26,20 @@ export interface Registration {
     retainOnDelete: boolean;
 }
 
+/** What the monitor wrapper sees of a registration that the mocks' arguments leave out. */
+interface NotedOptions {
+    protect: boolean;
+    importId?: string;
+    retainOnDelete: boolean;
+    urn: string;
+    parent?: string;
+}
+
 const unknownInvoke = (token: string) => new Error(`The mocks do not know the invoke ${token}; add it to tests/mocks.ts.`);
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly registrations: Registration[] = [];
-    private readonly options = new Map<string, { protect: boolean; importId?: string; retainOnDelete: boolean; urn: string }>();
+    private readonly options = new Map<string, NotedOptions>();
     private readonly providersByRef = new Map<string, Registration>();
 
     /** Stack references the program asked for that stackOutputs did not have (answered with no outputs). */
@@ -40,7 +51,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     ) {}
 
     /** Called by the monitor wrapper with what the mocks' args leave out. */
-    noteOptions(type: string, name: string, options: { protect: boolean; importId?: string; retainOnDelete: boolean; urn: string }) {
+    noteOptions(type: string, name: string, options: NotedOptions) {
         this.options.set(`${type}::${name}`, options);
     }
 
@@ -72,6 +83,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             state,
             provider: providerReg?.name,
             providerUrn: providerReg?.urn,
+            parentUrn: opts.parent || undefined,
             account,
             protect: opts.protect,
             importId: opts.importId || undefined,
@@ -335,6 +347,7 @@ export async function installMocks(
             importId: req.getImportid(),
             retainOnDelete: Boolean(req.getRetainondelete()),
             urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+            parent: req.getParent(),
         });
         return registerResource(req, callback);
     };

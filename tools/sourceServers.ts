@@ -1,5 +1,5 @@
-// DRS source servers as the verify and align-servers commands read them: every page, throttled
-// calls retried, and each server's own replication configuration (the template is only the
+// DRS source servers as the verify and align-servers commands read them: every page (throttled
+// calls are retried by the SDK), and each server's own replication configuration (the template is only the
 // default for servers added later: docs/aws-facts.md, "Per-server replication settings").
 import {
     DescribeSourceServersCommand,
@@ -8,7 +8,6 @@ import {
     GetReplicationConfigurationCommand,
     SourceServer,
 } from "@aws-sdk/client-drs";
-import { withRetry } from "./awsAccess";
 
 /**
  * The data replication states DRS documents as normal: continuous replication, the initial
@@ -22,7 +21,7 @@ export async function listSourceServers(drs: DrsClient, filters: DescribeSourceS
     const servers: SourceServer[] = [];
     let nextToken: string | undefined;
     do {
-        const page = await withRetry(() => drs.send(new DescribeSourceServersCommand({ filters, nextToken })));
+        const page = await drs.send(new DescribeSourceServersCommand({ filters, nextToken }));
         servers.push(...(page.items ?? []));
         nextToken = page.nextToken;
     } while (nextToken);
@@ -54,7 +53,7 @@ export function hostnameOf(server: SourceServer): string | undefined {
 /** Reads one server's replication configuration (GetReplicationConfiguration). */
 export async function readServerEncryption(drs: DrsClient, server: SourceServer): Promise<ServerEncryption> {
     const sourceServerID = server.sourceServerID ?? "";
-    const config = await withRetry(() => drs.send(new GetReplicationConfigurationCommand({ sourceServerID })));
+    const config = await drs.send(new GetReplicationConfigurationCommand({ sourceServerID }));
     return {
         sourceServerID,
         hostname: hostnameOf(server),

@@ -3,9 +3,9 @@
 // synthesizing that stack first.
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
 import { RecordingMocks, Registration, runProgram } from "./mockRuntime";
+import { UsageError, readProjectFile, readStackConfigFiles, readStackFile } from "./stackFiles";
 
 export interface PlannedResource {
     urn: string;
@@ -13,6 +13,8 @@ export interface PlannedResource {
     name: string;
     /** URN of the provider the resource was created with. */
     provider?: string;
+    /** URN of the component the resource belongs to (absent for the stack's own resources). */
+    parent?: string;
     /** The values the program passed (policy documents exactly as given). */
     inputs: Record<string, unknown>;
     /** What the mocked provider answered. */
@@ -22,6 +24,8 @@ export interface PlannedResource {
 export interface Plan {
     project: string;
     stack: string;
+    /** Config keys whose values are secrets (`secure:`): the plan ran with a placeholder for each. */
+    secretConfigKeys: string[];
     resources: PlannedResource[];
     outputs: Record<string, unknown>;
 }
@@ -34,7 +38,7 @@ export interface SynthResult {
 }
 
 /** A mistake of the user's (config, missing stack file): shown as a message, without a stack trace. */
-export class SynthError extends Error {
+export class SynthError extends UsageError {
     constructor(message: string) {
         super(message);
         this.name = "SynthError";
@@ -51,23 +55,23 @@ export interface SynthOptions {
 const defaultProjectDir = path.join(__dirname, "..");
 
 export function projectName(projectDir: string): string {
-    const file = path.join(projectDir, "Pulumi.yaml");
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { name?: string };
-    if (!doc?.name) throw new SynthError(`${file} has no project name.`);
-    return doc.name;
+    return readProjectFile(projectDir).name;
 }
 
-/** The `config:` map of a stack file, with full keys, values as YAML gives them. */
+/** The `config:` map of a stack file alone, with its keys as written, values as YAML gives them. */
 export function readStackConfig(file: string): Record<string, unknown> {
-    if (!fs.existsSync(file)) throw new SynthError(`No stack config file ${file}.`);
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    return doc?.config ?? {};
+    return readStackFile(file).config;
 }
 
 export async function synthesize(stack: string, options: SynthOptions = {}, chain: string[] = []): Promise<SynthResult> {
     const projectDir = options.projectDir ?? defaultProjectDir;
-    const project = projectName(projectDir);
-    const config = readStackConfig(options.configFile ?? path.join(projectDir, `Pulumi.${stack}.yaml`));
+    const projectFile = readProjectFile(projectDir);
+    const project = projectFile.name;
+    const stackConfig = readStackConfigFiles(projectFile, stack, options.configFile);
+    const { config, secretKeys } = stackConfig;
+    const toPlan = (registrations: Registration[], outputs: Record<string, unknown>) =>
+        planOf(project, stack, secretKeys, registrations, outputs);
+    const warningsOf = (run: { warnings: string[] }) => [...stackConfig.warnings, ...run.warnings];
     const run = (stackOutputs: Record<string, Record<string, unknown>>, onStart?: (m: RecordingMocks) => void) =>
         runProgram(config, { project, stack, stackOutputs, onStart, stackTraces: false });
 
@@ -83,7 +87,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}, chai
     const referenced = [...new Set(mocks?.missingStacks ?? [])];
     if (referenced.length === 0) {
         if (!first) throw asSynthError(failure, stack);
-        return { plan: toPlan(project, stack, first.mocks.registrations, first.outputs), warnings: first.warnings, references: {} };
+        return { plan: toPlan(first.mocks.registrations, first.outputs), warnings: warningsOf(first), references: {} };
     }
 
     const references: Record<string, SynthResult> = {};
@@ -105,7 +109,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}, chai
     const stackOutputs = Object.fromEntries(Object.entries(references).map(([name, r]) => [name, r.plan.outputs]));
     try {
         const second = await run(stackOutputs);
-        return { plan: toPlan(project, stack, second.mocks.registrations, second.outputs), warnings: second.warnings, references };
+        return { plan: toPlan(second.mocks.registrations, second.outputs), warnings: warningsOf(second), references };
     } catch (err) {
         throw asSynthError(err, stack);
     }
@@ -115,18 +119,25 @@ function asSynthError(err: unknown, stack: string): unknown {
     return pulumi.RunError.isInstance(err as Error) ? new SynthError(`Stack ${stack}: ${(err as Error).message}`) : err;
 }
 
-function toPlan(project: string, stack: string, registrations: Registration[], outputs: Record<string, unknown>): Plan {
+function planOf(
+    project: string,
+    stack: string,
+    secretConfigKeys: string[],
+    registrations: Registration[],
+    outputs: Record<string, unknown>,
+): Plan {
     const resources = registrations
         .map((r) => ({
             urn: r.urn,
             type: r.type,
             name: r.name,
             ...(r.providerUrn ? { provider: r.providerUrn } : {}),
+            ...(r.parentUrn ? { parent: r.parentUrn } : {}),
             inputs: r.type.startsWith("pulumi:providers:") ? decodeProviderInputs(r.inputs) : r.inputs,
             state: r.state,
         }))
         .sort((a, b) => a.urn.localeCompare(b.urn));
-    return { project, stack, resources, outputs };
+    return { project, stack, secretConfigKeys, resources, outputs };
 }
 
 /** Providers receive nested inputs JSON-encoded; show them as the program passed them. */

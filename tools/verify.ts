@@ -13,7 +13,10 @@ import {
     drsStagingRoleName,
     partitionOf,
 } from "../components/policies";
-import { AwsAccess, UnreachableAccount, withRetry } from "./awsAccess";
+import { AwsAccess, UnreachableAccount } from "./awsAccess";
+import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
+import { delayedProgress } from "./io";
+import { UsageError } from "./stackFiles";
 import {
     ServerEncryption,
     describeEncryption,
@@ -95,19 +98,21 @@ const symptoms = {
     recovery: 'guide symptom "Recovery failed: Unable to decrypt EBS snapshots"',
 };
 
-/** The full `npm run verify -- --help` text. */
-export function verifyHelp(usage: string): string {
+/** What `verify --help` says after the options: the checks, what they need, the exit codes. */
+export function verifyHelp(): string {
     const group = (scope: CheckScope) => checks.filter((c) => c.scope === scope).map((c) => `  ${c.id.padEnd(30)} ${c.what}`);
     return [
-        usage,
-        "",
         "Checks a deployed stack against real AWS, read-only: it never changes anything. It uses the roles",
         "the stack config names (stagingAccounts[].roleArn, target.roleArn); without one, the current",
-        "credentials, which must then be for that account.",
+        "credentials, which must then be for that account. Each account is called in its entry's Region and",
+        "partition (IAM in us-east-1, cn-north-1 or us-gov-west-1). It first checks, once, that the current",
+        "credentials work (sts:GetCallerIdentity): if not, it says why and exits 2.",
         "",
-        "Pass the stack's outputs as JSON, in a file or on stdin (-):",
-        "  pulumi stack output --json --stack <name> | npm run -s verify -- --stack <name> --outputs -",
-        "  pulumi stack output --json --stack <name> > outputs.json; npm run -s verify -- --stack <name> --outputs outputs.json",
+        "Where the stack's outputs and config come from:",
+        "  - with the Pulumi CLI on PATH and no --outputs: from the stack itself (the Automation API, as",
+        "    `pulumi stack output` and `pulumi config` read them; secrets decrypted, and never printed);",
+        "  - otherwise from files: --outputs (`pulumi stack output --json`, a file or - for stdin) and the",
+        "    stack file (Pulumi.<stack>.yaml, or --config-file) under Pulumi.yaml's project config.",
         "",
         "Checks (PASS, FAIL or WARN, each with its fix), once per staging account:",
         ...group("staging account"),
@@ -122,13 +127,14 @@ export function verifyHelp(usage: string): string {
         "",
         "Source servers: each server has its own replication settings; the template is only the default for",
         "servers added later. A server not on CUSTOM with exactly the key's ARN cannot be recovered in the",
-        "target: `npm run -s align-servers -- --stack <name> --outputs <file>` shows the changes, and with",
-        "--apply makes them (a full sync may follow).",
+        "target: `npm run -s align-servers -- -s <stack>` shows the changes, and with --apply makes them",
+        "(a full sync may follow).",
         `Data replication states treated as healthy: ${healthyReplicationStates.join(", ")}. Every other state`,
         "(for example STALLED, DISCONNECTED, PAUSED, STOPPED, BACKLOG) is reported, as is an extension error.",
         "",
         "A FAIL names the guide's troubleshooting symptom it explains. A check whose AWS calls are denied, or",
-        "whose account cannot be reached, prints WARN (Not verified) instead of failing.",
+        "whose account cannot be reached, prints WARN (Not verified) instead of failing. Throttled calls are",
+        "retried by the AWS SDK (adaptive retry mode). Progress goes to stderr.",
         "",
         "Multi-Region keys: a replica shares its primary's rotation (key-rotation on a replica reports the primary's,",
         "which only the primary can change). A missing replica leaves its Region's template and target policy naming",
@@ -144,8 +150,6 @@ export function verifyHelp(usage: string): string {
         "",
         "--json prints the results as one JSON array on stdout (check, scope, status, message, fix, and per",
         "server the full list in details); the text form shows counts and the first few servers only.",
-        "",
-        "Exit codes: 0 no check failed, 1 a check failed, 2 could not run (outputs, config, credentials).",
     ].join("\n");
 }
 
@@ -155,10 +159,12 @@ export interface VerifyInput {
     outputs: Record<string, unknown>;
     /** The stack's name, for the commands the fixes name. */
     stack?: string;
+    /** The --outputs file verify read (- for stdin), for the commands the fixes name; none: the stack's own. */
+    outputsFile?: string;
 }
 
 /** Thrown when verify cannot start (no keys in the outputs): exit code 2. */
-export class CannotVerify extends Error {}
+export class CannotVerify extends UsageError {}
 
 export function stagingKeysOf(outputs: Record<string, unknown>): StagingKeyExport[] {
     const keys = outputs.stagingKeys;
@@ -170,11 +176,18 @@ export function stagingKeysOf(outputs: Record<string, unknown>): StagingKeyExpor
     return keys as StagingKeyExport[];
 }
 
-export async function verify(input: VerifyInput, aws: AwsAccess): Promise<CheckResult[]> {
+export interface VerifyOptions {
+    /** Called with what is being checked (account and Region) as verify moves on. */
+    progress?: (line: string) => void;
+}
+
+export async function verify(input: VerifyInput, aws: AwsAccess, options: VerifyOptions = {}): Promise<CheckResult[]> {
+    const progress = options.progress ?? (() => undefined);
     const keys = stagingKeysOf(input.outputs);
     const target = String(input.outputs.targetAccountId ?? input.settings.target.accountId);
     const targetAccess = (input.outputs.targetAccess ?? input.settings.key.targetAccess) as TargetAccess;
-    const alignCommand = `npm run -s align-servers -- --stack ${input.stack ?? "<stack>"} --outputs <outputs file>`;
+    const outputsFlag = input.outputsFile ? ` --outputs ${input.outputsFile === "-" ? "<outputs file>" : input.outputsFile}` : "";
+    const alignCommand = `npm run -s align-servers -- --stack ${input.stack ?? "<stack>"}${outputsFlag}`;
     const results: CheckResult[] = [];
     const run = async (check: string, scope: string, account: string, body: () => Promise<Outcome>) => {
         results.push({ check, scope, ...(await guarded(account, body)) });
@@ -208,8 +221,11 @@ export async function verify(input: VerifyInput, aws: AwsAccess): Promise<CheckR
     // A multi-Region key's parts share account and key ID (mrk-...); each lives in its own Region.
     const family = (key: StagingKeyExport, part: "primary" | "replica") =>
         keys.filter((k) => k.multiRegionKey === part && k.accountId === key.accountId && k.keyId === key.keyId);
-    for (const key of keys) {
+    for (const [i, key] of keys.entries()) {
         const scope = `${key.accountId}/${key.region}`;
+        progress(
+            `Checking key ${i + 1} of ${keys.length}: staging account ${key.accountId} in ${key.region}, and target account ${target} there...`,
+        );
         await stagingPlaceChecks(key.accountId, key.region);
         // One DescribeKey serves key-state and, for a primary, multi-region-replicas.
         let described: Promise<KeyMetadata | undefined> | undefined;
@@ -239,9 +255,15 @@ export async function verify(input: VerifyInput, aws: AwsAccess): Promise<CheckR
     // Configured places the outputs have no key for yet.
     for (const place of stagingPlaces) {
         const [account, region] = place.split("/");
+        if (done.has(`staging DRS ${account}/${region}`)) continue;
+        progress(`Checking staging account ${account} in ${region}...`);
         await stagingPlaceChecks(account, region);
     }
-    for (const region of targetRegions) await targetRegionChecks(region);
+    for (const region of targetRegions) {
+        if (done.has(`target DRS ${region}`)) continue;
+        progress(`Checking target account ${target} in ${region}...`);
+        await targetRegionChecks(region);
+    }
     return results;
 }
 
@@ -260,7 +282,7 @@ async function guarded(account: string, body: () => Promise<Outcome>): Promise<O
             return {
                 status: "WARN",
                 message: `Not verified: ${err.message}.`,
-                fix: "Set roleArn for this account in the stack config, or run with its credentials.",
+                fix: err.fix,
             };
         }
         const name = (err as { name?: string }).name ?? "Error";
@@ -290,7 +312,7 @@ function keyLabel(key: StagingKeyExport): string {
 /** The key's metadata, from its own account and Region (an mrk- ID is the same in every Region). */
 async function describe(aws: AwsAccess, key: StagingKeyExport): Promise<KeyMetadata | undefined> {
     const kms = await aws.kms(key.accountId, key.region);
-    return (await withRetry(() => kms.send(new DescribeKeyCommand({ KeyId: key.keyId })))).KeyMetadata;
+    return (await kms.send(new DescribeKeyCommand({ KeyId: key.keyId }))).KeyMetadata;
 }
 
 async function keyState(key: StagingKeyExport, described: Promise<KeyMetadata | undefined>, alignCommand: string): Promise<Outcome> {
@@ -338,7 +360,7 @@ async function keyState(key: StagingKeyExport, described: Promise<KeyMetadata | 
  */
 async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: boolean, primary?: StagingKeyExport): Promise<Outcome> {
     const kms = await aws.kms(key.accountId, key.region);
-    const { KeyRotationEnabled } = await withRetry(() => kms.send(new GetKeyRotationStatusCommand({ KeyId: key.keyId })));
+    const { KeyRotationEnabled } = await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.keyId }));
     const replica = key.multiRegionKey === "replica";
     const primaryName = primary ? `the primary key ${primary.keyArn}` : "its primary key";
     const shared = replica ? `, shared with ${primaryName}` : "";
@@ -355,8 +377,8 @@ async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: bool
 
 async function keyPolicy(aws: AwsAccess, key: StagingKeyExport, target: string, targetAccess: TargetAccess): Promise<Outcome> {
     const kms = await aws.kms(key.accountId, key.region);
-    const iam = await aws.iam(key.accountId);
-    const { Role } = await withRetry(() => iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) })));
+    const iam = await aws.iam(key.accountId, key.region);
+    const { Role } = await iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) }));
     const expected = buildKeyPolicy({
         stagingAccountId: key.accountId,
         targetAccountId: target,
@@ -365,7 +387,7 @@ async function keyPolicy(aws: AwsAccess, key: StagingKeyExport, target: string, 
         stagingRoleUniqueId: Role?.RoleId,
         targetAccess,
     });
-    const { Policy } = await withRetry(() => kms.send(new GetKeyPolicyCommand({ KeyId: key.keyId, PolicyName: "default" })));
+    const { Policy } = await kms.send(new GetKeyPolicyCommand({ KeyId: key.keyId, PolicyName: "default" }));
     const differences = policyDifferences(expected, JSON.parse(Policy ?? "{}"));
     if (differences.length === 0) return { status: "PASS", message: "The key policy is the one the program deploys." };
     return {
@@ -454,9 +476,9 @@ function missingReplicas(missing: StagingKeyExport[], alignCommand: string, prim
 }
 
 async function stagingRole(aws: AwsAccess, key: StagingKeyExport, target: string): Promise<Outcome> {
-    const iam = await aws.iam(key.accountId);
+    const iam = await aws.iam(key.accountId, key.region);
     try {
-        const { Role } = await withRetry(() => iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) })));
+        const { Role } = await iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) }));
         const trust = JSON.parse(decodeURIComponent(Role?.AssumeRolePolicyDocument ?? "{}"));
         const differences = policyDifferences(buildStagingRoleTrustPolicy(partitionOf(key.region), target), trust);
         if (differences.length === 0)
@@ -479,8 +501,8 @@ async function stagingRole(aws: AwsAccess, key: StagingKeyExport, target: string
 async function replicationTemplate(aws: AwsAccess, key: StagingKeyExport): Promise<Outcome> {
     const drs = await aws.drs(key.accountId, key.region);
     const ids = key.replicationTemplateId ? [key.replicationTemplateId] : undefined;
-    const { items = [] } = await withRetry(() =>
-        drs.send(new DescribeReplicationConfigurationTemplatesCommand({ replicationConfigurationTemplateIDs: ids })),
+    const { items = [] } = await drs.send(
+        new DescribeReplicationConfigurationTemplatesCommand({ replicationConfigurationTemplateIDs: ids }),
     );
     const mismatched = items.filter((t) => t.ebsEncryption !== "CUSTOM" || t.ebsEncryptionKeyArn !== key.keyArn);
     if (items.length > 0 && mismatched.length === 0)
@@ -501,7 +523,7 @@ async function replicationTemplate(aws: AwsAccess, key: StagingKeyExport): Promi
 async function targetDescribeKey(aws: AwsAccess, key: StagingKeyExport, target: string): Promise<Outcome> {
     const kms = await aws.kms(target, key.region);
     try {
-        await withRetry(() => kms.send(new DescribeKeyCommand({ KeyId: key.keyArn })));
+        await kms.send(new DescribeKeyCommand({ KeyId: key.keyArn }));
         return { status: "PASS", message: `The target account can describe ${key.keyArn}.` };
     } catch (err) {
         if (!/AccessDenied/.test((err as Error).name)) throw err;
@@ -517,9 +539,7 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
     const kms = await aws.kms(target, key.region);
     try {
         // Not real ciphertext: KMS checks permission before it reads the blob.
-        await withRetry(() =>
-            kms.send(new DecryptCommand({ KeyId: key.keyArn, CiphertextBlob: Buffer.from("drs-cross-account-kms verify") })),
-        );
+        await kms.send(new DecryptCommand({ KeyId: key.keyArn, CiphertextBlob: Buffer.from("drs-cross-account-kms verify") }));
         return {
             status: "FAIL",
             message: "A direct Decrypt from the target succeeded; it must be denied.",
@@ -550,9 +570,9 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
 /** DRS's service-linked role in an account: docs/aws-facts.md, "The staging account's DRS service-linked role". */
 
 async function drsServiceLinkedRole(aws: AwsAccess, account: string, regions: string[]): Promise<Outcome> {
-    const iam = await aws.iam(account);
+    const iam = await aws.iam(account, regions[0]);
     try {
-        await withRetry(() => iam.send(new GetRoleCommand({ RoleName: drsServiceLinkedRoleName })));
+        await iam.send(new GetRoleCommand({ RoleName: drsServiceLinkedRoleName }));
         return { status: "PASS", message: `${drsServiceLinkedRoleName} exists in ${account}: DRS was initialised there.` };
     } catch (err) {
         if ((err as Error).name !== "NoSuchEntityException" && (err as Error).name !== "NoSuchEntity") throw err;
@@ -568,7 +588,7 @@ async function drsServiceLinkedRole(aws: AwsAccess, account: string, regions: st
 async function drsInitialised(aws: AwsAccess, account: string, region: string, symptom: string): Promise<Outcome> {
     const drs = await aws.drs(account, region);
     try {
-        await withRetry(() => drs.send(new DescribeReplicationConfigurationTemplatesCommand({})));
+        await drs.send(new DescribeReplicationConfigurationTemplatesCommand({}));
         return { status: "PASS", message: `DRS is initialised in ${account} in ${region}.` };
     } catch (err) {
         if ((err as Error).name !== "UninitializedAccountException") throw err;
@@ -796,4 +816,30 @@ export function formatResults(results: CheckResult[]): string {
     ]);
     const count = (s: Status) => results.filter((r) => r.status === s).length;
     return [...lines, "", `${count("PASS")} passed, ${count("FAIL")} failed, ${count("WARN")} warnings.`].join("\n");
+}
+
+/**
+ * The command as the CLI runs it: reads the stack (its own outputs and config through the Pulumi
+ * CLI, or the files given), checks the credentials once, runs every check with progress on
+ * stderr, and prints the results. Exit code 0 no check failed, 1 a check failed, 2 could not run.
+ */
+export async function verifyCommand(options: AwsCommandOptions, deps: AwsCommandDeps): Promise<number> {
+    const { stack, io, access } = await openStack("verify", options, deps);
+    const progress = delayedProgress(io, deps.progressDelayMs ?? 1000);
+    let results: CheckResult[];
+    try {
+        results = await verify(
+            { settings: stack.settings, outputs: stack.outputs, stack: options.stack, outputsFile: options.outputsFile },
+            access,
+            { progress: progress.update },
+        );
+    } finally {
+        progress.done();
+    }
+    io.out(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatResults(results)}\n`);
+    if (results.every((r) => r.status === "WARN" && r.message.startsWith("Not verified"))) {
+        io.err("error: no check could run: see the first result for why.\n");
+        return 2;
+    }
+    return results.some((r) => r.status === "FAIL") ? 1 : 0;
 }

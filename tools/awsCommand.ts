@@ -1,0 +1,66 @@
+// What verify and align-servers do before their first check: read the deployed stack, keep its
+// secrets out of what they print, find the keys, and check once that the AWS credentials work.
+import type { StagingKeyExport } from "../config";
+import { AssumedRoleAccess, AwsAccess, NoAwsAccess } from "./awsAccess";
+import { DeployedStack, StackWorkspace, readDeployedStack } from "./deployedStack";
+import { Io, redacting } from "./io";
+import { UsageError } from "./stackFiles";
+import { stagingKeysOf } from "./verify";
+
+export interface AwsCommandOptions {
+    stack: string;
+    /** `pulumi stack output --json` as a file or - (stdin); none: read from the stack with the Pulumi CLI. */
+    outputsFile?: string;
+    configFile?: string;
+    json: boolean;
+}
+
+export interface AwsCommandDeps {
+    io: Io;
+    /** The Pulumi CLI's workspace, when the CLI is installed. */
+    workspace?: StackWorkspace;
+    /** AWS clients per account (default: AssumedRoleAccess with the stack's roles). */
+    access?: (roleArns: Map<string, string | undefined>, command: string) => AwsAccess;
+    /** Progress shows once the command has run this long. */
+    progressDelayMs?: number;
+    /** The project folder (Pulumi.yaml); default the repository root. */
+    projectDir?: string;
+}
+
+export interface OpenedStack {
+    stack: DeployedStack;
+    keys: StagingKeyExport[];
+    /** The command's streams, with the stack's secrets hidden. */
+    io: Io;
+    access: AwsAccess;
+}
+
+export async function openStack(command: string, options: AwsCommandOptions, deps: AwsCommandDeps): Promise<OpenedStack> {
+    const stack = await readDeployedStack({
+        stack: options.stack,
+        outputsFile: options.outputsFile,
+        configFile: options.configFile,
+        projectDir: deps.projectDir,
+        workspace: deps.workspace,
+        command,
+    });
+    const io = redacting(deps.io, stack.secrets);
+    for (const warning of stack.warnings) io.err(`warning: ${warning}\n`);
+    const keys = stagingKeysOf(stack.outputs);
+    const access = deps.access?.(stack.roleArns, command) ?? new AssumedRoleAccess(stack.roleArns, command);
+    if (access instanceof AssumedRoleAccess) {
+        const { settings } = stack;
+        const regions = [
+            ...keys.map((k) => k.region),
+            ...settings.stagingAccounts.map((e) => e.region),
+            ...(settings.target.regions ?? []),
+        ];
+        try {
+            await access.check(regions);
+        } catch (err) {
+            if (err instanceof NoAwsAccess) throw new UsageError(err.message);
+            throw err;
+        }
+    }
+    return { stack, keys, io, access };
+}
