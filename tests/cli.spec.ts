@@ -55,10 +55,10 @@ function file(name: string, text: string): string {
     return f;
 }
 
-/** A project folder: Pulumi.yaml (with `config` appended) and stack files. */
+/** A project folder: a Pulumi.yaml of this project with the given `config:` block, and stack files. */
 function project(config: string, stacks: Record<string, string>): string {
     const dir = tmp();
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `${fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")}${config}`);
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: drs-cross-account-kms\nruntime: nodejs\n${config}`);
     for (const [stack, text] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
     return dir;
 }
