@@ -5,7 +5,7 @@ import * as path from "path";
 
 // The GitHub workflows users copy into their repositories, checked as data.
 const root = path.join(__dirname, "..");
-type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
+type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown> };
 type Job = { needs?: string | string[]; steps: Step[]; strategy?: { matrix?: { stack?: string[] } } };
 type Workflow = {
     on: Record<string, unknown>;
@@ -81,6 +81,42 @@ describe("workflows", () => {
         expect(preview.permissions).to.deep.equal({ contents: "read", "id-token": "write", "pull-requests": "write" });
         expect(preview.concurrency).to.deep.equal({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
         for (const job of Object.values(preview.jobs)) expect(pulumiStep(job).with).to.include({ "comment-on-pr": true });
+    });
+
+    it("deploy: verifies each stack against AWS right after its pulumi up; findings (exit 1) fail the job", () => {
+        const deploy = load("deploy.yml");
+        for (const [job, stack] of [
+            ["staging", "${{ matrix.stack }}"],
+            ["target", "target"],
+        ] as const) {
+            const steps = deploy.jobs[job].steps;
+            const up = steps.indexOf(pulumiStep(deploy.jobs[job]));
+            const verify = steps.findIndex((s) => s.run?.startsWith("npm run -s verify"));
+            expect(verify, job).to.equal(up + 1);
+            // The Pulumi CLI that pulumi/actions installed gives verify the stack's outputs: no --outputs file.
+            expect(steps[verify].run!.trim()).to.equal(`npm run -s verify -- --stack ${stack === "target" ? "target" : `"${stack}"`}`);
+            // No `if:` and no `|| true`: a failed check's exit code 1 fails the step, and so the job.
+            expect(steps[verify].if).to.equal(undefined);
+            expect(steps[verify].run).not.to.match(/\|\||continue-on-error/);
+        }
+        expect(deploy.jobs.target.needs).to.equal("staging"); // staging stacks verified first
+    });
+
+    it("preview: adds the access report to each job's summary, and fails the job on a mismatch", () => {
+        const preview = load("preview.yml");
+        for (const [job, stack] of [
+            ["staging", "${{ matrix.stack }}"],
+            ["target", "target"],
+        ] as const) {
+            const steps = preview.jobs[job].steps;
+            const report = steps.find((s) => s.run?.includes("npm run -s access-report"))!;
+            expect(report, job).not.to.equal(undefined);
+            expect(steps.indexOf(report)).to.be.greaterThan(steps.indexOf(pulumiStep(preview.jobs[job])));
+            expect(report.if).to.equal("${{ !cancelled() }}");
+            expect(report.run).to.include(`npm run -s access-report -- --stack "${stack}" > access-report.txt || status=$?`);
+            expect(report.run).to.include('>> "$GITHUB_STEP_SUMMARY"');
+            expect(report.run!.trim().split("\n").pop()).to.equal('exit "$status"');
+        }
     });
 
     it("deploy: on main only, one at a time, never cancelled mid-run", () => {
