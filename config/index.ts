@@ -1,145 +1,34 @@
-// Stack config -> typed, validated settings. Every problem is reported at once, each naming its
-// config key and the fix, before any resource is registered.
+// Stack config -> typed, validated settings. The settings are declared once (schema.ts), the rules
+// between them are small named functions (rules.ts); every problem is reported at once, each
+// naming its full key and the fix, before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import {
-    TargetAccess,
-    isAccountId,
-    isKnownRegion,
-    KeyPlacement,
-    isIdentityCenterRole,
-    isServiceLinkedRole,
-    limits,
-    parseIdentityCenterInstanceArn,
-    parseKeyArn,
-    parsePermissionSetArn,
-    partitionOf,
-    parseRoleArn,
-    planTargetKeyUsePolicies,
-    targetAccessModes,
-} from "../components/policies";
-import {
-    LaunchDisposition,
-    RightSizingMethod,
-    StagingRoleMode,
-    keyDefaults,
-    replicationDefaults,
-    stagingRoleModes,
-} from "../components/defaults";
+import * as v from "valibot";
+import { KeyPlacement, TargetAccess, parseKeyArn, parseRoleArn } from "../components/policies";
+import { advice } from "./advice";
+import { Findings, ReadSettings, duplicatePlaces, policyPlanProblem, rules } from "./rules";
+import { Settings, TargetSettings, settingsSchema, stagingEntry } from "./schema";
+
+export { secretPlaceholder } from "./schema";
+export type {
+    DeployMode,
+    IdentityCenterSettings,
+    KeySettings,
+    LaunchSettings,
+    ReplicationSettings,
+    Settings,
+    StagingEntry,
+    TargetSettings,
+} from "./schema";
 
 export const configNamespace = "drs-cross-account-kms";
 
-export type DeployMode = "all" | "staging" | "target";
-
-export interface ReplicationSettings {
-    stagingAreaSubnetId: string;
-    associateDefaultSecurityGroup: boolean;
-    bandwidthThrottling: number;
-    createPublicIp: boolean;
-    dataPlaneRouting: string;
-    defaultLargeStagingDiskType: string;
-    replicationServerInstanceType: string;
-    useDedicatedReplicationServer: boolean;
-    replicationServersSecurityGroupsIds: string[];
-    stagingAreaTags: Record<string, string>;
-    /** Retention of the daily point-in-time snapshots (the only PIT setting DRS lets change). */
-    pitRetentionDays: number;
-    autoReplicateNewDisks?: boolean;
-    /** Adopt this existing template (rct-...) instead of creating one. */
-    importTemplateId?: string;
-    /** Keep the template in AWS when it leaves the stack (default true). */
-    retainOnDelete: boolean;
-}
-
-export interface StagingEntry {
-    accountId: string;
-    region: string;
-    roleArn?: string;
-    stagingRole: StagingRoleMode;
-    replication?: ReplicationSettings;
-    /** An existing SNS topic for this key's key-loss alerts; default: one is created. */
-    alertTopicArn?: string;
-    /** Adopt this existing key (its key ID: a UUID or mrk-...) instead of creating one. */
-    importKeyId?: string;
-}
-
-export interface TargetSettings {
-    accountId: string;
-    roleArn?: string;
-    /** Recovery Regions, as configured; undefined means every staging Region. */
-    regions?: string[];
-    /** Names of the target roles the key-use policy is attached to. */
-    keyUserRoleNames: string[];
-    /** Managed policies a role may hold (IAM quota, default 10). */
-    maxPoliciesPerRole: number;
-    /** DRS launch settings per recovery Region (aws-native). */
-    launch: LaunchSettings[];
-}
-
-export interface LaunchSettings {
-    region: string;
-    copyPrivateIp?: boolean;
-    copyTags?: boolean;
-    launchDisposition?: LaunchDisposition;
-    launchIntoSourceInstance?: boolean;
-    osByol?: boolean;
-    targetInstanceTypeRightSizingMethod?: RightSizingMethod;
-    postLaunchEnabled?: boolean;
-    exportBucketArn?: string;
-    importTemplateId?: string;
-    /** Keep the template in AWS when it leaves the stack (default true). */
-    retainOnDelete: boolean;
-}
-
-export interface KeySettings {
-    alias: string;
-    description: string;
-    deletionWindowInDays: number;
-    enableKeyRotation: boolean;
-    protect: boolean;
-    /** Keep keys and aliases in AWS when they leave the stack (default true). */
-    retainOnDelete: boolean;
-    /** New keys are multi-Region: a primary per staging account, replicas in its other Regions. */
-    multiRegion: boolean;
-    /** Where a new multi-Region family's primary goes, for accounts with an entry there. */
-    primaryRegion?: string;
-    targetAccess: TargetAccess;
-}
-
-export interface AlertSettings {
-    /** Alert on DisableKey, ScheduleKeyDeletion and PutKeyPolicy of each DRS key. */
-    enabled: boolean;
-}
-
-/** IAM Identity Center: permission sets that reference the target's key-use policies. */
-export interface IdentityCenterSettings {
-    /** The account that administers the Identity Center instance (management or delegated administrator). */
-    accountId: string;
-    /** The instance's Region. */
-    region: string;
-    roleArn?: string;
-    instanceArn: string;
-    permissionSetArns: string[];
-}
-
-export interface Settings {
-    deploy: DeployMode;
-    alerts: AlertSettings;
-    target: TargetSettings;
-    stagingAccounts: StagingEntry[];
-    key: KeySettings;
-    stagingStacks: string[];
-    /** Extra default tags on every resource. */
-    tags: Record<string, string>;
-    identityCenter?: IdentityCenterSettings;
-}
+/** Raw config values by key (without the namespace), objects already parsed. */
+export type RawConfig = Record<string, unknown>;
 
 export interface ParsedConfig {
     settings: Settings;
     warnings: string[];
 }
-
-/** Raw config values by key (without the namespace), objects already parsed from JSON. */
-export type RawConfig = Record<string, unknown>;
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -151,711 +40,183 @@ export class ConfigError extends Error {
     }
 }
 
-const topLevelKeys = ["deploy", "target", "stagingAccounts", "key", "alerts", "stagingStacks", "tags", "identityCenter"];
-const deployModes: DeployMode[] = ["all", "staging", "target"];
+type Section = keyof typeof settingsSchema;
+const sections = Object.keys(settingsSchema) as Section[];
 
-/** Parses and validates raw config; throws one ConfigError listing every problem. */
+/** Parses and validates raw config (keys without the namespace); throws one ConfigError listing every problem. */
 export function parseConfig(raw: RawConfig): ParsedConfig {
-    const v = new Validator();
-    for (const key of Object.keys(raw)) {
-        if (!topLevelKeys.includes(key)) v.error(key, `is not a setting of this program. Known keys: ${topLevelKeys.join(", ")}.`);
-    }
-    const deploy = v.oneOf("deploy", raw.deploy ?? "all", deployModes);
-    const target = parseTarget(v, raw.target);
-    const key = parseKey(v, raw.key);
-    const tags = v.stringMap("tags", raw.tags ?? {});
-    const alertsRaw = v.object("alerts", raw.alerts ?? {}, ["enabled"], false);
-    const alerts = { enabled: v.boolean("alerts.enabled", alertsRaw.enabled ?? true) };
-    const buildsStaging = deploy !== "target";
-    const stagingAccounts = buildsStaging ? parseStagingAccounts(v, raw.stagingAccounts, target.accountId) : [];
-    const stagingStacks = deploy === "target" ? parseStagingStacks(v, raw.stagingStacks) : [];
-    const identityCenter = raw.identityCenter === undefined ? undefined : parseIdentityCenter(v, raw.identityCenter);
-
-    if (!buildsStaging && raw.stagingAccounts !== undefined) {
-        v.warn("stagingAccounts is ignored with deploy: target; the keys come from stagingStacks.");
-    }
-    if (deploy !== "target" && raw.stagingStacks !== undefined) {
-        v.warn(`stagingStacks is ignored with deploy: ${deploy}; it is read only with deploy: target.`);
-    }
-    if (deploy === "staging" && target.keyUserRoleNames.length > 0) {
-        v.warn("target.keyUserRoleNames is ignored with deploy: staging; the target stack attaches the key-use policy.");
-    }
-    if (deploy !== "staging" && target.keyUserRoleNames.length === 0 && !identityCenter) {
-        v.warn(
-            "target.keyUserRoleNames is empty: the key-use policy is created in the target account but attached to no role. " +
-                "Name the roles that start recoveries and drills, or set identityCenter for people who sign in through IAM Identity Center.",
-        );
-    }
-    if (deploy === "staging" && identityCenter) {
-        v.warn(
-            "identityCenter is ignored with deploy: staging; the target stack references the key-use policies from the permission sets.",
-        );
-    }
-    if (buildsStaging && target.regions) checkRecoveryRegions(v, target.regions, stagingAccounts);
-    checkLaunchRegions(v, target, buildsStaging ? stagingAccounts.map((e) => e.region) : undefined);
-    if (deploy === "staging" && target.launch.length > 0) {
-        v.warn("target.launch is ignored with deploy: staging; the target stack applies the launch settings.");
-    }
-    if (deploy === "all" && v.errors.length === 0) {
-        checkPolicyPlan(target, key.targetAccess, stagingAccounts, (message) => v.error("stagingAccounts", message));
-    }
-    if (!key.enableKeyRotation) v.warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
-    if (!key.retainOnDelete) {
-        v.warn(
-            "key.retainOnDelete is false: a key that leaves the stack (an edited config, or `pulumi destroy` once key.protect is false) is " +
-                "scheduled for deletion, which makes every snapshot it encrypted unrecoverable. Keep the default (true) unless you mean it.",
-        );
-    }
-    if (key.primaryRegion && !key.multiRegion) v.warn("key.primaryRegion is ignored without key.multiRegion: true.");
-    if (key.primaryRegion && key.multiRegion && buildsStaging && !stagingAccounts.some((e) => e.region === key.primaryRegion)) {
-        v.warn(
-            `key.primaryRegion ${key.primaryRegion} has no staging entry: each account's primary goes to the first of its Regions by name.`,
-        );
-    }
-    const adopted = stagingAccounts.flatMap((e, i) =>
-        e.importKeyId ? [`stagingAccounts[${i}] (${e.importKeyId} in ${e.accountId}/${e.region})`] : [],
-    );
-    if (adopted.length > 0) {
-        v.warn(
-            `${adopted.join(", ")} ${adopted.length === 1 ? "adopts an existing key" : "adopt existing keys"}: the program replaces the key policy ` +
-                "with its own (`pulumi preview` shows the difference), applies tags and rotation, and adopts an existing alias of key.alias's name. " +
-                "Key spec, usage and multi-Region are taken from the key. An adopted key is never deleted by the program" +
-                (key.retainOnDelete ? " (key.retainOnDelete)." : ": but key.retainOnDelete is false."),
-        );
-    }
-    if (!key.protect) {
-        v.warn(
-            "key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.",
-        );
-    }
-    v.throwIfErrors();
-    if (!alerts.enabled && buildsStaging) {
-        v.warn(
-            "alerts.enabled is false: nobody hears when a DRS key is disabled or scheduled for deletion, which makes its snapshots unrecoverable.",
-        );
-    }
-    if (!alerts.enabled && stagingAccounts.some((e) => e.alertTopicArn))
-        v.warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
-    return { settings: { deploy, alerts, target, stagingAccounts, key, stagingStacks, tags, identityCenter }, warnings: v.warnings };
-}
-
-function parseTarget(v: Validator, raw: unknown): TargetSettings {
-    if (raw === undefined) {
-        v.error("target", 'is required: at least { accountId: "<12 digits>" } of the recovery account.');
-        return { accountId: "", keyUserRoleNames: [], maxPoliciesPerRole: limits.managedPoliciesPerRole, launch: [] };
-    }
-    const obj = v.object("target", raw, ["accountId", "roleArn", "regions", "keyUserRoleNames", "maxPoliciesPerRole", "launch"], true);
-    const accountId = v.accountId("target.accountId", obj.accountId);
-    const roleArn = v.roleArn("target.roleArn", obj.roleArn, accountId);
-    const regions = obj.regions === undefined ? undefined : v.regions("target.regions", obj.regions);
-    const keyUserRoleNames = v
-        .stringList("target.keyUserRoleNames", obj.keyUserRoleNames ?? [])
-        .map((role, i) => v.keyUserRoleName(`target.keyUserRoleNames[${i}]`, role, accountId));
-    v.unique("target.keyUserRoleNames", keyUserRoleNames);
-    const maxPoliciesPerRole = v.integer("target.maxPoliciesPerRole", obj.maxPoliciesPerRole ?? limits.managedPoliciesPerRole, 1, 20);
-    const launch = parseLaunch(v, obj.launch);
-    return { accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, launch };
-}
-
-/** identityCenter: the Identity Center instance, its administering account, and the permission sets to reference the policies from. */
-function parseIdentityCenter(v: Validator, raw: unknown): IdentityCenterSettings {
-    const path = "identityCenter";
-    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "instanceArn", "permissionSetArns"], true);
-    const accountId = v.accountId(`${path}.accountId`, obj.accountId);
-    const region = v.region(`${path}.region`, obj.region);
-    const roleArn = v.roleArn(`${path}.roleArn`, obj.roleArn, accountId);
-    const instanceArn = v.string(`${path}.instanceArn`, obj.instanceArn);
-    const instance = parseIdentityCenterInstanceArn(instanceArn);
-    if (instanceArn && !instance) {
-        v.error(
-            `${path}.instanceArn`,
-            `"${instanceArn}" is not an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>).`,
-        );
-    }
-    const permissionSetArns = v.stringList(`${path}.permissionSetArns`, obj.permissionSetArns);
-    if (Array.isArray(obj.permissionSetArns) && obj.permissionSetArns.length === 0) {
-        v.error(`${path}.permissionSetArns`, "is empty: list the permission sets of the people who run recoveries and drills.");
-    }
-    permissionSetArns.forEach((arn, i) => {
-        const permissionSet = parsePermissionSetArn(arn);
-        if (!permissionSet) {
-            v.error(
-                `${path}.permissionSetArns[${i}]`,
-                `"${arn}" is not a permission set ARN (arn:aws:sso:::permissionSet/ssoins-.../ps-...).`,
-            );
-        } else if (instance && permissionSet.instanceId !== instance.instanceId) {
-            v.error(
-                `${path}.permissionSetArns[${i}]`,
-                `belongs to instance ${permissionSet.instanceId}, not ${instance.instanceId} (instanceArn).`,
-            );
+    const found: Findings = { problems: [], warnings: [] };
+    const deploy = v.safeParse(settingsSchema.deploy, raw.deploy).output ?? "all";
+    const read: ReadSettings = {};
+    for (const section of sections) {
+        // A side this stack does not deploy is not read.
+        if (section === "stagingAccounts" && deploy === "target") continue;
+        if (section === "stagingStacks" && deploy !== "target") continue;
+        if (section === "target" && raw.target === undefined) {
+            if (!dotted(raw, "target"))
+                found.problems.push('target is required: at least { accountId: "<12 digits>" } of the recovery account.');
+            continue;
         }
-    });
-    v.unique(`${path}.permissionSetArns`, permissionSetArns);
-    if (instance && isKnownRegion(region) && instance.partition !== partitionOf(region)) {
-        v.error(
-            `${path}.instanceArn`,
-            `is in partition ${instance.partition}, but ${region} is in ${partitionOf(region)}: nothing crosses partitions.`,
-        );
-    }
-    return { accountId, region, roleArn, instanceArn, permissionSetArns };
-}
-
-const launchKeys = [
-    "region",
-    "copyPrivateIp",
-    "copyTags",
-    "launchDisposition",
-    "launchIntoSourceInstance",
-    "osByol",
-    "targetInstanceTypeRightSizingMethod",
-    "postLaunchEnabled",
-    "exportBucketArn",
-    "importTemplateId",
-    "retainOnDelete",
-];
-
-/** target.launch: a list of DRS launch settings, one per recovery Region. */
-function parseLaunch(v: Validator, raw: unknown): LaunchSettings[] {
-    if (raw === undefined) return [];
-    if (!Array.isArray(raw)) {
-        v.error("target.launch", "must be a list of { region, ... } launch settings, one per recovery Region.");
-        return [];
-    }
-    const settings = raw.map((item, i) => {
-        const path = `target.launch[${i}]`;
-        const obj = v.object(path, item, launchKeys, true);
-        const optional = <T>(key: string, parse: (k: string, value: unknown) => T): T | undefined =>
-            obj[key] === undefined ? undefined : parse(`${path}.${key}`, obj[key]);
-        const exportBucketArn = optional("exportBucketArn", (k, value) => v.string(k, value));
-        if (exportBucketArn && !/^arn:(aws|aws-cn|aws-us-gov):s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(exportBucketArn)) {
-            v.error(`${path}.exportBucketArn`, `"${exportBucketArn}" is not an S3 bucket ARN (arn:aws:s3:::<bucket>).`);
+        if (section === "stagingAccounts" && Array.isArray(raw.stagingAccounts)) {
+            read.stagingAccounts = raw.stagingAccounts.map((item, i) => readValue(stagingEntry, item, `stagingAccounts[${i}]`, found));
+            continue;
         }
-        const importTemplateId = optional("importTemplateId", (k, value) => v.string(k, value));
-        if (importTemplateId && !/^lct-[0-9a-zA-Z]{17}$/.test(importTemplateId)) {
-            v.error(
-                `${path}.importTemplateId`,
-                `"${importTemplateId}" is not a launch configuration template ID (lct- and 17 characters).`,
-            );
-        }
-        const bool = (k: string, value: unknown) => v.boolean(k, value);
-        return {
-            region: v.region(`${path}.region`, obj.region),
-            copyPrivateIp: optional("copyPrivateIp", bool),
-            copyTags: optional("copyTags", bool),
-            launchDisposition: optional("launchDisposition", (k, value) => v.oneOf(k, value, Object.values(LaunchDisposition))),
-            launchIntoSourceInstance: optional("launchIntoSourceInstance", bool),
-            osByol: optional("osByol", bool),
-            targetInstanceTypeRightSizingMethod: optional("targetInstanceTypeRightSizingMethod", (k, value) =>
-                v.oneOf(k, value, Object.values(RightSizingMethod)),
-            ),
-            postLaunchEnabled: optional("postLaunchEnabled", bool),
-            exportBucketArn,
-            importTemplateId,
-            retainOnDelete: v.boolean(`${path}.retainOnDelete`, obj.retainOnDelete ?? true),
-        };
-    });
-    settings.forEach((launch, i) => {
-        if (!launch.retainOnDelete) {
-            v.warn(
-                `target.launch[${i}].retainOnDelete is false: removing this launch entry, or \`pulumi destroy\`, deletes the launch ` +
-                    `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
-            );
-        }
-    });
-    v.unique(
-        "target.launch",
-        settings.map((s) => s.region),
-    );
-    return settings;
-}
-
-function parseKey(v: Validator, raw: unknown): KeySettings {
-    const obj = v.object("key", raw ?? {}, [...Object.keys(keyDefaults), "primaryRegion"], false);
-    const alias = v.string("key.alias", obj.alias ?? keyDefaults.alias);
-    if (alias && (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(alias) || alias.startsWith("alias/aws/"))) {
-        v.error("key.alias", `"${alias}" is not a valid alias. Use alias/<name> with letters, digits, /, _ or -, not under alias/aws/.`);
+        (read as Record<string, unknown>)[section] = readValue(settingsSchema[section], raw[section], section, found);
     }
-    return {
-        alias,
-        description: v.string("key.description", obj.description ?? keyDefaults.description),
-        deletionWindowInDays: v.integer("key.deletionWindowInDays", obj.deletionWindowInDays ?? keyDefaults.deletionWindowInDays, 7, 30),
-        enableKeyRotation: v.boolean("key.enableKeyRotation", obj.enableKeyRotation ?? keyDefaults.enableKeyRotation),
-        protect: v.boolean("key.protect", obj.protect ?? keyDefaults.protect),
-        retainOnDelete: v.boolean("key.retainOnDelete", obj.retainOnDelete ?? keyDefaults.retainOnDelete),
-        multiRegion: v.boolean("key.multiRegion", obj.multiRegion ?? keyDefaults.multiRegion),
-        primaryRegion: obj.primaryRegion === undefined ? undefined : v.region("key.primaryRegion", obj.primaryRegion),
-        targetAccess: v.oneOf("key.targetAccess", obj.targetAccess ?? keyDefaults.targetAccess, targetAccessModes),
-    };
-}
-
-function parseStagingAccounts(v: Validator, raw: unknown, targetAccountId: string): StagingEntry[] {
-    if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
-        v.error("stagingAccounts", "is required: list one entry per staging account and Region ({ accountId, region }).");
-        return [];
-    }
-    if (!Array.isArray(raw)) {
-        v.error("stagingAccounts", "must be a list of { accountId, region } entries.");
-        return [];
-    }
-    const entries = raw.map((item, i) => parseStagingEntry(v, `stagingAccounts[${i}]`, item, targetAccountId));
-    warnWithoutReplication(v, entries);
-    const seen = new Map<string, number>();
-    const byAccount = new Map<string, { index: number; entry: StagingEntry }>();
-    entries.forEach((entry, i) => {
-        const id = `${entry.accountId}/${entry.region}`;
-        const first = seen.get(id);
-        if (first !== undefined) {
-            v.error(
-                `stagingAccounts[${i}]`,
-                `repeats account ${entry.accountId} in ${entry.region} (stagingAccounts[${first}]): one key per account and Region. Remove one entry.`,
-            );
-        } else {
-            seen.set(id, i);
-        }
-        const other = byAccount.get(entry.accountId);
-        if (!other) {
-            byAccount.set(entry.accountId, { index: i, entry });
-            return;
-        }
-        // One provider and one staging role per account: its entries must agree on both.
-        if (other.entry.roleArn !== entry.roleArn) {
-            v.error(
-                `stagingAccounts[${i}].roleArn`,
-                `differs from stagingAccounts[${other.index}].roleArn for the same account ${entry.accountId}. Use one role per account.`,
-            );
-        }
-        if (other.entry.stagingRole !== entry.stagingRole) {
-            v.error(
-                `stagingAccounts[${i}].stagingRole`,
-                `differs from stagingAccounts[${other.index}].stagingRole for the same account ${entry.accountId}: the staging role exists once per account.`,
-            );
-        }
-    });
-    checkImportedKeys(v, entries);
-    return entries;
-}
-
-/** A key belongs to one account, and unless it is multi-Region (one ID in several Regions), to one Region. */
-function checkImportedKeys(v: Validator, entries: StagingEntry[]): void {
-    const first = new Map<string, number>();
-    entries.forEach((entry, i) => {
-        if (!entry.importKeyId) return;
-        const earlier = first.get(entry.importKeyId);
-        if (earlier === undefined) {
-            first.set(entry.importKeyId, i);
-            return;
-        }
-        const other = entries[earlier];
-        if (!entry.importKeyId.startsWith("mrk-") || other.accountId !== entry.accountId) {
-            v.error(
-                `stagingAccounts[${i}].importKeyId`,
-                `names the key of stagingAccounts[${earlier}] (${other.accountId}/${other.region}) too: a key belongs to one account and, unless it is multi-Region (mrk-...), to one Region.`,
-            );
-        }
-    });
-}
-
-/** One warning for all entries without a replication block (a fleet may have hundreds). */
-function warnWithoutReplication(v: Validator, entries: StagingEntry[]): void {
-    const names = entries.flatMap((e, i) => (e.replication ? [] : [`stagingAccounts[${i}] (${e.accountId} in ${e.region})`]));
-    if (names.length === 0) return;
-    const listed = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
-    v.warn(
-        `${listed} ${names.length === 1 ? "has" : "have"} no replication block: the key is created, but DRS does not use it ` +
-            `until a replication template points at it. Add replication, or set the template's key ARN yourself.`,
-    );
-}
-
-function parseStagingEntry(v: Validator, path: string, raw: unknown, targetAccountId: string): StagingEntry {
-    const obj = v.object(path, raw, ["accountId", "region", "roleArn", "stagingRole", "replication", "alertTopicArn", "importKeyId"], true);
-    const accountId = v.accountId(`${path}.accountId`, obj.accountId);
-    if (accountId && accountId === targetAccountId) {
-        v.error(
-            `${path}.accountId`,
-            `is the target account ${targetAccountId}. A staging account replicates for a different (target) account; use another account.`,
-        );
-    }
-    const region = v.region(`${path}.region`, obj.region);
-    const roleArn = v.roleArn(`${path}.roleArn`, obj.roleArn, accountId);
-    const stagingRole = v.oneOf(`${path}.stagingRole`, obj.stagingRole ?? "create", stagingRoleModes);
-    const replication = obj.replication === undefined ? undefined : parseReplication(v, `${path}.replication`, obj.replication);
-    const alertTopicArn = obj.alertTopicArn === undefined ? undefined : v.string(`${path}.alertTopicArn`, obj.alertTopicArn);
-    if (alertTopicArn) {
-        const topic = /^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9-]+):(\d{12}):[\w-]{1,256}$/.exec(alertTopicArn);
-        if (!topic) v.error(`${path}.alertTopicArn`, `"${alertTopicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>).`);
-        else if (topic[2] !== region || topic[3] !== accountId) {
-            v.error(
-                `${path}.alertTopicArn`,
-                `is in ${topic[3]}/${topic[2]}: EventBridge delivers to a topic in the rule's own account and Region (${accountId}/${region}).`,
-            );
-        }
-    }
-    if (replication?.importTemplateId) {
-        v.warn(
-            `${path}.replication.importTemplateId adopts ${replication.importTemplateId}: its EBS encryption becomes CUSTOM with ` +
-                `the new key, for servers added to ${accountId}/${region} later. Servers already replicating there keep their own ` +
-                `settings: \`npm run -s verify\` lists those not on the key and \`npm run -s align-servers\` moves them. ` +
-                `Current Pulumi CLIs (since pulumi/pulumi#19339, 2025) import the template and then update the settings that differ; ` +
-                `older CLIs fail with "inputs to import do not match the existing resource" until the config matches the template.`,
-        );
-    }
-    if (replication?.retainOnDelete === false) {
-        v.warn(
-            `${path}.replication.retainOnDelete is false: removing replication from this entry, or \`pulumi destroy\`, deletes the ` +
-                `template${replication.importTemplateId ? " the stack adopted" : ""} in ${accountId}/${region}, and DRS has no defaults ` +
-                `for servers added there later. Keep the default (true) unless you mean to delete it.`,
-        );
-    }
-    const importKeyId =
-        obj.importKeyId === undefined ? undefined : parseImportKeyId(v, `${path}.importKeyId`, obj.importKeyId, accountId, region);
-    return { accountId, region, roleArn, stagingRole, replication, alertTopicArn, importKeyId };
-}
-
-/** A key ID (UUID), a multi-Region key ID (mrk-...) or a key ARN in the entry's account and Region: returns the key ID. */
-function parseImportKeyId(v: Validator, key: string, raw: unknown, accountId: string, region: string): string | undefined {
-    const value = v.string(key, raw);
-    if (!value) return undefined;
-    if (/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(value)) return value;
-    const arn = parseKeyArn(value);
-    if (!arn) {
-        v.error(
-            key,
-            `"${value}" is not a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key ID (mrk-...) or a key ARN. An alias does not name a key for good: use the key's ID.`,
-        );
-        return undefined;
-    }
-    if (arn.accountId !== accountId || arn.region !== region) {
-        v.error(
-            key,
-            `is a key in ${arn.accountId}/${arn.region}, but this entry is ${accountId}/${region}: a key is adopted by the entry of its own account and Region (KMS keys are regional).`,
-        );
-    }
-    return arn.keyId;
-}
-
-const replicationKeys = [
-    ...Object.keys(replicationDefaults),
-    "stagingAreaSubnetId",
-    "autoReplicateNewDisks",
-    "importTemplateId",
-    "retainOnDelete",
-];
-
-function parseReplication(v: Validator, path: string, raw: unknown): ReplicationSettings | undefined {
-    if (raw !== null && typeof raw === "object" && ("ebsEncryption" in raw || "ebsEncryptionKeyArn" in raw)) {
-        v.error(
-            `${path}.ebsEncryption`,
-            "is set by the program (CUSTOM, with this entry's key). Remove ebsEncryption and ebsEncryptionKeyArn.",
-        );
-    }
-    const obj = v.object(path, raw, [...replicationKeys, "ebsEncryption", "ebsEncryptionKeyArn"], true);
-    const d = replicationDefaults;
-    const subnet = v.string(`${path}.stagingAreaSubnetId`, obj.stagingAreaSubnetId);
-    if (subnet && !/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(subnet)) {
-        v.error(
-            `${path}.stagingAreaSubnetId`,
-            `"${subnet}" is not a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0.`,
-        );
-    }
-    const securityGroups = v.stringList(
-        `${path}.replicationServersSecurityGroupsIds`,
-        obj.replicationServersSecurityGroupsIds ?? d.replicationServersSecurityGroupsIds,
-    );
-    securityGroups.forEach((sg, i) => {
-        if (!/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(sg))
-            v.error(`${path}.replicationServersSecurityGroupsIds[${i}]`, `"${sg}" is not a security group ID (sg-...).`);
-    });
-    const importTemplateId = obj.importTemplateId === undefined ? undefined : v.string(`${path}.importTemplateId`, obj.importTemplateId);
-    if (importTemplateId && !/^rct-[0-9a-zA-Z]{17}$/.test(importTemplateId)) {
-        v.error(
-            `${path}.importTemplateId`,
-            `"${importTemplateId}" is not a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates).`,
-        );
-    }
-    return {
-        stagingAreaSubnetId: subnet,
-        associateDefaultSecurityGroup: v.boolean(
-            `${path}.associateDefaultSecurityGroup`,
-            obj.associateDefaultSecurityGroup ?? d.associateDefaultSecurityGroup,
-        ),
-        bandwidthThrottling: v.integer(`${path}.bandwidthThrottling`, obj.bandwidthThrottling ?? d.bandwidthThrottling, 0, 10_000),
-        createPublicIp: v.boolean(`${path}.createPublicIp`, obj.createPublicIp ?? d.createPublicIp),
-        dataPlaneRouting: v.oneOf(`${path}.dataPlaneRouting`, obj.dataPlaneRouting ?? d.dataPlaneRouting, ["PRIVATE_IP", "PUBLIC_IP"]),
-        defaultLargeStagingDiskType: v.oneOf(
-            `${path}.defaultLargeStagingDiskType`,
-            obj.defaultLargeStagingDiskType ?? d.defaultLargeStagingDiskType,
-            ["GP2", "GP3", "ST1", "AUTO"],
-        ),
-        replicationServerInstanceType: v.string(
-            `${path}.replicationServerInstanceType`,
-            obj.replicationServerInstanceType ?? d.replicationServerInstanceType,
-        ),
-        useDedicatedReplicationServer: v.boolean(
-            `${path}.useDedicatedReplicationServer`,
-            obj.useDedicatedReplicationServer ?? d.useDedicatedReplicationServer,
-        ),
-        replicationServersSecurityGroupsIds: securityGroups,
-        stagingAreaTags: v.stringMap(`${path}.stagingAreaTags`, obj.stagingAreaTags ?? d.stagingAreaTags),
-        pitRetentionDays: v.integer(`${path}.pitRetentionDays`, obj.pitRetentionDays ?? d.pitRetentionDays, 1, 365),
-        autoReplicateNewDisks:
-            obj.autoReplicateNewDisks === undefined ? undefined : v.boolean(`${path}.autoReplicateNewDisks`, obj.autoReplicateNewDisks),
-        importTemplateId,
-        retainOnDelete: v.boolean(`${path}.retainOnDelete`, obj.retainOnDelete ?? true),
-    };
-}
-
-function parseStagingStacks(v: Validator, raw: unknown): string[] {
-    if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
-        v.error(
-            "stagingStacks",
-            "is required with deploy: target: list the staging stacks to read key ARNs from, like organization/drs-cross-account-kms/staging.",
-        );
-        return [];
-    }
-    const stacks = v.stringList("stagingStacks", raw);
-    stacks.forEach((name, i) => {
-        if (!/^[\w.-]+(\/[\w.-]+){0,2}$/.test(name)) {
-            v.error(
-                `stagingStacks[${i}]`,
-                `"${name}" is not a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>.`,
-            );
-        }
-    });
-    v.unique("stagingStacks", stacks);
-    return stacks;
-}
-
-/** KMS keys are regional: a recovery Region needs a key there, and a key needs its Region recovered. */
-function checkRecoveryRegions(v: Validator, recoveryRegions: string[], entries: StagingEntry[]): void {
-    const stagingRegions = new Set(entries.map((e) => e.region));
-    recoveryRegions.forEach((region, i) => {
-        if (isKnownRegion(region) && !stagingRegions.has(region)) {
-            v.error(
-                `target.regions[${i}]`,
-                `"${region}" has no staging key. KMS keys are regional: a key in ${[...stagingRegions].join(", ") || "another Region"} ` +
-                    `is never used through ec2.${region}, and DRS recovers extended source servers in the staging Region. ` +
-                    `Add a stagingAccounts entry in ${region}, or remove it from target.regions.`,
-            );
-        }
-    });
-    entries.forEach((entry, i) => {
-        if (isKnownRegion(entry.region) && !recoveryRegions.includes(entry.region)) {
-            v.error(
-                `stagingAccounts[${i}].region`,
-                `"${entry.region}" is not in target.regions: the target would get a key it never recovers with. Add ${entry.region} to target.regions or remove this entry.`,
-            );
-        }
-    });
-}
-
-/** The target's key-use policies must fit the roles they are attached to (IAM size and count limits). */
-function checkPolicyPlan(
-    target: TargetSettings,
-    targetAccess: TargetAccess,
-    keys: KeyPlacement[],
-    report: (message: string) => void,
-): void {
-    try {
-        planTargetKeyUsePolicies({ keys, targetAccess, maxPolicies: target.maxPoliciesPerRole });
-    } catch (err) {
-        report((err as Error).message);
-    }
-}
-
-/** Launch settings only make sense where the target recovers: a recovery Region, or a staging Region. */
-function checkLaunchRegions(v: Validator, target: TargetSettings, stagingRegions: string[] | undefined): void {
-    const recovery = target.regions ?? stagingRegions;
-    if (!recovery) return; // deploy: target without target.regions: checked against the staging stacks
-    target.launch.forEach((launch, i) => {
-        if (isKnownRegion(launch.region) && !recovery.includes(launch.region)) {
-            v.error(
-                `target.launch[${i}].region`,
-                `"${launch.region}" is not a recovery Region (${recovery.join(", ")}): DRS recovers extended source servers in their staging Region.`,
-            );
-        }
-    });
-}
-
-/** Collects errors and warnings; each check returns a usable value so parsing goes on. */
-class Validator {
-    readonly errors: string[] = [];
-    readonly warnings: string[] = [];
-
-    error(key: string, message: string): void {
-        this.errors.push(`${configNamespace}:${key} ${message}`);
-    }
-
-    warn(message: string): void {
-        this.warnings.push(message);
-    }
-
-    throwIfErrors(): void {
-        if (this.errors.length > 0) throw new ConfigError(this.errors);
-    }
-
-    object(key: string, raw: unknown, known: string[], required: boolean): Record<string, unknown> {
-        if (raw === undefined && required) {
-            this.error(key, "is required.");
-            return {};
-        }
-        if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-            if (raw !== undefined) this.error(key, "must be an object (a YAML mapping).");
-            return {};
-        }
-        for (const name of Object.keys(raw)) {
-            if (!known.includes(name)) this.error(`${key}.${name}`, `is not a known setting. Known: ${known.join(", ")}.`);
-        }
-        return raw as Record<string, unknown>;
-    }
-
-    string(key: string, raw: unknown): string {
-        if (typeof raw === "string" && raw.length > 0) return raw;
-        this.error(key, raw === undefined ? "is required." : "must be a non-empty string.");
-        return "";
-    }
-
-    boolean(key: string, raw: unknown): boolean {
-        if (typeof raw === "boolean") return raw;
-        if (raw === "true" || raw === "false") return raw === "true";
-        this.error(key, `must be true or false, not ${JSON.stringify(raw)}.`);
-        return false;
-    }
-
-    integer(key: string, raw: unknown, min: number, max: number): number {
-        const value = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
-        if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-        this.error(key, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}.`);
-        return min;
-    }
-
-    oneOf<T extends string>(key: string, raw: unknown, allowed: readonly T[]): T {
-        if (typeof raw === "string" && (allowed as readonly string[]).includes(raw)) return raw as T;
-        this.error(key, `must be one of ${allowed.join(", ")}, not ${JSON.stringify(raw)}.`);
-        return allowed[0];
-    }
-
-    stringList(key: string, raw: unknown): string[] {
-        if (Array.isArray(raw) && raw.every((item) => typeof item === "string" && item.length > 0)) return raw as string[];
-        this.error(key, "must be a list of non-empty strings.");
-        return [];
-    }
-
-    stringMap(key: string, raw: unknown): Record<string, string> {
-        if (raw !== null && typeof raw === "object" && !Array.isArray(raw) && Object.values(raw).every((x) => typeof x === "string")) {
-            return raw as Record<string, string>;
-        }
-        this.error(key, "must be a mapping of tag names to string values.");
-        return {};
-    }
-
-    unique(key: string, values: string[]): void {
-        const repeated = values.filter((value, i) => values.indexOf(value) !== i);
-        if (repeated.length > 0) this.error(key, `lists ${[...new Set(repeated)].join(", ")} more than once.`);
-    }
-
-    accountId(key: string, raw: unknown): string {
-        // YAML reads an unquoted 012345678901 as a number and drops the leading zero: say so.
-        if (typeof raw === "number") {
-            if (Number.isInteger(raw) && String(raw).length === 12) return String(raw);
-            this.error(
-                key,
-                `reads as the number ${raw}: quote the 12-digit account ID ("0..."), as YAML drops leading zeros of an unquoted one.`,
-            );
-            return String(raw);
-        }
-        if (isAccountId(raw)) return raw;
-        this.error(
-            key,
-            raw === undefined ? "is required: the 12-digit AWS account ID, quoted." : `"${raw}" is not a 12-digit AWS account ID.`,
-        );
-        return typeof raw === "string" ? raw : "";
-    }
-
-    region(key: string, raw: unknown): string {
-        if (typeof raw === "string" && isKnownRegion(raw)) return raw;
-        this.error(
-            key,
-            raw === undefined
-                ? "is required: an AWS Region name such as us-east-1."
-                : `"${raw}" is not an AWS Region name (such as us-east-1).`,
-        );
-        return typeof raw === "string" ? raw : "";
-    }
-
-    regions(key: string, raw: unknown): string[] {
-        const list = this.stringList(key, raw);
-        list.forEach((region, i) => {
-            if (!isKnownRegion(region)) this.error(`${key}[${i}]`, `"${region}" is not an AWS Region name (such as us-east-1).`);
-        });
-        this.unique(key, list);
-        return list;
-    }
-
-    roleArn(key: string, raw: unknown, accountId: string): string | undefined {
-        if (raw === undefined) return undefined;
-        const arn = typeof raw === "string" ? raw : "";
-        const role = parseRoleArn(arn);
-        if (!role) {
-            this.error(key, `${JSON.stringify(raw)} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`);
-        } else if (isAccountId(accountId) && role.accountId !== accountId) {
-            this.error(
-                key,
-                `is a role in account ${role.accountId}, but this entry's account is ${accountId}. The provider assumes a role in the account it deploys to.`,
-            );
-        }
-        return arn;
-    }
-
-    /** A role name, or the ARN of a role in the target account; returns the name IAM attaches by. */
-    keyUserRoleName(key: string, value: string, targetAccountId: string): string {
-        if (isIdentityCenterRole(value)) {
-            this.error(
-                key,
-                `"${value}" is a role of IAM Identity Center (path /aws-reserved/sso.amazonaws.com/, name AWSReservedSSO_...). ` +
-                    `Identity Center owns these roles and IAM refuses to attach a policy to them. Set identityCenter ` +
-                    `(instanceArn, permissionSetArns) so the permission set references the key-use policies instead.`,
-            );
-            return value;
-        }
-        if (isServiceLinkedRole(value)) {
-            this.error(
-                key,
-                `"${value}" is a service-linked role. IAM rejects any policy attached to a service-linked role ` +
-                    `(UnmodifiableEntity), so the guide's Step 4 cannot work. Name the roles in the target account that start recoveries and drills instead.`,
-            );
-            return value;
-        }
-        if (value.startsWith("arn:")) {
-            const role = parseRoleArn(value);
-            if (!role) {
-                this.error(key, `"${value}" is not an IAM role ARN.`);
-                return value;
-            }
-            if (isAccountId(targetAccountId) && role.accountId !== targetAccountId) {
-                this.error(key, `"${value}" is in account ${role.accountId}, not the target account ${targetAccountId}.`);
-            }
-            return role.name;
-        }
-        if (!/^[\w+=,.@-]{1,64}$/.test(value))
-            this.error(key, `"${value}" is not an IAM role name (up to 64 of letters, digits and +=,.@_-).`);
-        return value;
-    }
+    found.problems.push(...topLevelProblems(raw));
+    if (raw.stagingAccounts === undefined && deploy !== "target" && !dotted(raw, "stagingAccounts")) read.stagingAccounts = [];
+    for (const rule of rules) rule(read, found);
+    if (found.problems.length > 0) throw new ConfigError(found.problems.map((p) => `${configNamespace}:${p}`));
+    const settings = normalised(read as Settings);
+    advice(settings, raw, found);
+    return { settings, warnings: found.warnings };
 }
 
 /**
- * What stands for a `secure:` value that cannot be decrypted here (the offline tools read stack
- * files without the Pulumi CLI): the config checks do not judge it, and it is never printed. Under
- * the engine, secrets arrive decrypted and are checked like any other value.
+ * One section's value; its problems, with their full key, go to `found`. A value with problems
+ * still gives what reads well in it (salvage), so the rules between settings judge the rest.
  */
-export const secretPlaceholder = "[secret]";
+function readValue<S extends v.GenericSchema>(schema: S, value: unknown, path: string, found: Findings): v.InferOutput<S> | undefined {
+    const result = v.safeParse(schema, value);
+    if (result.success) return result.output;
+    const partial = salvage(schema, value) as v.InferOutput<S> | undefined;
+    const issues = result.issues.map((issue) => ({
+        path: path + (issue.path ?? []).map((item) => (typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`)).join(""),
+        message: issue.message,
+        unknownKey: issue.type === "strict_object" && issue.expected === "never" ? (JSON.parse(issue.received) as string) : undefined,
+        required: issue.expected === "required" || (issue.type === "strict_object" && issue.received === "undefined"),
+    }));
+    // A misspelt key is one problem, with a suggestion, not two (unknown, and the real one missing).
+    const dropped = new Set<string>();
+    for (const issue of issues) {
+        if (!issue.unknownKey) continue;
+        const parent = issue.path.slice(0, issue.path.length - issue.unknownKey.length - 1);
+        const meant = closest(issue.unknownKey, knownKeysAt(schema, parent.slice(path.length)));
+        if (!meant) continue;
+        issue.message += ` Did you mean ${meant}?`;
+        dropped.add(`${parent}.${meant}`);
+    }
+    found.problems.push(...issues.filter((i) => !(i.required && dropped.has(i.path))).map((i) => `${i.path} ${i.message}`));
+    return partial;
+}
+
+type SchemaNode = { type?: string; entries?: Record<string, unknown>; item?: unknown; wrapped?: unknown; pipe?: unknown[] };
+
+/** The mapping or list under a setting's pipes and optional wrappers. */
+function unwrap(schema: unknown): SchemaNode {
+    let node = schema as SchemaNode;
+    for (;;) {
+        if (node.pipe && node.type !== "strict_object" && node.type !== "array") node = node.pipe[0] as SchemaNode;
+        else if (node.wrapped) node = node.wrapped as SchemaNode;
+        else return node;
+    }
+}
+
+/** What reads well in a value with problems: the good settings of a mapping, the good items of a list (bad ones undefined). */
+function salvage(schema: unknown, value: unknown): unknown {
+    const result = v.safeParse(schema as v.GenericSchema, value);
+    if (result.success) return result.output;
+    const node = unwrap(schema);
+    if (node.type === "strict_object" && value !== null && typeof value === "object" && !Array.isArray(value)) {
+        const entries = Object.entries(node.entries ?? {}).map(([key, entry]) => [
+            key,
+            salvage(entry, (value as Record<string, unknown>)[key]),
+        ]);
+        return Object.fromEntries(entries.filter(([, x]) => x !== undefined));
+    }
+    if (node.type === "array" && Array.isArray(value)) return value.map((item) => salvage(node.item, item));
+    return undefined;
+}
+
+/** The setting keys of the mapping at `path` (such as `[0].replication`) inside a schema. */
+function knownKeysAt(schema: unknown, path: string): string[] {
+    let node = unwrap(schema);
+    for (const step of path.match(/\[\d+\]|[^.[\]]+/g) ?? []) {
+        const next = step.startsWith("[") ? node.item : node.entries?.[step];
+        if (!next) return [];
+        node = unwrap(next);
+    }
+    return Object.keys(node.entries ?? {});
+}
+
+/** The candidate within two edits of `word` (case aside), if there is exactly one nearest. */
+export function closest(word: string, candidates: string[]): string | undefined {
+    const distance = (a: string, b: string) => {
+        const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+        for (let i = 1; i <= a.length; i++) {
+            let previous = row[0]++;
+            for (let j = 1; j <= b.length; j++) {
+                const current = row[j];
+                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+                previous = current;
+            }
+        }
+        return row[b.length];
+    };
+    const scored = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).filter((x) => x.d <= 2 && x.d > 0);
+    const best = Math.min(...scored.map((x) => x.d));
+    const nearest = scored.filter((x) => x.d === best);
+    return nearest.length === 1 ? nearest[0].c : undefined;
+}
+
+const dotted = (raw: RawConfig, section: string) => Object.keys(raw).some((key) => key.startsWith(`${section}.`));
+
+/** Unknown top-level keys: a typo gets a suggestion, a dotted key explains `pulumi config set --path`. */
+function topLevelProblems(raw: RawConfig): string[] {
+    return Object.keys(raw)
+        .filter((key) => !(sections as string[]).includes(key))
+        .map((key) => {
+            const [head] = key.split(".");
+            if (key.includes(".") && (sections as string[]).includes(head)) {
+                return (
+                    `${key} is set as one key whose name contains a dot, not as ${head}'s setting: set it with ` +
+                    `\`pulumi config set --path '${configNamespace}:${key}' <value>\`, and remove this key (\`pulumi config rm '${configNamespace}:${key}'\`).`
+                );
+            }
+            const meant = closest(key, sections);
+            return `${key} is not a setting of this program. Known keys: ${sections.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
+        });
+}
+
+/** Role ARNs in keyUserRoleNames become the names IAM attaches by; a key ARN to adopt becomes its key ID. */
+function normalised(s: Settings): Settings {
+    return {
+        ...s,
+        target: { ...s.target, keyUserRoleNames: s.target.keyUserRoleNames.map((name) => parseRoleArn(name)?.name ?? name) },
+        stagingAccounts: (s.stagingAccounts ?? []).map((e) =>
+            e.importKeyId ? { ...e, importKeyId: parseKeyArn(e.importKeyId)?.keyId ?? e.importKeyId } : e,
+        ),
+    };
+}
 
 /**
- * Parses a whole stack config: full keys (`drs-cross-account-kms:deploy`, `aws:region`), values
- * as the stack file or the engine gives them (objects parsed, secretPlaceholder for what
- * cannot be decrypted). Throws one ConfigError listing every problem.
+ * Parses a whole stack config: full keys (`drs-cross-account-kms:deploy`, `aws:region`), values as
+ * the stack file or the engine gives them (objects parsed, secretPlaceholder for what cannot be
+ * decrypted). A key of a namespace one or two letters off this program's, or one of this program's
+ * keys under another namespace, is a problem: the program would never read it.
  */
 export function parseStackConfig(config: Record<string, unknown>): ParsedConfig {
-    return parseConfig(programConfig(config));
+    const astray = Object.keys(config).flatMap((full) => {
+        const [namespace, key] = [full.slice(0, full.indexOf(":")), full.slice(full.indexOf(":") + 1)];
+        if (namespace === configNamespace || ["aws", "aws-native", "pulumi"].includes(namespace)) return [];
+        const nearName = closest(namespace, [configNamespace]) !== undefined;
+        const ours = (sections as string[]).includes(key.split(".")[0]);
+        if (!nearName && !ours) return [];
+        return [
+            `${full} is under the namespace "${namespace}", which this program never reads: ` +
+                `did you mean ${configNamespace}:${key}? (pulumi config set ${nearName ? "" : "--path "}'${configNamespace}:${key}' ...)`,
+        ];
+    });
+    let parsed: ParsedConfig | undefined;
+    let problems = astray;
+    try {
+        parsed = parseConfig(programConfig(config));
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems = [...astray, ...err.problems];
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return parsed!;
 }
 
 /** This program's keys of a stack's config (full keys, such as `drs-cross-account-kms:deploy`), without the namespace. */
@@ -868,8 +229,12 @@ export function programConfig(config: Record<string, unknown>): RawConfig {
     );
 }
 
-/** The running stack's config: objects arrive JSON-encoded, plain strings (`deploy: all`) as they are. */
-function readRawConfig(): RawConfig {
+/**
+ * Reads and validates the running stack's config (objects arrive JSON-encoded, plain strings as
+ * they are). Problems end the program with one message and no stack trace (pulumi.RunError);
+ * warnings go to the Pulumi log.
+ */
+export function readStackConfig(): Settings {
     const decode = (value: string): unknown => {
         try {
             return JSON.parse(value);
@@ -877,18 +242,9 @@ function readRawConfig(): RawConfig {
             return value;
         }
     };
-    return Object.fromEntries(
-        Object.entries(programConfig(pulumi.runtime.allConfig())).map(([key, value]) => [key, decode(value as string)]),
-    );
-}
-
-/**
- * Reads and validates the stack's config. Problems end the program with one message and no
- * stack trace (pulumi.RunError); warnings go to the Pulumi log.
- */
-export function readStackConfig(): Settings {
     try {
-        const { settings, warnings } = parseConfig(readRawConfig());
+        const config = Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, decode(value)]));
+        const { settings, warnings } = parseStackConfig(config);
         for (const warning of warnings) pulumi.log.warn(warning);
         return settings;
     } catch (err) {
@@ -920,8 +276,8 @@ export interface StagingStackOutputs {
 }
 
 /**
- * Checks what the staging stacks exported against the target settings (the same rules as
- * parseConfig applies to stagingAccounts) and returns all their keys; throws a ConfigError.
+ * Checks what the staging stacks exported against the target settings, with the detections
+ * parseConfig applies to stagingAccounts, and returns all their keys; throws a ConfigError.
  */
 export function checkStagingStackOutputs(
     stacks: StagingStackOutputs[],
@@ -929,63 +285,62 @@ export function checkStagingStackOutputs(
     targetAccess: TargetAccess,
 ): StagingKeyExport[] {
     const problems: string[] = [];
-    const keys: StagingKeyExport[] = [];
-    const seen = new Map<string, string>();
+    const keys: (StagingKeyExport & { stack: string; path: string })[] = [];
     stacks.forEach(({ stack, targetAccountId, targetAccess: stackAccess, stagingKeys }, i) => {
-        const key = `${configNamespace}:stagingStacks[${i}]`;
+        const path = `stagingStacks[${i}] "${stack}"`;
         if (targetAccountId !== target.accountId) {
             problems.push(
-                `${key} "${stack}" was deployed for target account ${JSON.stringify(targetAccountId)}, not ${target.accountId}. Point stagingStacks at stacks deployed for this target.`,
+                `${path} was deployed for target account ${JSON.stringify(targetAccountId)}, not ${target.accountId}. Point stagingStacks at stacks deployed for this target.`,
             );
             return;
         }
         // The target policy grants exactly what the key policies grant: both must use one mode.
         if (stackAccess !== targetAccess) {
             problems.push(
-                `${key} "${stack}" shares its keys with key.targetAccess ${JSON.stringify(stackAccess)}, but this stack has "${targetAccess}". Set the same key.targetAccess in both stacks.`,
+                `${path} shares its keys with key.targetAccess ${JSON.stringify(stackAccess)}, but this stack has "${targetAccess}". Set the same key.targetAccess in both stacks.`,
             );
         }
         if (!Array.isArray(stagingKeys) || stagingKeys.length === 0) {
-            problems.push(`${key} "${stack}" exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
+            problems.push(`${path} exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
             return;
         }
-        for (const entry of stagingKeys as StagingKeyExport[]) {
-            const id = `${entry.accountId}/${entry.region}`;
-            const other = seen.get(id);
-            if (other !== undefined) {
-                problems.push(
-                    `${key} "${stack}" exports a key for ${entry.accountId} in ${entry.region}, as "${other}" does. Keep one stack per staging account and Region.`,
-                );
+        for (const key of stagingKeys as StagingKeyExport[]) {
+            keys.push({ ...key, stack, path });
+            if (target.regions && !target.regions.includes(key.region)) {
+                problems.push(`${path} has a key in ${key.region}, which is not in target.regions. Add ${key.region} to target.regions.`);
             }
-            seen.set(id, stack);
-            if (target.regions && !target.regions.includes(entry.region)) {
-                problems.push(
-                    `${key} "${stack}" has a key in ${entry.region}, which is not in target.regions. Add ${entry.region} to target.regions.`,
-                );
-            }
-            keys.push(entry);
         }
     });
-    // Judge Regions and sizes only on stacks that read well, so one wrong stack is one message.
-    if (problems.length === 0) {
-        const keyRegions = new Set(keys.map((k) => k.region));
-        (target.regions ?? []).forEach((region, i) => {
-            if (!keyRegions.has(region)) {
-                problems.push(
-                    `${configNamespace}:target.regions[${i}] "${region}" has no staging key in the staging stacks. KMS keys are regional; ` +
-                        `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
-                );
-            }
-        });
-        checkPolicyPlan(target, targetAccess, keys, (message) => problems.push(`${configNamespace}:stagingStacks ${message}`));
-        target.launch.forEach((launch, i) => {
-            if (!keyRegions.has(launch.region)) {
-                problems.push(
-                    `${configNamespace}:target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`,
-                );
-            }
-        });
+    for (const { place, first } of duplicatePlaces(keys)) {
+        problems.push(
+            `${place.path} exports a key for ${place.accountId} in ${place.region}, as "${first.stack}" does. Keep one stack per staging account and Region.`,
+        );
     }
-    if (problems.length > 0) throw new ConfigError(problems);
-    return keys;
+    // Judge Regions and sizes only on stacks that read well, so one wrong stack is one message.
+    if (problems.length === 0) problems.push(...keysServeTheTarget(target, targetAccess, keys));
+    if (problems.length > 0) throw new ConfigError(problems.map((p) => `${configNamespace}:${p}`));
+    return stacks.flatMap(({ stagingKeys }) => (Array.isArray(stagingKeys) ? (stagingKeys as StagingKeyExport[]) : []));
+}
+
+/** The staging stacks' keys against the target's Regions, launch settings and policy sizes. */
+function keysServeTheTarget(target: TargetSettings, targetAccess: TargetAccess, keys: KeyPlacement[]): string[] {
+    const keyRegions = new Set(keys.map((k) => k.region));
+    const problems = (target.regions ?? []).flatMap((region, i) =>
+        keyRegions.has(region)
+            ? []
+            : [
+                  `target.regions[${i}] "${region}" has no staging key in the staging stacks. KMS keys are regional; ` +
+                      `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
+              ],
+    );
+    const sizing = policyPlanProblem(target, keys, targetAccess);
+    if (sizing) problems.push(`stagingStacks ${sizing}`);
+    target.launch.forEach((launch, i) => {
+        if (!keyRegions.has(launch.region)) {
+            problems.push(
+                `target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`,
+            );
+        }
+    });
+    return problems;
 }

@@ -1,5 +1,10 @@
 import { expect } from "chai";
-import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig } from "../config";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import * as v from "valibot";
+import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig, parseStackConfig, secretPlaceholder } from "../config";
+import { settingsSchema } from "../config/schema";
 
 const target = { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] };
 const entry = { accountId: "444455556666", region: "us-east-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };
@@ -46,13 +51,11 @@ describe("config", () => {
             protect: true,
             retainOnDelete: true,
             multiRegion: false,
-            primaryRegion: undefined,
             targetAccess: "documented",
         });
         expect(settings.stagingAccounts[0]).to.deep.equal({
             accountId: "444455556666",
             region: "us-east-1",
-            roleArn: undefined,
             stagingRole: "create",
             replication: {
                 stagingAreaSubnetId: "subnet-0123456789abcdef0",
@@ -66,12 +69,8 @@ describe("config", () => {
                 replicationServersSecurityGroupsIds: [],
                 stagingAreaTags: {},
                 pitRetentionDays: 7,
-                autoReplicateNewDisks: undefined,
-                importTemplateId: undefined,
                 retainOnDelete: true,
             },
-            alertTopicArn: undefined,
-            importKeyId: undefined,
         });
         expect(settings.alerts).to.deep.equal({ enabled: true });
         expect(warnings).to.deep.equal([]);
@@ -81,7 +80,7 @@ describe("config", () => {
         const found = problems({
             deploy: "everything",
             target: { accountId: "1111", keyUserRoleNames: ["AWSServiceRoleForElasticDisasterRecovery"] },
-            stagingAccounts: [{ accountId: "44445555666", region: "us-east-7" }],
+            stagingAccounts: [{ accountId: "44445555666", region: "us-east" }],
             key: { deletionWindowInDays: 3 },
         });
         expect(found.map((p) => p.split(" ")[0])).to.deep.equal([
@@ -128,9 +127,23 @@ describe("config", () => {
             expectProblem({ target, stagingAccounts: {} }, "stagingAccounts", /must be a list/);
         });
 
-        it("refuses an unknown Region and a duplicate (account, Region)", () => {
+        it("takes a well-formed Region it does not list, with a warning and its partition from its name", () => {
+            const { settings, warnings } = parseConfig({
+                target: { ...target, regions: ["us-east-7"] },
+                stagingAccounts: [{ ...entry, region: "us-east-7" }],
+            });
+            expect(settings.stagingAccounts[0].region).to.equal("us-east-7");
+            expect(warnings).to.include(
+                "us-east-7 is not a Region this version lists; it is taken as a Region of partition aws. Check the spelling (listed: us-east-1, us-east-2).",
+            );
+            expect(problems({ ...valid, stagingAccounts: [entry, { ...entry, region: "cn-east-9" }] }).join("\n")).to.match(
+                /stagingAccounts\[1\]\.region "cn-east-9" is in partition aws-cn, but stagingAccounts\[0\]\.region "us-east-1" is in aws/,
+            );
+        });
+
+        it("refuses an ill-formed Region and a duplicate (account, Region)", () => {
             expectProblem(
-                { target, stagingAccounts: [{ ...entry, region: "us-east-7" }] },
+                { target, stagingAccounts: [{ ...entry, region: "us-east" }] },
                 "stagingAccounts[0].region",
                 /not an AWS Region name/,
             );
@@ -350,7 +363,7 @@ describe("config", () => {
 
         it("reads the instance, its account and Region, and the permission sets", () => {
             const { settings, warnings } = parseConfig({ ...valid, target: { accountId: target.accountId }, identityCenter });
-            expect(settings.identityCenter).to.deep.equal({ ...identityCenter, roleArn: undefined });
+            expect(settings.identityCenter).to.deep.equal(identityCenter);
             expect(warnings.join("\n")).not.to.match(/keyUserRoleNames is empty/);
         });
 
@@ -386,8 +399,8 @@ describe("config", () => {
             );
             expectProblem(
                 { ...valid, identityCenter: { ...identityCenter, region: "cn-north-1" } },
-                "identityCenter.instanceArn",
-                /partition aws, but cn-north-1 is in aws-cn/,
+                "identityCenter.region",
+                /"cn-north-1" is in partition aws-cn, but stagingAccounts\[0\]\.region "us-east-1" is in aws/,
             );
             expectProblem(
                 { ...valid, identityCenter: { ...identityCenter, instances: 1 } },
@@ -469,7 +482,7 @@ describe("config", () => {
                 "stagingAccounts[0].region",
                 /"us-east-1" is not in target.regions/,
             );
-            expectProblem({ ...valid, target: { ...target, regions: ["us-west-9"] } }, "target.regions[0]", /not an AWS Region name/);
+            expectProblem({ ...valid, target: { ...target, regions: ["us-west"] } }, "target.regions[0]", /not an AWS Region name/);
             expect(parseConfig({ ...valid, target: { ...target, regions: ["us-east-1"] } }).settings.target.regions).to.deep.equal([
                 "us-east-1",
             ]);
@@ -501,7 +514,10 @@ describe("config", () => {
             const { warnings } = parseConfig({ ...valid, key: { protect: false, enableKeyRotation: false } });
             expect(warnings).to.have.length(2);
             expect(warnings.join("\n")).to.match(
-                /enableKeyRotation is false[\s\S]*protect is false: `pulumi destroy` can schedule the key's deletion/,
+                /enableKeyRotation is false[\s\S]*protect is false: `pulumi destroy` removes the keys .* stay in AWS/,
+            );
+            expect(parseConfig({ ...valid, key: { protect: false, retainOnDelete: false } }).warnings.join("\n")).to.match(
+                /protect is false: `pulumi destroy` can schedule the key's deletion/,
             );
         });
     });
@@ -605,5 +621,184 @@ describe("staging stack outputs, read by the target stack", () => {
         expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-east-1", "us-west-2"])[0]).to.match(
             /target.regions\[1\] "us-west-2" has no staging key/,
         );
+    });
+});
+
+describe("config as strict as AWS", () => {
+    const base = { target: { accountId: "111122223333" }, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] };
+    const problemsOf = (raw: RawConfig): string[] => {
+        try {
+            parseConfig(raw);
+            return [];
+        } catch (err) {
+            return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
+        }
+    };
+
+    it("keeps one stack in one partition: Regions and every ARN", () => {
+        expect(
+            problemsOf({
+                ...base,
+                target: { accountId: "111122223333", roleArn: "arn:aws-cn:iam::111122223333:role/Deploy" },
+                stagingAccounts: [
+                    { accountId: "444455556666", region: "us-east-1", alertTopicArn: "arn:aws-us-gov:sns:us-east-1:444455556666:alerts" },
+                    { accountId: "555566667777", region: "us-gov-west-1" },
+                ],
+            }),
+        ).to.have.members([
+            'stagingAccounts[1].region "us-gov-west-1" is in partition aws-us-gov, but stagingAccounts[0].region "us-east-1" is in aws: nothing crosses partitions, so one stack\'s accounts, Regions and ARNs are all in one.',
+            'target.roleArn "arn:aws-cn:iam::111122223333:role/Deploy" is in partition aws-cn, but stagingAccounts[0].region "us-east-1" is in aws: nothing crosses partitions, so one stack\'s accounts, Regions and ARNs are all in one.',
+            'stagingAccounts[0].alertTopicArn "arn:aws-us-gov:sns:us-east-1:444455556666:alerts" is in partition aws-us-gov, but stagingAccounts[0].region "us-east-1" is in aws: nothing crosses partitions, so one stack\'s accounts, Regions and ARNs are all in one.',
+        ]);
+    });
+
+    it("holds tags to AWS's rules, and reads numbers and booleans as text", () => {
+        const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`Tag${i}`, "x"]));
+        const [reserved, tooMany, long] = [{ "aws:owner": "me" }, many, { Owner: "x".repeat(300) }].map((tags) =>
+            problemsOf({ ...base, tags }),
+        );
+        expect(reserved).to.deep.equal(['tags the tag name "aws:owner" uses the aws: prefix, which AWS reserves.']);
+        expect(tooMany).to.deep.equal(["tags has 60 tags; at most 46 fit on a resource with the program's own."]);
+        expect(long[0]).to.match(/^tags the tag "Owner" has a value that is not up to 256 of letters/);
+        expect(problemsOf({ ...base, tags: { "bad*name": "x" } })[0]).to.match(/tag name "bad\*name" is not 1 to 128/);
+        expect(parseConfig({ ...base, tags: { CostCenter: 1234, Critical: true } }).settings.tags).to.deep.equal({
+            CostCenter: "1234",
+            Critical: "true",
+        });
+        expect(
+            problemsOf({
+                ...base,
+                stagingAccounts: [
+                    {
+                        ...base.stagingAccounts[0],
+                        replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0", stagingAreaTags: { "AWS:x": "y" } },
+                    },
+                ],
+            }),
+        ).to.deep.equal(['stagingAccounts[0].replication.stagingAreaTags the tag name "AWS:x" uses the aws: prefix, which AWS reserves.']);
+    });
+
+    it("refuses lengths and shapes AWS refuses: description, alias, instance type, stack reference, IDs", () => {
+        expect(problemsOf({ ...base, key: { description: "d".repeat(9000) } })).to.deep.equal([
+            "key.description must be a non-empty string of at most 8,192 characters.",
+        ]);
+        expect(problemsOf({ ...base, key: { alias: `alias/${"a".repeat(251)}` } })[0]).to.match(/^key.alias .* at most 256 characters/);
+        const replication = (extra: Record<string, unknown>) => ({
+            ...base,
+            stagingAccounts: [{ ...base.stagingAccounts[0], replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0", ...extra } }],
+        });
+        expect(problemsOf(replication({ replicationServerInstanceType: "t3.small; rm -rf /" }))).to.deep.equal([
+            'stagingAccounts[0].replication.replicationServerInstanceType "t3.small; rm -rf /" is not an EC2 instance type (family.size, such as t3.small).',
+        ]);
+        expect(
+            parseConfig(replication({ replicationServerInstanceType: "m5.2xlarge" })).settings.stagingAccounts[0].replication!
+                .replicationServerInstanceType,
+        ).to.equal("m5.2xlarge");
+        expect(problemsOf({ deploy: "target", target: base.target, stagingStacks: ["../../staging"] })).to.deep.equal([
+            'stagingStacks[0] "../../staging" is not a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>.',
+        ]);
+        expect(problemsOf(replication({ replicationServersSecurityGroupsIds: ["sg-12"] }))[0]).to.match(/is not a security group ID/);
+    });
+});
+
+describe("config mistakes that pulumi config set makes easy", () => {
+    const base = { target: { accountId: "111122223333" }, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] };
+    const problemsOf = (raw: RawConfig): string[] => {
+        try {
+            parseConfig(raw);
+            return [];
+        } catch (err) {
+            return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
+        }
+    };
+
+    it("explains a dotted key set without --path, once, without a follow-on 'target is required'", () => {
+        expect(problemsOf({ stagingAccounts: base.stagingAccounts, "target.accountId": "111122223333" })).to.deep.equal([
+            "target.accountId is set as one key whose name contains a dot, not as target's setting: set it with " +
+                "`pulumi config set --path 'drs-cross-account-kms:target.accountId' <value>`, and remove this key (`pulumi config rm 'drs-cross-account-kms:target.accountId'`).",
+        ]);
+    });
+
+    it("reports a typo once, with what was meant, at every level", () => {
+        expect(problemsOf({ ...base, stagingAccounts: [{ accountId: "444455556666", regoin: "us-east-1" }] })).to.deep.equal([
+            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, stagingRole, replication, alertTopicArn, importKeyId. Did you mean region?",
+        ]);
+        expect(problemsOf({ ...base, key: { alais: "alias/x" } })).to.deep.equal([
+            "key.alais is not a known setting. Known: alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess. Did you mean alias?",
+        ]);
+        expect(problemsOf({ ...base, targte: { accountId: "111122223333" } })).to.deep.include(
+            "targte is not a setting of this program. Known keys: deploy, target, key, tags, alerts, stagingAccounts, stagingStacks, identityCenter. Did you mean target?",
+        );
+    });
+
+    it("does not judge a secret the offline tools cannot decrypt, and never prints it", () => {
+        const { settings } = parseConfig({
+            target: { accountId: secretPlaceholder, roleArn: secretPlaceholder },
+            stagingAccounts: [{ accountId: "444455556666", region: "us-east-1", roleArn: secretPlaceholder }],
+        });
+        expect([settings.target.accountId, settings.target.roleArn, settings.stagingAccounts[0].roleArn]).to.deep.equal([
+            "[secret]",
+            "[secret]",
+            "[secret]",
+        ]);
+    });
+});
+
+describe("config namespaces", () => {
+    const stack = (extra: Record<string, unknown>) => ({
+        "drs-cross-account-kms:target": { accountId: "111122223333" },
+        "drs-cross-account-kms:stagingAccounts": [{ accountId: "444455556666", region: "us-east-1" }],
+        "aws:region": "us-east-1",
+        "pulumi:disable-default-providers": ["*"],
+        ...extra,
+    });
+    const problemsOf = (config: Record<string, unknown>): string[] => {
+        try {
+            parseStackConfig(config);
+            return [];
+        } catch (err) {
+            return (err as ConfigError).problems;
+        }
+    };
+
+    it("allows other namespaces (aws:, pulumi:) and reads its own", () => {
+        expect(parseStackConfig(stack({})).settings.target.accountId).to.equal("111122223333");
+    });
+
+    it("refuses a namespace one or two letters off, and this program's keys under another namespace, naming the one meant", () => {
+        expect(problemsOf(stack({ "drs-cross-acount-kms:key": { targetAccess: "documented" } }))).to.deep.equal([
+            "drs-cross-acount-kms:key is under the namespace \"drs-cross-acount-kms\", which this program never reads: did you mean drs-cross-account-kms:key? (pulumi config set 'drs-cross-account-kms:key' ...)",
+        ]);
+        expect(problemsOf(stack({ "my-project:stagingAccounts": [] }))).to.deep.equal([
+            "my-project:stagingAccounts is under the namespace \"my-project\", which this program never reads: did you mean drs-cross-account-kms:stagingAccounts? (pulumi config set --path 'drs-cross-account-kms:stagingAccounts' ...)",
+        ]);
+        expect(problemsOf(stack({ "my-project:instanceSize": "large" }))).to.deep.equal([]);
+    });
+});
+
+describe("Pulumi.yaml's config declarations", () => {
+    it("declare, with the schema's type, default and doc, every setting Pulumi's project config can type", () => {
+        const project = yaml.load(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+            config: Record<string, { type: string; description: string; default: unknown; items?: { type: string } }>;
+        };
+        const typeOf = (value: unknown) => (Array.isArray(value) ? "array" : typeof value === "number" ? "integer" : typeof value);
+        // Pulumi's project config has no object type (pulumi/pulumi#11321): those settings stay undeclared.
+        const declarable = Object.entries(settingsSchema).filter(([, schema]) => {
+            const fallback = v.getDefault(schema as v.GenericSchema);
+            return (
+                ["string", "integer", "boolean"].includes(typeOf(fallback)) ||
+                (Array.isArray(fallback) && (fallback as unknown[]).every((x) => typeof x !== "object"))
+            );
+        });
+        expect(Object.keys(project.config).sort()).to.deep.equal(declarable.map(([key]) => key).sort());
+        for (const [key, schema] of declarable) {
+            const declared = project.config[key];
+            const fallback = v.getDefault(schema as v.GenericSchema);
+            expect([declared.type, declared.default, declared.description], key).to.deep.equal([
+                typeOf(fallback),
+                fallback,
+                v.getDescription(schema as v.GenericSchema),
+            ]);
+        }
     });
 });

@@ -54,12 +54,26 @@ export function isKnownRegion(region: string): boolean {
     return knownRegions.includes(region);
 }
 
-/** The partition a Region belongs to; throws for a name that is not a known Region. */
+/**
+ * A well-formed Region name of the three partitions (`us-east-1`, `cn-north-1`, `us-gov-west-1`):
+ * AWS adds Regions, and a Region this list does not know yet must not need a new release.
+ */
+export function isRegionName(region: unknown): region is string {
+    return typeof region === "string" && /^(us-gov|[a-z]{2})-[a-z]+-\d{1,2}$/.test(region);
+}
+
+/** The partition a Region belongs to: from the list, or for a Region it does not know, from its prefix. */
 export function partitionOf(region: string): Partition {
     for (const [partition, regions] of Object.entries(regionsByPartition)) {
         if (regions.includes(region)) return partition as Partition;
     }
-    throw new Error(`"${region}" is not a known AWS Region`);
+    if (!isRegionName(region)) throw new Error(`"${region}" is not an AWS Region name`);
+    return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+}
+
+/** The partition an ARN names (arn:<partition>:...). */
+export function arnPartition(arn: string): string | undefined {
+    return /^arn:([a-z-]+):/.exec(arn)?.[1];
 }
 
 /** The value `kms:ViaService` takes when `service` calls KMS in `region`. */

@@ -1,4 +1,4 @@
-import { accountRootArn, drsServiceLinkedRoleArn, isAccountId, isKnownRegion, parseRoleArn, partitionOf, viaService } from "./aws";
+import { accountRootArn, drsServiceLinkedRoleArn, isAccountId, isRegionName, parseRoleArn, partitionOf, viaService } from "./aws";
 import { PolicyDocument, PolicyStatement } from "./document";
 
 /**
@@ -169,7 +169,7 @@ function assertKeyPolicyInput(input: KeyPolicyInput): void {
     if (!isAccountId(input.stagingAccountId)) problems.push(`stagingAccountId "${input.stagingAccountId}" is not a 12-digit account ID`);
     if (!isAccountId(input.targetAccountId)) problems.push(`targetAccountId "${input.targetAccountId}" is not a 12-digit account ID`);
     if (input.stagingAccountId === input.targetAccountId) problems.push("the staging and target accounts must differ");
-    if (!isKnownRegion(input.region)) problems.push(`region "${input.region}" is not a known AWS Region`);
+    if (!isRegionName(input.region)) problems.push(`region "${input.region}" is not an AWS Region name`);
     const role = parseRoleArn(input.stagingRoleArn);
     if (!role || role.accountId !== input.stagingAccountId) {
         problems.push(`stagingRoleArn "${input.stagingRoleArn}" is not a role in the staging account ${input.stagingAccountId}`);

@@ -1,0 +1,110 @@
+// Warnings: settings that read well but may surprise, said once each in `pulumi preview`.
+import { RawConfig } from ".";
+import { Findings } from "./rules";
+import { Settings } from "./schema";
+
+export function advice(s: Settings, raw: RawConfig, found: Findings): void {
+    const warn = (message: string) => found.warnings.push(message);
+    const buildsStaging = s.deploy !== "target";
+    const entries = s.stagingAccounts;
+    entries.forEach((e, i) => {
+        const path = `stagingAccounts[${i}].replication`;
+        if (e.replication?.importTemplateId) {
+            warn(
+                `${path}.importTemplateId adopts ${e.replication.importTemplateId}: its EBS encryption becomes CUSTOM with ` +
+                    `the new key, for servers added to ${e.accountId}/${e.region} later. Servers already replicating there keep their own ` +
+                    "settings: `npm run -s verify` lists those not on the key and `npm run -s align-servers` moves them. " +
+                    "Current Pulumi CLIs (since pulumi/pulumi#19339, 2025) import the template and then update the settings that differ; " +
+                    'older CLIs fail with "inputs to import do not match the existing resource" until the config matches the template.',
+            );
+        }
+        if (e.replication?.retainOnDelete === false) {
+            warn(
+                `${path}.retainOnDelete is false: removing replication from this entry, or \`pulumi destroy\`, deletes the ` +
+                    `template${e.replication.importTemplateId ? " the stack adopted" : ""} in ${e.accountId}/${e.region}, and DRS has no defaults ` +
+                    "for servers added there later. Keep the default (true) unless you mean to delete it.",
+            );
+        }
+    });
+    // One warning for all entries without a replication block (a fleet may have hundreds).
+    const bare = entries.flatMap((e, i) => (e.replication ? [] : [`stagingAccounts[${i}] (${e.accountId} in ${e.region})`]));
+    if (bare.length > 0) {
+        const listed = bare.length > 5 ? `${bare.slice(0, 5).join(", ")} and ${bare.length - 5} more` : bare.join(", ");
+        warn(
+            `${listed} ${bare.length === 1 ? "has" : "have"} no replication block: the key is created, but DRS does not use it ` +
+                "until a replication template points at it. Add replication, or set the template's key ARN yourself.",
+        );
+    }
+    s.target.launch.forEach((launch, i) => {
+        if (!launch.retainOnDelete) {
+            warn(
+                `target.launch[${i}].retainOnDelete is false: removing this launch entry, or \`pulumi destroy\`, deletes the launch ` +
+                    `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
+            );
+        }
+    });
+
+    // Settings a deploy mode does not read.
+    if (!buildsStaging && raw.stagingAccounts !== undefined)
+        warn("stagingAccounts is ignored with deploy: target; the keys come from stagingStacks.");
+    if (s.deploy !== "target" && Array.isArray(raw.stagingStacks) && raw.stagingStacks.length > 0) {
+        warn(`stagingStacks is ignored with deploy: ${s.deploy}; it is read only with deploy: target.`);
+    }
+    if (s.deploy === "staging") {
+        if (s.target.keyUserRoleNames.length > 0) {
+            warn("target.keyUserRoleNames is ignored with deploy: staging; the target stack attaches the key-use policy.");
+        }
+        if (s.identityCenter) {
+            warn(
+                "identityCenter is ignored with deploy: staging; the target stack references the key-use policies from the permission sets.",
+            );
+        }
+        if (s.target.launch.length > 0)
+            warn("target.launch is ignored with deploy: staging; the target stack applies the launch settings.");
+    } else if (s.target.keyUserRoleNames.length === 0 && !s.identityCenter) {
+        warn(
+            "target.keyUserRoleNames is empty: the key-use policy is created in the target account but attached to no role. " +
+                "Name the roles that start recoveries and drills, or set identityCenter for people who sign in through IAM Identity Center.",
+        );
+    }
+
+    const key = s.key;
+    if (!key.enableKeyRotation) warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
+    if (!key.retainOnDelete) {
+        warn(
+            "key.retainOnDelete is false: a key that leaves the stack (an edited config, or `pulumi destroy` once key.protect is false) is " +
+                "scheduled for deletion, which makes every snapshot it encrypted unrecoverable. Keep the default (true) unless you mean it.",
+        );
+    }
+    if (key.primaryRegion && !key.multiRegion) warn("key.primaryRegion is ignored without key.multiRegion: true.");
+    if (key.primaryRegion && key.multiRegion && buildsStaging && !entries.some((e) => e.region === key.primaryRegion)) {
+        warn(
+            `key.primaryRegion ${key.primaryRegion} has no staging entry: each account's primary goes to the first of its Regions by name.`,
+        );
+    }
+    const adopted = entries.flatMap((e, i) =>
+        e.importKeyId ? [`stagingAccounts[${i}] (${e.importKeyId} in ${e.accountId}/${e.region})`] : [],
+    );
+    if (adopted.length > 0) {
+        warn(
+            `${adopted.join(", ")} ${adopted.length === 1 ? "adopts an existing key" : "adopt existing keys"}: the program replaces the key policy ` +
+                "with its own (`pulumi preview` shows the difference), applies tags and rotation, and adopts an existing alias of key.alias's name. " +
+                "Key spec, usage and multi-Region are taken from the key. An adopted key is never deleted by the program" +
+                (key.retainOnDelete ? " (key.retainOnDelete)." : ": but key.retainOnDelete is false."),
+        );
+    }
+    if (!key.protect) {
+        warn(
+            key.retainOnDelete
+                ? "key.protect is false: `pulumi destroy` removes the keys and staging roles from the stack; the keys stay in AWS (key.retainOnDelete)."
+                : "key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.",
+        );
+    }
+    if (!s.alerts.enabled && buildsStaging) {
+        warn(
+            "alerts.enabled is false: nobody hears when a DRS key is disabled or scheduled for deletion, which makes its snapshots unrecoverable.",
+        );
+    }
+    if (!s.alerts.enabled && entries.some((e) => e.alertTopicArn))
+        warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
+}

@@ -1,0 +1,406 @@
+// The program's settings, each declared once: how it is read (its type and what AWS accepts), its
+// default, and a one-line doc. The TypeScript types are inferred from here; rules that relate
+// settings to each other are in rules.ts.
+import * as v from "valibot";
+import {
+    LaunchDisposition,
+    RightSizingMethod,
+    keyDefaults,
+    programTags,
+    replicationDefaults,
+    stagingRoleModes,
+} from "../components/defaults";
+import {
+    isIdentityCenterRole,
+    isRegionName,
+    isServiceLinkedRole,
+    limits,
+    parseIdentityCenterInstanceArn,
+    parseKeyArn,
+    parsePermissionSetArn,
+    parseRoleArn,
+    targetAccessModes,
+} from "../components/policies";
+
+/**
+ * What stands for a `secure:` value that cannot be decrypted here (the offline tools read stack
+ * files without the Pulumi CLI): the checks do not judge it, and it is never printed. Under the
+ * engine, secrets arrive decrypted and are checked like any other value.
+ */
+export const secretPlaceholder = "[secret]";
+
+/** Why a value is refused: the text that follows its key. */
+class Problem {
+    constructor(readonly message: string) {}
+}
+const refuse = (message: string) => new Problem(message);
+const show = (value: unknown) => JSON.stringify(value);
+
+/** How a value is read: its type and what AWS accepts. A text value may be a secret the offline tools cannot read: not judged. */
+interface Kind<T> {
+    read: (value: unknown) => T | Problem;
+    /** What to set, when a required setting is missing. */
+    hint?: string;
+    text?: boolean;
+}
+const kind = <T>(read: Kind<T>["read"]): Kind<T> => ({ read });
+const text = (read: Kind<string>["read"], hint?: string): Kind<string> => ({ read, hint, text: true });
+const shaped = (pattern: RegExp, what: string, hint?: string) =>
+    text((x) => (typeof x === "string" && pattern.test(x) ? x : refuse(`${show(x)} is not ${what}.`)), hint);
+
+/** Marks a setting without a default: its absence is a problem. */
+const REQUIRED = Symbol("required");
+/** Marks a setting without a default that may be left out. */
+const OPTIONAL = Symbol("optional");
+type Fallback = typeof REQUIRED | typeof OPTIONAL | unknown;
+type Of<T, F> = F extends typeof OPTIONAL ? v.OptionalSchema<v.GenericSchema<unknown, T>, undefined> : v.GenericSchema<unknown, T>;
+
+/** A schema with its one-line doc and its default (REQUIRED: none, OPTIONAL: may be missing). */
+function declared<T, F extends Fallback>(doc: string, schema: v.GenericSchema<unknown, T>, fallback: F): Of<T, F> {
+    const documented = v.pipe(schema, v.description(doc));
+    if (fallback === REQUIRED) return documented as unknown as Of<T, F>;
+    if (fallback === OPTIONAL) return v.optional(documented) as unknown as Of<T, F>;
+    return v.pipe(v.optional(schema, fallback as never), v.description(doc)) as unknown as Of<T, F>;
+}
+
+/** A setting of a kind, defaulting to `fallback`. */
+function setting<T, F extends Fallback>(doc: string, { read, hint, text }: Kind<T>, fallback: F): Of<T, F> {
+    const checked = v.pipe(
+        v.unknown(),
+        v.rawTransform<unknown, T>(({ dataset: { value }, addIssue, NEVER }) => {
+            if (text && value === secretPlaceholder) return value as T;
+            const result = value === REQUIRED ? refuse(hint ? `is required: ${hint}` : "is required.") : read(value);
+            if (!(result instanceof Problem)) return result;
+            addIssue({ message: result.message, expected: value === REQUIRED ? "required" : undefined });
+            return NEVER;
+        }),
+    );
+    // A required setting reads its absence itself, to say what to set.
+    return declared(doc, fallback === REQUIRED ? v.optional(checked, REQUIRED as never) : checked, fallback) as Of<T, F>;
+}
+
+/** A mapping of settings. An unknown key is a problem that lists the known ones; `refused` keys get their own reason. */
+function group<const E extends v.ObjectEntries, F extends Fallback>(
+    doc: string,
+    entries: E,
+    fallback: F,
+    refused: Record<string, string> = {},
+) {
+    const shape = v.strictObject(entries, (issue) => {
+        if (issue.expected !== "never") return issue.received === "undefined" ? "is required." : "must be an object (a YAML mapping).";
+        return refused[JSON.parse(issue.received)] ?? `is not a known setting. Known: ${Object.keys(entries).join(", ")}.`;
+    });
+    return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback);
+}
+
+/** A list of settings of a kind, or of mappings; `shape` says what the list must hold. */
+function list<T, F extends Fallback>(doc: string, item: Kind<T> | v.GenericSchema<unknown, T>, fallback: F, shape: string) {
+    const items = v.array("read" in item ? setting("", item, REQUIRED) : item, shape);
+    return declared(doc, items as v.GenericSchema<unknown, T[]>, fallback);
+}
+
+// The kinds of values, each saying what AWS accepts in words a user can act on.
+
+const bool = kind((x) =>
+    typeof x === "boolean" ? x : x === "true" || x === "false" ? x === "true" : refuse(`must be true or false, not ${show(x)}.`),
+);
+const whole = (min: number, max: number) =>
+    kind((x) => {
+        const n = typeof x === "string" && /^\d+$/.test(x) ? Number(x) : x;
+        return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max
+            ? n
+            : refuse(`must be a whole number from ${min} to ${max}, not ${show(x)}.`);
+    });
+const oneOf = <T extends string>(allowed: readonly T[]) =>
+    kind((x) => ((allowed as readonly unknown[]).includes(x) ? (x as T) : refuse(`must be one of ${allowed.join(", ")}, not ${show(x)}.`)));
+
+const accountId = text((x) => {
+    // YAML reads an unquoted 012345678901 as a number and drops the leading zero: say so.
+    if (typeof x !== "number")
+        return typeof x === "string" && /^\d{12}$/.test(x) ? x : refuse(`${show(x)} is not a 12-digit AWS account ID.`);
+    if (Number.isInteger(x) && String(x).length === 12) return String(x);
+    return refuse(`reads as the number ${x}: quote the 12-digit account ID ("0..."), as YAML drops leading zeros of an unquoted one.`);
+}, "the 12-digit AWS account ID, quoted.");
+const region = text(
+    (x) => (isRegionName(x) ? x : refuse(`${show(x)} is not an AWS Region name (such as us-east-1).`)),
+    "an AWS Region name such as us-east-1.",
+);
+const roleArn = text((x) =>
+    typeof x === "string" && parseRoleArn(x) ? x : refuse(`${show(x)} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`),
+);
+const arnOf = (parse: (arn: string) => unknown, what: string) =>
+    text((x) => (typeof x === "string" && parse(x) ? x : refuse(`${show(x)} is not ${what}.`)));
+
+/** A role name, or the ARN of a role (its account is checked against the target's). */
+const keyUserRole = text((x) => {
+    if (typeof x !== "string" || x.length === 0) return refuse("must be a role name or role ARN.");
+    if (isServiceLinkedRole(x)) {
+        return refuse(
+            `${show(x)} is a service-linked role. IAM rejects any policy attached to a service-linked role (UnmodifiableEntity), ` +
+                "so the guide's Step 4 cannot work. Name the roles in the target account that start recoveries and drills instead.",
+        );
+    }
+    if (isIdentityCenterRole(x)) {
+        return refuse(
+            `${show(x)} is a role of IAM Identity Center (path /aws-reserved/sso.amazonaws.com/, name AWSReservedSSO_...). ` +
+                "Identity Center owns these roles and IAM refuses to attach a policy to them. Set identityCenter " +
+                "(instanceArn, permissionSetArns) so the permission set references the key-use policies instead.",
+        );
+    }
+    if (x.startsWith("arn:")) return parseRoleArn(x) ? x : refuse(`${show(x)} is not an IAM role ARN.`);
+    return /^[\w+=,.@-]{1,64}$/.test(x) ? x : refuse(`${show(x)} is not an IAM role name (up to 64 of letters, digits and +=,.@_-).`);
+});
+
+const alias = text((x) =>
+    typeof x === "string" && /^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(x) && !x.startsWith("alias/aws/")
+        ? x
+        : refuse(
+              `${show(x)} is not a valid alias. Use alias/<name> with letters, digits, /, _ or -, at most 256 characters, not under alias/aws/.`,
+          ),
+);
+const keyReference = text((x) =>
+    typeof x === "string" && (/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(x) || parseKeyArn(x))
+        ? x
+        : refuse(
+              `${show(x)} is not a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key ID (mrk-...) or a key ARN. An alias does not name a key for good: use the key's ID.`,
+          ),
+);
+const description = text((x) =>
+    typeof x === "string" && x.length > 0 && x.length <= 8192 ? x : refuse("must be a non-empty string of at most 8,192 characters."),
+);
+const stackName = text((x) =>
+    typeof x === "string" && /^[\w.-]+(\/[\w.-]+){0,2}$/.test(x) && x.split("/").every((part) => !/^\.+$/.test(part))
+        ? x
+        : refuse(`${show(x)} is not a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>.`),
+);
+const arnPattern = (service: string, rest: string) => new RegExp(`^arn:(aws|aws-cn|aws-us-gov):${service}:${rest}$`);
+
+/**
+ * Tags as AWS accepts them: keys of 1 to 128 and values of up to 256 letters, digits, spaces and
+ * _.:/=+-@, no key under the reserved aws: prefix, at most `max`. A number or true/false (what
+ * `pulumi config set --path` writes for `tags.CostCenter 1234`) becomes text.
+ */
+const tags = (max: number) =>
+    kind((x) => {
+        if (x === null || typeof x !== "object" || Array.isArray(x)) return refuse("must be a mapping of tag names to values.");
+        const allowed = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+        const problems: string[] = [];
+        const read = Object.entries(x).map(([key, raw]) => {
+            const value = typeof raw === "number" || typeof raw === "boolean" ? String(raw) : raw;
+            if (key.length > 128 || !allowed.test(key))
+                problems.push(`the tag name ${show(key)} is not 1 to 128 of letters, digits, spaces and _.:/=+-@`);
+            else if (key.toLowerCase().startsWith("aws:"))
+                problems.push(`the tag name ${show(key)} uses the aws: prefix, which AWS reserves`);
+            if (typeof value !== "string" || value.length > 256 || !allowed.test(value))
+                problems.push(`the tag ${show(key)} has a value that is not up to 256 of letters, digits, spaces and _.:/=+-@`);
+            return [key, value as string];
+        });
+        if (read.length > max) problems.push(`has ${read.length} tags; at most ${max} fit on a resource with the program's own`);
+        return problems.length > 0 ? refuse(`${problems.join("; ")}.`) : Object.fromEntries(read);
+    });
+
+/** AWS's 50 tags per resource, less the program's own tags and the two each key carries (Purpose, TargetAccount). */
+export const maxExtraTags = 50 - Object.keys(programTags).length - 2;
+
+// The settings.
+
+const d = replicationDefaults;
+const refusedEncryption = "is set by the program (CUSTOM, with this entry's key). Remove ebsEncryption and ebsEncryptionKeyArn.";
+
+const replication = group(
+    "Manage the DRS replication template: the defaults of servers added later",
+    {
+        stagingAreaSubnetId: setting(
+            "Subnet for the replication servers and staging disks",
+            shaped(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0"),
+            REQUIRED,
+        ),
+        associateDefaultSecurityGroup: setting("Associate DRS's default security group", bool, d.associateDefaultSecurityGroup),
+        bandwidthThrottling: setting("Mbps; 0 is unthrottled", whole(0, 10_000), d.bandwidthThrottling),
+        createPublicIp: setting("Give replication servers a public IP", bool, d.createPublicIp),
+        dataPlaneRouting: setting("PRIVATE_IP or PUBLIC_IP", oneOf(["PRIVATE_IP", "PUBLIC_IP"]), d.dataPlaneRouting),
+        defaultLargeStagingDiskType: setting("GP2, GP3, ST1 or AUTO", oneOf(["GP2", "GP3", "ST1", "AUTO"]), d.defaultLargeStagingDiskType),
+        replicationServerInstanceType: setting(
+            "EC2 instance type of the replication servers",
+            shaped(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, "an EC2 instance type (family.size, such as t3.small)"),
+            d.replicationServerInstanceType,
+        ),
+        useDedicatedReplicationServer: setting("One replication server per source server", bool, d.useDedicatedReplicationServer),
+        replicationServersSecurityGroupsIds: list(
+            "Security groups of the replication servers",
+            shaped(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, "a security group ID (sg-...)"),
+            d.replicationServersSecurityGroupsIds,
+            "must be a list of security group IDs (sg-...).",
+        ),
+        stagingAreaTags: setting("Tags on the staging resources DRS creates", tags(50), d.stagingAreaTags),
+        pitRetentionDays: setting(
+            "Days to keep the daily points in time (the only PIT rule DRS lets change)",
+            whole(1, 365),
+            d.pitRetentionDays,
+        ),
+        autoReplicateNewDisks: setting("Replicate disks added to a server later; default: DRS's", bool, OPTIONAL),
+        importTemplateId: setting(
+            "Adopt this existing template instead of creating one",
+            shaped(
+                /^rct-[0-9a-zA-Z]{17}$/,
+                "a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates)",
+            ),
+            OPTIONAL,
+        ),
+        retainOnDelete: setting("Keep the template in AWS when it leaves the stack", bool, true),
+    },
+    OPTIONAL,
+    { ebsEncryption: refusedEncryption, ebsEncryptionKeyArn: refusedEncryption },
+);
+
+export const stagingEntry = group(
+    "One staging account in one Region: its key, and DRS replication there",
+    {
+        accountId: setting("The staging account, different from the target", accountId, REQUIRED),
+        region: setting("The key's Region", region, REQUIRED),
+        roleArn: setting("Role the staging provider assumes; entries of one account agree", roleArn, OPTIONAL),
+        stagingRole: setting(
+            "create, import (adopt the console's) or existing (read only) DRSStagingAccountRole_<target>",
+            oneOf(stagingRoleModes),
+            "create",
+        ),
+        replication,
+        alertTopicArn: setting(
+            "An existing SNS topic (same account and Region) for this key's alerts",
+            shaped(arnPattern("sns", "[a-z0-9-]+:\\d{12}:[\\w-]{1,256}"), "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
+            OPTIONAL,
+        ),
+        importKeyId: setting("Adopt this existing key: its key ID, mrk- ID or key ARN", keyReference, OPTIONAL),
+    },
+    REQUIRED,
+);
+
+const launch = group(
+    "DRS launch settings of the target in one recovery Region",
+    {
+        region: setting("A recovery Region", region, REQUIRED),
+        copyPrivateIp: setting("Give the recovery instance the source server's private IP", bool, OPTIONAL),
+        copyTags: setting("Copy the source server's tags to the recovery instance", bool, OPTIONAL),
+        launchDisposition: setting("STARTED or STOPPED after launch", oneOf(Object.values(LaunchDisposition)), OPTIONAL),
+        launchIntoSourceInstance: setting("Launch into the source instance's ID when failing back", bool, OPTIONAL),
+        osByol: setting("Bring your own OS license", bool, OPTIONAL),
+        targetInstanceTypeRightSizingMethod: setting("NONE, BASIC or IN_AWS", oneOf(Object.values(RightSizingMethod)), OPTIONAL),
+        postLaunchEnabled: setting("Run the post-launch actions", bool, OPTIONAL),
+        exportBucketArn: setting(
+            "S3 bucket to export source network templates to",
+            shaped(arnPattern("s3", "::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"), "an S3 bucket ARN (arn:aws:s3:::<bucket>)"),
+            OPTIONAL,
+        ),
+        importTemplateId: setting(
+            "Adopt this existing launch configuration template",
+            shaped(/^lct-[0-9a-zA-Z]{17}$/, "a launch configuration template ID (lct- and 17 characters)"),
+            OPTIONAL,
+        ),
+        retainOnDelete: setting("Keep the template in AWS when it leaves the stack", bool, true),
+    },
+    REQUIRED,
+);
+
+/** Every setting of the program, in the order problems are reported. */
+export const settingsSchema = {
+    deploy: setting("Which side this stack deploys: all (both), staging or target", oneOf(["all", "staging", "target"] as const), "all"),
+    target: group(
+        "The recovery account",
+        {
+            accountId: setting("The recovery account", accountId, REQUIRED),
+            roleArn: setting("Role in the target account the target provider assumes", roleArn, OPTIONAL),
+            regions: list("Recovery Regions; default: every staging Region", region, OPTIONAL, "must be a list of non-empty strings."),
+            keyUserRoleNames: list(
+                "Target roles that start recoveries and drills: each gets the key-use policies",
+                keyUserRole,
+                [],
+                "must be a list of non-empty strings.",
+            ),
+            maxPoliciesPerRole: setting("IAM's managed policies per role quota", whole(1, 20), limits.managedPoliciesPerRole),
+            launch: list(
+                "DRS launch settings, one entry per recovery Region",
+                launch,
+                [],
+                "must be a list of { region, ... } launch settings, one per recovery Region.",
+            ),
+        },
+        REQUIRED,
+    ),
+    key: group(
+        "The staging keys",
+        {
+            alias: setting("The alias of every key", alias, keyDefaults.alias),
+            description: setting("The keys' description", description, keyDefaults.description),
+            deletionWindowInDays: setting(
+                "Days between scheduling a key's deletion and the deletion",
+                whole(7, 30),
+                keyDefaults.deletionWindowInDays,
+            ),
+            enableKeyRotation: setting("Automatic rotation", bool, keyDefaults.enableKeyRotation),
+            protect: setting("Protect keys and staging roles from pulumi destroy", bool, keyDefaults.protect),
+            retainOnDelete: setting("Keep keys and aliases in AWS when they leave the stack", bool, keyDefaults.retainOnDelete),
+            multiRegion: setting(
+                "New keys are multi-Region: a primary per account, replicas in its other Regions",
+                bool,
+                keyDefaults.multiRegion,
+            ),
+            primaryRegion: setting("Region of a new multi-Region family's primary", region, OPTIONAL),
+            targetAccess: setting(
+                "documented (AWS's DRS minimum) or ebs-shared-snapshots (the fallback)",
+                oneOf(targetAccessModes),
+                keyDefaults.targetAccess,
+            ),
+        },
+        {},
+    ),
+    tags: setting("Extra default tags on every resource", tags(maxExtraTags), {}),
+    alerts: group(
+        "Key-loss alerts",
+        { enabled: setting("Alert on DisableKey, ScheduleKeyDeletion and PutKeyPolicy of each key", bool, true) },
+        {},
+    ),
+    stagingAccounts: list(
+        "One entry per staging account and Region",
+        stagingEntry,
+        OPTIONAL,
+        "must be a list of { accountId, region } entries.",
+    ),
+    stagingStacks: list("Staging stacks a target stack reads key ARNs from", stackName, [], "must be a list of non-empty strings."),
+    identityCenter: group(
+        "IAM Identity Center permission sets that reference the key-use policies",
+        {
+            accountId: setting("The account that administers the instance", accountId, REQUIRED),
+            region: setting("The instance's Region", region, REQUIRED),
+            roleArn: setting("Role in that account the Identity Center provider assumes", roleArn, OPTIONAL),
+            instanceArn: setting(
+                "The instance",
+                arnOf(
+                    parseIdentityCenterInstanceArn,
+                    "an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>)",
+                ),
+                REQUIRED,
+            ),
+            permissionSetArns: v.pipe(
+                list(
+                    "The permission sets of the people who run recoveries and drills",
+                    arnOf(parsePermissionSetArn, "a permission set ARN (arn:aws:sso:::permissionSet/ssoins-.../ps-...)"),
+                    REQUIRED,
+                    "must be a list of permission set ARNs.",
+                ),
+                v.check((arns) => arns.length > 0, "is empty: list the permission sets of the people who run recoveries and drills."),
+            ),
+        },
+        OPTIONAL,
+    ),
+};
+
+type Declared = { [K in keyof typeof settingsSchema]: v.InferOutput<(typeof settingsSchema)[K]> };
+/** The settings; a stack that deploys no staging side has no staging entries. */
+export type Settings = Omit<Declared, "stagingAccounts"> & { stagingAccounts: StagingEntry[] };
+export type StagingEntry = v.InferOutput<typeof stagingEntry>;
+export type TargetSettings = Settings["target"];
+export type KeySettings = Settings["key"];
+export type ReplicationSettings = NonNullable<StagingEntry["replication"]>;
+export type LaunchSettings = TargetSettings["launch"][number];
+export type IdentityCenterSettings = NonNullable<Settings["identityCenter"]>;
+export type DeployMode = Settings["deploy"];
