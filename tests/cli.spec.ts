@@ -102,6 +102,10 @@ describe("command line", () => {
         });
 
         it("suggests the flag meant, on one line", async () => {
+            // Also when the misspelt flag is the stack itself: the typo is named, not a missing --stack.
+            expect(oneLineError(await cli(["synth", "--stak", "staging"]))).to.equal(
+                "error: unknown option '--stak' (did you mean --stack?)",
+            );
             expect(oneLineError(await cli(["synth", "-s", "staging", "--stak", "x"]))).to.equal(
                 "error: unknown option '--stak' (did you mean --stack?)",
             );

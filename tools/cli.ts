@@ -45,8 +45,7 @@ function valueOption(flags: string, description: string, choices?: string[]): Op
     return option;
 }
 
-const stackOption = () =>
-    valueOption("-s, --stack <name>", "the stack (its config: Pulumi.<name>.yaml under Pulumi.yaml)").makeOptionMandatory();
+const stackOption = () => valueOption("-s, --stack <name>", "the stack, required (its config: Pulumi.<name>.yaml under Pulumi.yaml)");
 const configFileOption = () => valueOption("--config-file <path>", "read this stack config file instead of Pulumi.<name>.yaml");
 const jsonOption = (what: string) => new Option("--json", `one JSON document on stdout (${what}), nothing else there`);
 const outputsOption = () =>
@@ -95,6 +94,8 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
             .description(description)
             .usage(`-s <stack> [options]`)
             .action(async (options: Record<string, unknown>) => {
+                // Checked here rather than by commander, so that a misspelt flag (--stak) is named first, with its suggestion.
+                if (options.stack === undefined) throw new UsageError("required option '-s, --stack <name>' not specified");
                 result.code = await run(name, options);
             });
 
