@@ -1,11 +1,12 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
-import * as library from "../components";
-import { componentProvider, pluginName, snapshotPath } from "../tools/schema";
+import * as library from "../components/plugin";
+import { argsTables, componentProvider, packageReadme, pluginName, snapshotPath, withTables } from "../tools/schema";
 import { byType, installMocks, settle, unwrap } from "./mocks";
 
 // The components as a Pulumi component package, for Python, Go, .NET, Java and YAML programs.
@@ -102,10 +103,12 @@ describe("component package", () => {
 
     it("is served by Pulumi's plugin host from package.json main, and is a library through exports", () => {
         const manifest = JSON.parse(fs.readFileSync(path.join(components, "package.json"), "utf8"));
-        // The host requires the folder (Node then reads "main") and serves the components it exports,
-        // under the package's name; npm consumers resolve the package name through "exports".
-        expect([manifest.name, manifest.main, pluginName()]).to.deep.equal(["drs-cross-account-kms", "index.ts", "drs-cross-account-kms"]);
+        // The host requires the folder (Node then reads "main": every component, launch settings
+        // included); npm consumers resolve the package name and its subpaths through "exports".
+        expect([manifest.name, manifest.main, pluginName()]).to.deep.equal(["drs-cross-account-kms", "plugin.ts", "drs-cross-account-kms"]);
         expect(manifest.exports["."]).to.deep.equal({ types: "./dist/index.d.ts", default: "./dist/index.js" });
+        expect(manifest.exports["./launch"]).to.deep.equal({ types: "./dist/launch.d.ts", default: "./dist/launch.js" });
+        expect(manifest.peerDependenciesMeta).to.deep.equal({ "@pulumi/aws-native": { optional: true } });
         expect(getPulumiComponents(library).map((c) => c.name)).to.have.members([
             "DrsCrossAccountKey",
             "DrsStagingRole",
@@ -116,5 +119,26 @@ describe("component package", () => {
             "DrsLaunchSettings",
         ]);
         expect(yaml.load(fs.readFileSync(path.join(components, "PulumiPlugin.yaml"), "utf8"))).to.deep.equal({ runtime: "nodejs" });
+    });
+
+    it("documents every Arg and output in the package README, as the schema has them (npm run schema rewrites the tables)", () => {
+        const readme = fs.readFileSync(packageReadme, "utf8");
+        expect(withTables(readme, argsTables(schema as never))).to.equal(readme);
+        expect(readme).to.include("### DrsLaunchSettings");
+    });
+
+    it("loads @pulumi/aws-native only through the launch subpath, never through the main entry", () => {
+        const loaded = (entry: string) =>
+            execFileSync(
+                process.execPath,
+                [
+                    "-r",
+                    "sucrase/register/ts",
+                    "-e",
+                    `require(${JSON.stringify(path.join(components, entry))}); console.log(Object.keys(require.cache).some((m) => m.includes("@pulumi/aws-native")))`,
+                ],
+                { encoding: "utf8" },
+            ).trim();
+        expect([loaded("index.ts"), loaded("launch.ts")]).to.deep.equal(["false", "true"]);
     });
 });

@@ -1,22 +1,15 @@
-// A Pulumi program of another team's: one staging account, their own provider and naming.
-import * as aws from "@pulumi/aws";
-import { DrsCrossAccountKey, DrsStagingRole } from "drs-cross-account-kms";
+// The Pulumi program: `pulumi up` in this folder (after `pulumi stack init dev`) runs it with the
+// accounts in Pulumi.dev.yaml.
+import * as pulumi from "@pulumi/pulumi";
+import { defineStaging } from "./staging";
 
-export function defineStaging() {
-    const provider = new aws.Provider("dr-staging", { region: "eu-west-1", allowedAccountIds: ["444455556666"] });
-    const role = new DrsStagingRole("dr-role", { targetAccountId: "111122223333" }, { provider });
-    const key = new DrsCrossAccountKey(
-        "dr-key",
-        {
-            stagingAccountId: "444455556666",
-            targetAccountId: "111122223333",
-            region: "eu-west-1",
-            stagingRoleArn: role.roleArn,
-            stagingRoleUniqueId: role.roleUniqueId,
-            alias: "alias/dr-ebs",
-            targetAccess: "documented",
-        },
-        { provider },
-    );
-    return { keyArn: key.keyArn, aliasName: key.aliasName, roleArn: role.roleArn };
-}
+const config = new pulumi.Config();
+const staging = defineStaging({
+    stagingAccountId: config.require("stagingAccountId"),
+    targetAccountId: config.require("targetAccountId"),
+    region: config.require("region"),
+});
+
+export const keyArn = staging.keyArn;
+export const aliasName = staging.aliasName;
+export const stagingRoleArn = staging.roleArn;
