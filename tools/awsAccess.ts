@@ -1,13 +1,14 @@
-// AWS clients per account for the commands that talk to AWS (verify, align-servers): the same
+// AWS clients per account for the commands that talk to AWS (verify, align-servers, drill): the same
 // roles the program's providers assume, each client in its entry's Region and partition, and
 // the SDK's own retry (adaptive: backoff, and a client-side rate that slows down when throttled).
+import type { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { DrsClient } from "@aws-sdk/client-drs";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { Partition, partitionOf } from "../components/policies";
 
-type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
 
 /** The clients verify and align-servers use, per account and Region. */
 export interface AwsAccess {
@@ -15,6 +16,29 @@ export interface AwsAccess {
     drs(account: string, region: string): Promise<DrsClient>;
     /** IAM is global within a partition: `region` only says which partition (docs/aws-facts.md). */
     iam(account: string, region: string): Promise<IAMClient>;
+}
+
+/** Clients that act as the identity a drill runs as, in one Region. */
+export interface IdentitySession {
+    drs: DrsClient;
+    /** For sts:GetCallerIdentity with the same credentials: which identity that really is. */
+    sts: STSClient;
+}
+
+/** What drill needs beside the clients verify uses: CloudTrail, and the identity the drill runs as. */
+export interface DrillAccess extends AwsAccess {
+    cloudTrail(account: string, region: string): Promise<CloudTrailClient>;
+    /**
+     * Clients in `region` with `roleArn` assumed by the current credentials (the session names the
+     * command; renewed before it expires, as a drill can outlast it), or with no role, the current
+     * credentials as they are. Throws when the role cannot be assumed.
+     */
+    identity(roleArn: string | undefined, region: string): Promise<IdentitySession>;
+}
+
+export function isDrillAccess(access: AwsAccess): access is DrillAccess {
+    const a = access as Partial<DrillAccess>;
+    return typeof a.cloudTrail === "function" && typeof a.identity === "function";
 }
 
 /** No credentials reach the account: verify says so instead of checking. */
@@ -52,6 +76,9 @@ export type ClientOptions = Record<string, unknown>;
 
 export const defaultClientOptions: ClientOptions = { retryMode: "adaptive", maxAttempts };
 
+/** Assumed-role credentials are renewed this long before they expire (the SDK refreshes 5 minutes before). */
+const renewBeforeMs = 5 * 60 * 1000;
+
 /** What the up-front check found: the account of the current credentials in each partition. */
 export interface CallerIdentity {
     partition: Partition;
@@ -64,7 +91,7 @@ export interface CallerIdentity {
  * does; without one, use the current credentials if they are for that account. STS is called
  * in the Region of the entry that first needs the account (so in its partition).
  */
-export class AssumedRoleAccess implements AwsAccess {
+export class AssumedRoleAccess implements DrillAccess {
     private readonly credentials = new Map<string, Promise<Credentials | undefined>>();
     private readonly stsClients = new Map<string, STSClient>();
     private readonly callers = new Map<Partition, Promise<string>>();
@@ -89,6 +116,43 @@ export class AssumedRoleAccess implements AwsAccess {
     async iam(account: string, region: string) {
         const iamRegion = iamRegions[partitionOf(region)];
         return new IAMClient({ ...this.clientOptions, region: iamRegion, credentials: await this.credentialsFor(account, region) });
+    }
+
+    async cloudTrail(account: string, region: string) {
+        // Loaded here: only drill reads CloudTrail, and verify and align-servers start without it.
+        const { CloudTrailClient } = await import("@aws-sdk/client-cloudtrail");
+        return new CloudTrailClient({ ...this.clientOptions, region, credentials: await this.credentialsFor(account, region) });
+    }
+
+    async identity(roleArn: string | undefined, region: string): Promise<IdentitySession> {
+        const sts = this.stsIn(region);
+        if (!roleArn) return { drs: new DrsClient({ ...this.clientOptions, region }), sts };
+        const assume = async (): Promise<Credentials> => {
+            const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName() }));
+            if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+            return {
+                accessKeyId: c.AccessKeyId,
+                secretAccessKey: c.SecretAccessKey,
+                sessionToken: c.SessionToken,
+                expiration: c.Expiration,
+            };
+        };
+        // A role that cannot be assumed fails here, once, not at the first DRS call.
+        let current = await assume();
+        // The SDK asks again shortly before `expiration`: assume the role anew then (a failure is retried at the next ask).
+        const credentials = async () => {
+            if (current.expiration && current.expiration.getTime() - Date.now() < renewBeforeMs) current = await assume();
+            return current;
+        };
+        return {
+            drs: new DrsClient({ ...this.clientOptions, region, credentials }),
+            sts: new STSClient({ ...this.clientOptions, region, credentials }),
+        };
+    }
+
+    /** Names the command in assumed-role sessions, so CloudTrail shows which one acted. */
+    private sessionName(): string {
+        return `drs-cross-account-kms-${this.command}`;
     }
 
     /**
@@ -142,7 +206,7 @@ export class AssumedRoleAccess implements AwsAccess {
         if (roleArn) {
             try {
                 const { Credentials: c } = await this.stsIn(region).send(
-                    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: `drs-cross-account-kms-${this.command}` }),
+                    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName() }),
                 );
                 if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
                 return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
