@@ -3,6 +3,7 @@
 //   npm run -s access-report -- -s <stack> [--json] [--config-file <path>]
 //   npm run -s verify -- -s <stack> [--outputs <file|->] [--config-file <path>] [--json]
 //   npm run -s align-servers -- -s <stack> [--outputs <file|->] [--server <id>]... [--apply] [--json] [--config-file <path>]
+//   npm run -s drill -- -s <stack> [--server <id>... | --count <n>] [--start | --cleanup --job <id> | --diagnose --job <id>] [...]
 // The same commands as `drs-cross-account-kms <command>` (package.json bin). Start-up stays lean:
 // the Pulumi SDK, the AWS SDK and the Automation API load only in the commands that use them.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -48,6 +49,15 @@ function valueOption(flags: string, description: string, choices?: string[]): Op
 const stackOption = () => valueOption("-s, --stack <name>", "the stack, required (its config: Pulumi.<name>.yaml under Pulumi.yaml)");
 const configFileOption = () => valueOption("--config-file <path>", "read this stack config file instead of Pulumi.<name>.yaml");
 const jsonOption = (what: string) => new Option("--json", `one JSON document on stdout (${what}), nothing else there`);
+/** A repeatable flag whose values may also be comma-separated. */
+const listOption = (flags: string, description: string) =>
+    new Option(flags, description).argParser((value: string, previous: string[] = []) => [
+        ...previous,
+        ...value
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    ]);
 const outputsOption = () =>
     valueOption(
         "--outputs <file|->",
@@ -63,6 +73,7 @@ const exitCodeWords: Record<string, string> = {
     "access-report": "0 no mismatch, 1 a request is allowed or denied against the access model",
     verify: "0 no check failed, 1 a check failed",
     "align-servers": "0 nothing to move (or everything moved), 1 servers to move (dry run) or a server failed",
+    drill: "0 a dry run, or every drilled server launched, 1 a server failed or timed out",
 };
 
 /** Turns commander's messages into one line: `error: unknown option '--stak' (did you mean --stack?)`. */
@@ -181,6 +192,32 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
             return help("align-servers", [alignServersHelp()]);
         });
 
+    define(
+        "drill",
+        "Proves recovery in the target: a DRS drill (never a recovery) as a key-user role, its KMS refusals named, then clean-up.",
+    )
+        .addOption(stackOption())
+        .addOption(outputsOption())
+        .addOption(listOption("--server <id>", "drill this extended source server (repeat it, or comma-separate IDs)"))
+        .addOption(valueOption("--count <n>", "servers per staging entry, from the healthy extended servers (default 1)"))
+        .addOption(new Option("--start", "start the drill; without it, a plan that starts nothing"))
+        .addOption(valueOption("--role <name>", "the key-user role to run as (default: the first of target.keyUserRoleNames)"))
+        .addOption(new Option("--current-credentials", "run as your current credentials (an Identity Center session), not a key-user role"))
+        .addOption(new Option("--any-identity", "run even as an identity without the key-use policy"))
+        .addOption(valueOption("--timeout <minutes>", "follow the job this long before giving up (default 60)"))
+        .addOption(new Option("--keep", "leave the drill instances running (default: terminate them at the end)"))
+        .addOption(new Option("--cleanup", "terminate the recovery instances of the drill job given with --job"))
+        .addOption(new Option("--diagnose", "only the KMS diagnosis of the drill job given with --job"))
+        .addOption(listOption("--job <jobID>", "a drill job, for --cleanup or --diagnose (repeatable)"))
+        .addOption(listOption("--staging-role <arn>", "a role to read a staging account with, where the config names none (repeatable)"))
+        .addOption(jsonOption("the plan and the results; progress on stderr"))
+        .addOption(configFileOption())
+        .addHelpText("after", () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { drillHelp } = require("./drill") as typeof import("./drill");
+            return help("drill", [drillHelp()]);
+        });
+
     // The usage line as the user called the command: through npm (npm run -s verify -- ...) or the bin.
     const viaNpm = program.commands.find((c) => c.name() === process.env.npm_lifecycle_event);
     if (viaNpm) program.name("npm run -s").commands.forEach((c) => c.usage(`-- ${c.usage()}`));
@@ -248,6 +285,30 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
         const { verifyCommand } = await import("./verify");
         return verifyCommand(
             { stack, outputsFile: options.outputs as string | undefined, configFile, json: Boolean(options.json) },
+            { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
+        );
+    }
+    if (name === "drill") {
+        const { drillCommand } = await import("./drill");
+        return drillCommand(
+            {
+                stack,
+                outputsFile: options.outputs as string | undefined,
+                configFile,
+                json: Boolean(options.json),
+                start: Boolean(options.start),
+                cleanup: Boolean(options.cleanup),
+                diagnose: Boolean(options.diagnose),
+                servers: options.server as string[] | undefined,
+                count: options.count as string | undefined,
+                role: options.role as string | undefined,
+                currentCredentials: Boolean(options.currentCredentials),
+                anyIdentity: Boolean(options.anyIdentity),
+                timeout: options.timeout as string | undefined,
+                keep: Boolean(options.keep),
+                jobs: options.job as string[] | undefined,
+                stagingRoles: options.stagingRole as string[] | undefined,
+            },
             { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
         );
     }
