@@ -763,6 +763,7 @@ describe("drill", () => {
             expect(out).to.include(
                 `Terminate them in the DRS console (Recovery instances), or: npm run -s drill -- -s target --cleanup --job ${jobId}`,
             );
+            expect(out).to.match(/1 launched, 0 failed\. Clean-up left 1 recovery instance running \(above\)\.\n$/);
         });
 
         it("a refused StartRecovery could not run (exit 2)", async () => {

@@ -1641,7 +1641,8 @@ export function formatReport(report: DrillReport, command: (flags: string) => st
     if (report.results.length > 0) {
         const count = (s: ServerStatus) => report.results.filter((r) => r.status === s).length;
         const others = (["timed out", "interrupted", "running"] as const).filter((s) => count(s) > 0).map((s) => `, ${count(s)} ${s}`);
-        lines.push("", `${count("launched")} launched, ${count("failed")} failed${others.join("")}.`);
+        const left = c && c.left.length > 0 ? ` Clean-up left ${plural(c.left.length, "recovery instance")} running (above).` : "";
+        lines.push("", `${count("launched")} launched, ${count("failed")} failed${others.join("")}.${left}`);
     } else if (report.mode === "cleanup" && report.blockers.length === 0) {
         lines.push("", c && c.left.length === 0 ? "Clean-up done." : "Clean-up incomplete.");
     }
