@@ -25,7 +25,7 @@ export const keyDefaults = {
     retainOnDelete: true,
     /** New keys are single-Region unless asked; existing keys keep their kind. */
     multiRegion: false,
-    // AWS's documented minimum (docs/aws-facts.md, The statements DRS documents for multi-account recovery).
+    // AWS's documented minimum (docs/aws-requirements.md, The statements DRS documents for multi-account recovery).
     targetAccess: "documented" as const,
 };
 

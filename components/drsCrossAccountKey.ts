@@ -133,7 +133,7 @@ export class DrsCrossAccountKey extends pulumi.ComponentResource {
 
 /**
  * @pulumi/aws v7 adopts a resource of another Region than its provider's by the import ID with
- * `@<region>` (docs/aws-facts.md, Multi-Region keys and adopting keys); the Region must be plain.
+ * `@<region>` (docs/aws-requirements.md, Multi-Region keys and adopting keys); the Region must be plain.
  */
 function importIdIn(region: pulumi.Input<string>, id: string): string {
     if (typeof region !== "string") throw new Error(`DrsCrossAccountKey: region must be a plain value to adopt ${id}.`);

@@ -5,7 +5,7 @@ import { drsServiceLinkedRoleName } from "./policies";
  * Why DRS is not ready in an account, or undefined when it is. The key policy names DRS's
  * service-linked role, which exists only once DRS has been initialised in the account; KMS refuses
  * a policy naming a missing principal, after minutes of retries and with an error that does not
- * say why (docs/aws-facts.md, The staging account's DRS service-linked role). One role per
+ * say why (docs/aws-requirements.md, The staging account's DRS service-linked role). One role per
  * account: this proves the account, not each Region.
  */
 export async function drsNotInitialised(accountId: string, regions: string[], provider: aws.Provider): Promise<string | undefined> {

@@ -219,7 +219,7 @@ function texts(s: ReadSettings): [string, string][] {
 }
 const regionsOf = (s: ReadSettings) => texts(s).filter(([path]) => /(^|\.)(region|primaryRegion|regions\[\d+\])$/.test(path));
 
-/** Every Region and ARN of a stack in one partition (docs/aws-facts.md, Partitions). */
+/** Every Region and ARN of a stack in one partition (docs/aws-requirements.md, Partitions). */
 const onePartition: Rule = (s, found) => {
     const [anchor, ...regions] = regionsOf(s);
     if (!anchor) return;

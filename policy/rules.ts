@@ -1,6 +1,22 @@
 // The guardrails of the policy pack, as pure checks on a resource's type and properties, so they
 // are tested without the Pulumi CLI and hold for any program that uses these components.
-import { PolicyDocument, PolicyStatement, isIdentityCenterRole, isServiceLinkedRole, parseKeyArn } from "../components/policies";
+import {
+    PolicyDocument,
+    PolicyStatement,
+    accountLevelKmsActions,
+    accountOf,
+    allowStatements,
+    awsPrincipals,
+    grantsAction as grants,
+    isIdentityCenterRole,
+    isServiceLinkedRole,
+    kmsAdminActions as adminActions,
+    kmsKeyTypes,
+    listOf as list,
+    parseKeyArn,
+    parsePolicyDocument as parsePolicy,
+    providerAccountId,
+} from "../components/policies";
 
 export interface ResourceUnderPolicy {
     type: string;
@@ -14,69 +30,6 @@ export interface Rule {
     description: string;
     /** The violations, as messages; none when the resource complies. */
     check(resource: ResourceUnderPolicy): string[];
-}
-
-/** Actions that administer a key rather than use it. */
-const adminActions = [
-    "kms:*",
-    "kms:PutKeyPolicy",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-    "kms:DisableKey",
-    "kms:EnableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKeyRotation",
-    "kms:UpdateKeyDescription",
-    "kms:UpdateAlias",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:RevokeGrant",
-    "kms:RetireGrant",
-    "kms:ImportKeyMaterial",
-    "kms:DeleteImportedKeyMaterial",
-    "kms:ReplicateKey",
-    "kms:UpdatePrimaryRegion",
-    "kms:RotateKeyOnDemand",
-];
-
-/** KMS actions that only exist on "*" (no key to name). */
-const accountLevelKmsActions = ["kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom", "kms:ListRetirableGrants"];
-
-const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat());
-
-/** Whether a statement's actions include `action`, wildcards in the statement considered. */
-function grants(statement: PolicyStatement, action: string): boolean {
-    return list(statement.Action).some((a) =>
-        new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action),
-    );
-}
-
-function allowStatements(doc: PolicyDocument | undefined): PolicyStatement[] {
-    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow");
-}
-
-function parsePolicy(value: unknown): PolicyDocument | undefined {
-    if (typeof value === "string") {
-        try {
-            return JSON.parse(value) as PolicyDocument;
-        } catch {
-            return undefined;
-        }
-    }
-    return value && typeof value === "object" ? (value as PolicyDocument) : undefined;
-}
-
-function awsPrincipals(statement: PolicyStatement): string[] {
-    const principal = statement.Principal as unknown;
-    if (principal === "*") return ["*"];
-    return principal && typeof principal === "object" && "AWS" in principal ? list((principal as { AWS: string | string[] }).AWS) : [];
-}
-
-function accountOf(principal: string): string | undefined {
-    if (/^\d{12}$/.test(principal)) return principal;
-    return /^arn:[\w-]+:(iam|sts)::(\d{12}):/.exec(principal)?.[2];
 }
 
 function hasServicePrincipal(statement: PolicyStatement): boolean {
@@ -93,9 +46,8 @@ function conditionKeys(statement: PolicyStatement): string[] {
  * always in its primary's account), else the one account that administers it.
  */
 function keyAccount(r: ResourceUnderPolicy, doc: PolicyDocument): string | undefined {
-    const allowed = r.providerProps?.allowedAccountIds;
-    const ids = typeof allowed === "string" ? (parsePolicy(allowed) as unknown as string[] | undefined) : (allowed as string[] | undefined);
-    if (Array.isArray(ids) && ids.length === 1) return ids[0];
+    const pinned = providerAccountId(r.providerProps?.allowedAccountIds);
+    if (pinned) return pinned;
     const primary = r.type === replicaKeyType && typeof r.props.primaryKeyArn === "string" ? parseKeyArn(r.props.primaryKeyArn) : undefined;
     if (primary) return primary.accountId;
     const admins = new Set(
@@ -107,9 +59,7 @@ function keyAccount(r: ResourceUnderPolicy, doc: PolicyDocument): string | undef
     return admins.size === 1 ? [...admins][0] : undefined;
 }
 
-const keyType = "aws:kms/key:Key";
-/** A multi-Region replica: a key of its own, with its own key policy, in its own Region. */
-const replicaKeyType = "aws:kms/replicaKey:ReplicaKey";
+const [keyType, replicaKeyType] = kmsKeyTypes;
 /** Every resource that carries a key policy in `policy`. */
 const keyPolicyTypes = [keyType, replicaKeyType, "aws:kms/keyPolicy:KeyPolicy"];
 
@@ -140,7 +90,7 @@ export const rules: Rule[] = [
             if (r.type !== keyType && r.type !== replicaKeyType) return [];
             const problems: string[] = [];
             // A replica has no rotation of its own, nor an enableKeyRotation input: it shares the primary's
-            // (docs/aws-facts.md, Multi-Region keys and adopting keys).
+            // (docs/aws-requirements.md, Multi-Region keys and adopting keys).
             const symmetric = (r.props.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT";
             if (r.type === keyType && symmetric && r.props.enableKeyRotation !== true)
                 problems.push("Automatic key rotation must be on (enableKeyRotation: true).");
@@ -253,7 +203,7 @@ export const rules: Rule[] = [
                     : r.type === "aws:iam/policyAttachment:PolicyAttachment"
                       ? list(r.props.roles as string[] | undefined)
                       : [];
-            // docs/aws-facts.md, "Service-linked roles take no policies" and "IAM Identity Center".
+            // docs/aws-requirements.md, "Service-linked roles take no policies" and "IAM Identity Center".
             return roles.flatMap((role) =>
                 isServiceLinkedRole(role)
                     ? [`${role} is a service-linked role; no policy can be attached to it.`]

@@ -1,33 +1,16 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-import * as os from "os";
-import * as path from "path";
 import { AccessCheck, accessReport, mismatches } from "../tools/accessReport";
+import { fleetProject } from "../tools/fleet";
 import { decide } from "../tools/simulate";
 import { SynthResult, synthesize } from "../tools/synth";
 
-const root = path.join(__dirname, "..");
-
-/** A generated fleet: `accounts` staging accounts, each in three Regions, into one target. */
-async function fleet(accounts: number, targetAccess = "documented"): Promise<SynthResult> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-fleet-"));
-    fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    const stagingAccounts = Array.from({ length: accounts }, (_, i) =>
-        ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({
-            accountId: String(200000000000 + i),
-            region,
-            replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" },
-        })),
-    ).flat();
-    const config = {
-        "pulumi:disable-default-providers": ["*"],
-        "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator", "DrsDrillRunner"] },
-        "drs-cross-account-kms:stagingAccounts": stagingAccounts,
-        "drs-cross-account-kms:key": { targetAccess },
-        "drs-cross-account-kms:alerts": { enabled: false },
-    };
-    fs.writeFileSync(path.join(dir, "Pulumi.fleet.yaml"), yaml.dump({ config }));
+/** A generated fleet: `accounts` staging accounts, each in three Regions, into one target with two key-user roles. */
+function fleet(accounts: number, targetAccess = "documented"): Promise<SynthResult> {
+    const dir = fleetProject(accounts * 3, {
+        target: { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator", "DrsDrillRunner"] },
+        key: { targetAccess },
+        alerts: { enabled: false },
+    });
     return synthesize("fleet", { projectDir: dir });
 }
 
@@ -40,7 +23,7 @@ describe("access report", () => {
         for (const stack of ["staging", "target"]) {
             const checks = await accessReport(await synthesize(stack));
             expect(summary(checks)).to.deep.equal([]);
-            expect(checks).to.have.length(32);
+            expect(checks).to.have.length(39);
         }
     });
 
@@ -48,7 +31,7 @@ describe("access report", () => {
         const checks = await accessReport(await synthesize("staging"));
         expect(
             checks.filter((c) => c.who === "target key user (expected target policy)" && c.expected === "allow").map((c) => c.action),
-        ).to.deep.equal(["kms:ReEncryptFrom", "kms:DescribeKey"]);
+        ).to.deep.equal(["kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:DescribeKey"]);
     });
 
     it("finds no mismatch on a generated fleet split over several target policies", async () => {
@@ -101,6 +84,7 @@ describe("access report", () => {
             );
             expect(summary(checks)).to.deep.equal([
                 "444455556666/us-east-1 target role DrsRecoveryOperator kms:ReEncryptFrom ec2: must allow, is deny ",
+                "444455556666/us-east-1 target role DrsRecoveryOperator kms:ReEncryptTo ec2: must allow, is deny ",
             ]);
         });
 

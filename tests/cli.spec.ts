@@ -153,7 +153,7 @@ describe("command line", () => {
             const r = await cli(["access-report", "-s", "target", "--json"]);
             expect(r.code).to.equal(0);
             const checks = JSON.parse(r.out);
-            expect(checks).to.have.length(32);
+            expect(checks).to.have.length(39);
             expect(Object.keys(checks[0])).to.include.members(["key", "who", "action", "via", "expected", "actual"]);
         });
 

@@ -5,6 +5,7 @@ import * as path from "path";
 import * as v from "valibot";
 import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig, parseStackConfig, secretPlaceholder } from "../config";
 import { settingsSchema } from "../config/schema";
+import { fleetEntries } from "../tools/fleet";
 
 const target = { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] };
 const entry = { accountId: "444455556666", region: "us-east-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };
@@ -283,7 +284,7 @@ describe("config", () => {
             expect(warnings).to.deep.equal([
                 "stagingAccounts[0] (444455556666 in us-east-1) has no replication block: the key is created, but DRS does not use it until a replication template points at it. Add replication, or set the template's key ARN yourself.",
             ]);
-            const fleet = Array.from({ length: 7 }, (_, i) => ({ accountId: String(200000000000 + i), region: "us-east-1" }));
+            const fleet = Array.from({ length: 7 }, (_, i) => ({ accountId: String(200000000000 + i), region: "us-east-1" })); // one Region
             expect(parseConfig({ target, stagingAccounts: fleet }).warnings).to.deep.equal([
                 "stagingAccounts[0] (200000000000 in us-east-1), stagingAccounts[1] (200000000001 in us-east-1), stagingAccounts[2] (200000000002 in us-east-1), " +
                     "stagingAccounts[3] (200000000003 in us-east-1), stagingAccounts[4] (200000000004 in us-east-1) and 2 more have no replication block: " +
@@ -523,10 +524,7 @@ describe("config", () => {
     });
 
     describe("fleet size", () => {
-        const fleet = (accounts: number) =>
-            Array.from({ length: accounts }, (_, i) =>
-                ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
-            ).flat();
+        const fleet = (accounts: number) => fleetEntries(accounts * 3);
 
         it("accepts 100 staging accounts in 3 Regions", () => {
             expect(parseConfig({ target, stagingAccounts: fleet(100) }).settings.stagingAccounts).to.have.length(300);

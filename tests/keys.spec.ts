@@ -4,7 +4,7 @@ import { planKeys } from "../components/policies";
 import { accessReport, mismatches } from "../tools/accessReport";
 import { MockKey, RecordingMocks, Registration, byType, runProgram } from "./mocks";
 
-// Adopting existing keys, and multi-Region key families (docs/aws-facts.md, Multi-Region keys and adopting keys).
+// Adopting existing keys, and multi-Region key families (docs/aws-requirements.md, Multi-Region keys and adopting keys).
 const target = "111122223333";
 const staging = "444455556666";
 const other = "555566667777";

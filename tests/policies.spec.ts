@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
+import { fleetEntries } from "../tools/fleet";
 import {
     buildKeyPolicy,
     buildStagingRoleTrustPolicy,
@@ -23,7 +24,7 @@ const drsServiceRole = `arn:aws:iam::${staging}:role/aws-service-role/drs.amazon
 const keyInput = { stagingAccountId: staging, targetAccountId: target, region: "us-east-1", stagingRoleArn } as const;
 
 describe("key policy", () => {
-    it("has exactly the statements of docs/aws-facts.md with ebs-shared-snapshots", () => {
+    it("has exactly the statements of docs/aws-requirements.md with ebs-shared-snapshots", () => {
         const doc = buildKeyPolicy({ ...keyInput, stagingRoleUniqueId: "AROAEXAMPLEID1234567", targetAccess: "ebs-shared-snapshots" });
         const ec2AsStaging = { "kms:CallerAccount": staging, "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
         const ec2AsTarget = { "kms:CallerAccount": target, "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
@@ -245,8 +246,7 @@ describe("target key-use policy", () => {
 
 /** n keys of distinct accounts in us-east-1, us-west-2 and eu-west-1, as real ARNs would look. */
 function fleetKeys(n: number) {
-    const regions = ["us-east-1", "us-west-2", "eu-west-1"];
-    return Array.from({ length: n }, (_, i) => ({ accountId: String(100000000000 + Math.floor(i / 3)), region: regions[i % 3] }));
+    return fleetEntries(n);
 }
 
 function fleetKeyArns(n: number): string[] {

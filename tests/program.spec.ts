@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { fleetEntries } from "../tools/fleet";
 import { RecordingMocks, Registration, byType, runProgram, stackFileConfig } from "./mocks";
 
 const target = "111122223333";
@@ -391,9 +392,7 @@ describe("program, IAM Identity Center", () => {
     });
 
     it("references every part of a split key-use policy, by the names the target account has", async () => {
-        const stagingAccounts = Array.from({ length: 30 }, (_, i) =>
-            ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
-        ).flat();
+        const stagingAccounts = fleetEntries(90);
         const run = await runProgram({
             target: { accountId: target },
             stagingAccounts,
@@ -414,9 +413,7 @@ describe("program, IAM Identity Center", () => {
 
 describe("program at fleet scale", () => {
     it("splits the target's key-use policy for 30 accounts x 3 Regions and attaches every part to each role", async () => {
-        const stagingAccounts = Array.from({ length: 30 }, (_, i) =>
-            ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
-        ).flat();
+        const stagingAccounts = fleetEntries(90);
         const run = await runProgram({
             target: { accountId: target, keyUserRoleNames: ["A", "B"] },
             stagingAccounts,
@@ -438,9 +435,7 @@ describe("program at fleet scale", () => {
     });
 
     it("warns when the key-use policies take more than half of a role's managed-policy quota", async () => {
-        const stagingAccounts = Array.from({ length: 70 }, (_, i) =>
-            ["us-east-1", "us-west-2", "eu-west-1"].map((region) => ({ accountId: String(200000000000 + i), region })),
-        ).flat();
+        const stagingAccounts = fleetEntries(210);
         const run = await runProgram({
             target: { accountId: target, keyUserRoleNames: ["A"] },
             stagingAccounts,

@@ -8,12 +8,12 @@ import {
     drsServiceLinkedRoleArn,
     knownRegions,
     partitionOf,
-    viaService,
+    accountOf,
+    kmsKeyTypes,
 } from "../components/policies";
+import { Request, Via, accessModel, otherKeyOf, requestContext } from "./accessModel";
 import { decide } from "./simulate";
 import { Plan, SynthResult } from "./synth";
-
-export type Via = "ec2" | "ec2 in another Region" | "directly";
 
 export interface AccessCheck {
     /** account/Region of the key. */
@@ -23,6 +23,8 @@ export interface AccessCheck {
     action: string;
     via: Via;
     grantForAwsResource?: boolean;
+    /** Asked on another key of the account, which the target's policy does not name. */
+    otherKey?: boolean;
     expected: "allow" | "deny";
     actual: "allow" | "deny" | "error";
     /** Why the simulator could not judge, when actual is error. */
@@ -45,66 +47,10 @@ interface Asker {
     identityPolicies: PolicyDocument[];
 }
 
-interface Request {
-    action: string;
-    via: Via;
-    grantForAwsResource?: boolean;
-    expected: "allow" | "deny";
-}
-
-const allow = (action: string, via: Via, grantForAwsResource?: boolean): Request => ({
-    action,
-    via,
-    grantForAwsResource,
-    expected: "allow",
-});
-const deny = (action: string, via: Via, grantForAwsResource?: boolean): Request => ({ action, via, grantForAwsResource, expected: "deny" });
-const adminActions = ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"];
 const everything: PolicyDocument = {
     Version: "2012-10-17",
     Statement: [{ Sid: "Everything", Effect: "Allow", Action: "kms:*", Resource: "*" }],
 };
-
-/** The requests each kind of principal must, and must not, get through. */
-function expectations(targetAccess: TargetAccess) {
-    const targetUse =
-        targetAccess === "documented"
-            ? [allow("kms:ReEncryptFrom", "ec2"), deny("kms:Decrypt", "ec2"), deny("kms:CreateGrant", "ec2", true)]
-            : [
-                  allow("kms:Decrypt", "ec2"),
-                  allow("kms:GenerateDataKeyWithoutPlaintext", "ec2"),
-                  allow("kms:ReEncryptFrom", "ec2"),
-                  allow("kms:CreateGrant", "ec2", true),
-                  deny("kms:CreateGrant", "ec2", false),
-              ];
-    return {
-        stagingDrsService: [
-            allow("kms:Decrypt", "ec2"),
-            allow("kms:GenerateDataKeyWithoutPlaintext", "ec2"),
-            allow("kms:ReEncryptFrom", "ec2"),
-            allow("kms:CreateGrant", "ec2", true),
-            allow("kms:DescribeKey", "directly"),
-            deny("kms:CreateGrant", "ec2", false),
-            deny("kms:Decrypt", "directly"),
-            deny("kms:Decrypt", "ec2 in another Region"),
-            deny("kms:ScheduleKeyDeletion", "directly"),
-        ],
-        stagingRole: [allow("kms:ReEncryptFrom", "ec2"), deny("kms:ReEncryptFrom", "directly"), deny("kms:Decrypt", "ec2")],
-        targetKeyUser: [
-            ...targetUse,
-            allow("kms:DescribeKey", "directly"),
-            deny("kms:Decrypt", "directly"),
-            deny("kms:ReEncryptFrom", "ec2 in another Region"),
-            deny("kms:Encrypt", "ec2"),
-            ...adminActions.map((action) => deny(action, "directly")),
-        ],
-        otherTargetRole: [deny("kms:ReEncryptFrom", "ec2"), deny("kms:DescribeKey", "directly")],
-        stagingNonAdmin: adminActions.map((action) => deny(action, "directly")),
-        // The key stays manageable: its account's administrators (IAM kms:*) keep control.
-        stagingAdmin: [allow("kms:PutKeyPolicy", "directly"), allow("kms:ScheduleKeyDeletion", "directly")],
-        outsider: [deny("kms:ReEncryptFrom", "ec2"), deny("kms:DescribeKey", "directly"), deny("kms:CreateGrant", "ec2", true)],
-    };
-}
 
 /** Evaluates the access matrix of every key in a plan and the plans it references. */
 export async function accessReport(result: SynthResult): Promise<AccessCheck[]> {
@@ -116,7 +62,7 @@ export async function accessReport(result: SynthResult): Promise<AccessCheck[]> 
         const partition = partitionOf(key.region);
         const targetRoles = targetKeyUsers(plans, key);
         const askers: [Asker, Request[]][] = [];
-        const e = expectations(key.targetAccess);
+        const e = accessModel(key.targetAccess);
         askers.push([
             { who: "staging DRS service-linked role", principal: drsServiceLinkedRoleArn(partition, key.accountId), identityPolicies: [] },
             e.stagingDrsService,
@@ -163,16 +109,13 @@ export async function accessReport(result: SynthResult): Promise<AccessCheck[]> 
 }
 
 async function check(key: KeyUnderTest, asker: Asker, request: Request): Promise<AccessCheck> {
-    const context: Record<string, string> = { "kms:CallerAccount": asker.principal.split(":")[4] };
-    if (request.via === "ec2") context["kms:ViaService"] = viaService("ec2", key.region);
-    if (request.via === "ec2 in another Region") context["kms:ViaService"] = viaService("ec2", otherRegion(key.region));
-    if (request.grantForAwsResource !== undefined) context["kms:GrantIsForAWSResource"] = String(request.grantForAwsResource);
+    const context = requestContext(request, accountOf(asker.principal)!, key.region, otherRegion(key.region));
     const base = { key: `${key.accountId}/${key.region}`, who: asker.who, ...request };
     try {
         const decision = await decide({
             principal: asker.principal,
             action: request.action,
-            resource: key.keyArn,
+            resource: request.otherKey ? otherKeyOf(key.keyArn) : key.keyArn,
             resourceAccount: key.accountId,
             context,
             identityPolicies: asker.identityPolicies,
@@ -183,9 +126,6 @@ async function check(key: KeyUnderTest, asker: Asker, request: Request): Promise
         return { ...base, actual: "error", detail: (err as Error).message };
     }
 }
-
-/** A key of its own with its own key policy: a key (single-Region or multi-Region primary), or a multi-Region replica. */
-const isKmsKey = (type: string) => type === "aws:kms/key:Key" || type === "aws:kms/replicaKey:ReplicaKey";
 
 function allPlans(result: SynthResult): Plan[] {
     return [result.plan, ...Object.values(result.references).flatMap(allPlans)];
@@ -202,7 +142,9 @@ function keysOf(plans: Plan[]): KeyUnderTest[] {
             stagingRoleArn: string;
         }[];
         for (const entry of exported) {
-            const resource = plans.flatMap((p) => p.resources).find((r) => isKmsKey(r.type) && r.state.arn === entry.keyArn);
+            const resource = plans
+                .flatMap((p) => p.resources)
+                .find((r) => (kmsKeyTypes as readonly string[]).includes(r.type) && r.state.arn === entry.keyArn);
             if (!resource || keys.has(entry.keyArn)) continue;
             keys.set(entry.keyArn, {
                 keyArn: entry.keyArn,
@@ -228,7 +170,7 @@ function targetKeyUsers(plans: Plan[], key: KeyUnderTest): Asker[] {
     const attached = new Map<string, PolicyDocument[]>();
     for (const plan of plans) {
         for (const r of plan.resources) {
-            if (r.type === "aws:iam/policy:Policy" && String(r.state.arn).split(":")[4] === key.targetAccountId) {
+            if (r.type === "aws:iam/policy:Policy" && accountOf(String(r.state.arn)) === key.targetAccountId) {
                 policies.set(r.state.arn as string, JSON.parse(r.inputs.policy as string));
             }
         }
@@ -274,7 +216,7 @@ export function formatAccessReport(checks: AccessCheck[]): string {
     const rows = checks.map((c) => [
         c.key,
         c.who,
-        `${c.action} ${c.via}${c.grantForAwsResource === undefined ? "" : ` (grant for AWS resource: ${c.grantForAwsResource})`}`,
+        `${c.action} ${c.via}${c.grantForAwsResource === undefined ? "" : ` (grant for AWS resource: ${c.grantForAwsResource})`}${c.otherKey ? " on another key" : ""}`,
         c.expected,
         c.actual,
         c.actual === c.expected ? "ok" : `MISMATCH${c.detail ? `: ${c.detail}` : ""}`,

@@ -1,6 +1,6 @@
 // align-servers: brings each source server replicating into a staging account onto that entry's
 // staging key. The replication template is only the default for servers added later; every server
-// keeps its own replication configuration (docs/aws-facts.md, "Per-server replication settings"),
+// keeps its own replication configuration (docs/aws-requirements.md, "Per-server replication settings"),
 // so servers replicated before the key existed stay on DEFAULT (aws/ebs) or another key and cannot
 // be recovered in the target account. A dry run unless told --apply.
 import { DrsClient, SourceServer, UpdateReplicationConfigurationCommand } from "@aws-sdk/client-drs";

@@ -1,10 +1,9 @@
 // npm run bench: start-up and plan times as ratios to the floor (Node loading @pulumi/pulumi and
 // @pulumi/aws), all measured in this one run on this machine.
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import { fleetProject } from "./fleet";
 
 const root = path.join(__dirname, "..");
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -39,31 +38,22 @@ function measureAll(cases: string[][]): Measure[] {
     return samples.map((s) => ({ seconds: median(s.map((m) => m.seconds)), peakMb: median(s.map((m) => m.peakMb)) }));
 }
 
-/** A project folder with a deploy: all stack of `entries` staging entries (accounts in 3 Regions). */
-function fleetProject(entries: number): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-bench-"));
-    fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    const stagingAccounts = Array.from({ length: entries }, (_, i) => ({
-        accountId: String(200000000000 + Math.floor(i / 3)),
-        region: ["us-east-1", "us-west-2", "eu-west-1"][i % 3],
-        replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" },
-    }));
-    const config = {
-        "pulumi:disable-default-providers": ["*"],
-        "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] },
-        "drs-cross-account-kms:stagingAccounts": stagingAccounts,
-    };
-    fs.writeFileSync(path.join(dir, "Pulumi.fleet.yaml"), yaml.dump({ config }));
-    return path.join(dir, "Pulumi.fleet.yaml");
-}
-
 function main(): number {
     const cli = path.join(__dirname, "cli.ts");
     const sizes = [1, 10, 50, 100];
     const [floor, shipped, ...fleetRuns] = measureAll([
         ["-e", 'require("@pulumi/pulumi"); require("@pulumi/aws")'],
         [cli, "synth", "--stack", "target", "--out", os.devNull],
-        ...sizes.map((entries) => [cli, "synth", "--stack", "fleet", "--config-file", fleetProject(entries), "--out", os.devNull]),
+        ...sizes.map((entries) => [
+            cli,
+            "synth",
+            "--stack",
+            "fleet",
+            "--config-file",
+            path.join(fleetProject(entries), "Pulumi.fleet.yaml"),
+            "--out",
+            os.devNull,
+        ]),
     ]);
     const fleet = new Map(sizes.map((entries, i) => [entries, fleetRuns[i]]));
     const rows: [string, Measure][] = [

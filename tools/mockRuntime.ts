@@ -3,7 +3,7 @@
 // Shared by the tests (tests/mocks.ts) and the offline plan (tools/synth.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { drsServiceLinkedRoleName, partitionOf } from "../components/policies";
+import { drsServiceLinkedRoleName, partitionOf, providerAccountId } from "../components/policies";
 
 export interface Registration {
     type: string;
@@ -70,7 +70,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     private record(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
         const opts = this.options.get(`${args.type}::${args.name}`)!;
         const providerReg = args.provider ? this.providersByRef.get(args.provider) : undefined;
-        const account = providerReg ? providerAccount(providerReg.inputs) : undefined;
+        const account = providerReg ? providerAccountId(providerReg.inputs.allowedAccountIds) : undefined;
         const region: string = args.inputs.region ?? providerReg?.inputs.region ?? "us-east-1";
         const { id, state } = this.answer(args, account ?? "000000000000", region, opts.importId);
         const registration: Registration = {
@@ -99,7 +99,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
         const providerInputs = args.provider ? (this.providersByRef.get(args.provider)?.inputs ?? {}) : {};
-        const account = providerAccount(providerInputs);
+        const account = providerAccountId(providerInputs.allowedAccountIds);
         this.invokes.push({ token: args.token, account, inputs: args.inputs });
         const region: string = args.inputs.region ?? providerInputs.region ?? "us-east-1";
         // What AWS says does not exist is an answer the program must handle, not a mock failure
@@ -191,7 +191,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
     private invoke(args: pulumi.runtime.MockCallArgs): Record<string, any> {
         if (args.token === "aws:iam/getRole:getRole") {
-            const account = args.provider ? providerAccount(this.providersByRef.get(args.provider)?.inputs ?? {}) : undefined;
+            const account = args.provider ? providerAccountId(this.providersByRef.get(args.provider)?.inputs.allowedAccountIds) : undefined;
             if (!account) throw new Error("aws:iam/getRole:getRole was invoked without an explicit provider");
             const name: string = args.inputs.name;
             const path = name === drsServiceLinkedRoleName ? "/aws-service-role/drs.amazonaws.com/" : "/service-role/";
@@ -308,12 +308,6 @@ export interface MockKey {
 
 function mockKeyArn(key: Pick<MockKey, "accountId" | "region" | "keyId">): string {
     return `arn:${partitionOf(key.region)}:kms:${key.region}:${key.accountId}:key/${key.keyId}`;
-}
-
-function providerAccount(inputs: Record<string, any>): string | undefined {
-    // Provider inputs that are lists arrive JSON-encoded.
-    const ids = typeof inputs.allowedAccountIds === "string" ? JSON.parse(inputs.allowedAccountIds) : inputs.allowedAccountIds;
-    return Array.isArray(ids) ? ids[0] : undefined;
 }
 
 function hex(seed: string, length: number): string {

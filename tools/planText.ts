@@ -1,6 +1,6 @@
 // A plan in words: per account and Region the resources, as a tree by component like `pulumi preview`
 // shows it, and every policy statement as a sentence.
-import { PolicyDocument, PolicyStatement, parseRoleArn } from "../components/policies";
+import { PolicyDocument, PolicyStatement, parsePolicyDocument, parseRoleArn, providerAccountId } from "../components/policies";
 import { PlannedResource, SynthResult } from "./synth";
 
 export function formatPlanText(result: SynthResult): string {
@@ -15,7 +15,7 @@ export function formatPlanText(result: SynthResult): string {
     for (const r of plan.resources) {
         if (r.type.startsWith("pulumi:providers:") || !r.provider) continue;
         const provider = providers.get(r.provider);
-        const account = ((provider?.inputs.allowedAccountIds as string[] | undefined) ?? ["?"])[0];
+        const account = providerAccountId(provider?.inputs.allowedAccountIds) ?? "?";
         const where = `Account ${account}, ${regionOf(r, provider)}`;
         groups.set(where, [...(groups.get(where) ?? []), r]);
     }
@@ -83,7 +83,7 @@ export function policyDocuments(result: SynthResult): Map<string, PolicyDocument
 
 function policyOf(r: PlannedResource): PolicyDocument | undefined {
     const text = r.type === "aws:iam/role:Role" ? r.inputs.assumeRolePolicy : r.inputs.policy;
-    return typeof text === "string" ? (JSON.parse(text) as PolicyDocument) : undefined;
+    return typeof text === "string" ? parsePolicyDocument(text) : undefined;
 }
 
 /** What a policy is attached to, which its statements' Resource "*" and nouns refer to. */

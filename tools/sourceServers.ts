@@ -1,6 +1,6 @@
 // DRS source servers as the verify and align-servers commands read them: every page (throttled
 // calls are retried by the SDK), and each server's own replication configuration (the template is only the
-// default for servers added later: docs/aws-facts.md, "Per-server replication settings").
+// default for servers added later: docs/aws-requirements.md, "Per-server replication settings").
 import {
     DescribeSourceServersCommand,
     DescribeSourceServersRequestFilters,

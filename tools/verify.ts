@@ -355,7 +355,7 @@ async function keyState(key: StagingKeyExport, described: Promise<KeyMetadata | 
 }
 
 /**
- * Rotation is a property a multi-Region key's parts share (docs/aws-facts.md, Multi-Region keys and
+ * Rotation is a property a multi-Region key's parts share (docs/aws-requirements.md, Multi-Region keys and
  * adopting keys): KMS reports the primary's on a replica, and only the primary's can be changed.
  */
 async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: boolean, primary?: StagingKeyExport): Promise<Outcome> {
@@ -421,7 +421,7 @@ async function multiRegionReplicas(
     }
     const config = m?.MultiRegionConfiguration;
     if (!m?.MultiRegion || !config) {
-        // KMS never makes a key multi-Region after its creation (docs/aws-facts.md, Multi-Region keys and adopting keys).
+        // KMS never makes a key multi-Region after its creation (docs/aws-requirements.md, Multi-Region keys and adopting keys).
         return {
             status: "FAIL",
             message: `${primary.keyArn} is not a multi-Region key, but the stack exports it as the multi-Region primary.`,
@@ -567,7 +567,7 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
     }
 }
 
-/** DRS's service-linked role in an account: docs/aws-facts.md, "The staging account's DRS service-linked role". */
+/** DRS's service-linked role in an account: docs/aws-requirements.md, "The staging account's DRS service-linked role". */
 
 async function drsServiceLinkedRole(aws: AwsAccess, account: string, regions: string[]): Promise<Outcome> {
     const iam = await aws.iam(account, regions[0]);
@@ -605,7 +605,7 @@ const serverReadConcurrency = 8;
 
 /**
  * Each server has its own replication configuration; the template only holds the defaults for
- * servers added later (docs/aws-facts.md, "Per-server replication settings").
+ * servers added later (docs/aws-requirements.md, "Per-server replication settings").
  */
 async function sourceServerEncryption(aws: AwsAccess, key: StagingKeyExport, alignCommand: string): Promise<Outcome> {
     const drs = await aws.drs(key.accountId, key.region);
@@ -706,7 +706,7 @@ function extendedCapacity(key: StagingKeyExport, servers: SourceServer[]): Outco
     return { status: "PASS", message: `${usage} servers of ${key.accountId} are extended into the target.` };
 }
 
-/** Extension errors and replication states that are not normal: docs/aws-facts.md, "Data replication states". */
+/** Extension errors and replication states that are not normal: docs/aws-requirements.md, "Data replication states". */
 function extendedReplication(key: StagingKeyExport, target: string, servers: SourceServer[]): Outcome {
     const from = `${key.accountId} in ${key.region}`;
     if (servers.length === 0) return { status: "PASS", message: `No server is extended from ${from}: nothing to check.` };

@@ -176,3 +176,22 @@ export function parseKeyArn(arn: string): KeyArnParts | undefined {
     if (!match) return undefined;
     return { partition: match[1] as Partition, region: match[2], accountId: match[3], keyId: match[4] };
 }
+
+/** The account of a principal or ARN (12 digits, or arn:...:iam|sts::<account>:...); undefined for "*" and services. */
+export function accountOf(principal: string): string | undefined {
+    if (/^\d{12}$/.test(principal)) return principal;
+    return /^arn:[\w-]+:[\w-]+:[\w-]*:(\d{12}):/.exec(principal)?.[1];
+}
+
+/** The one account a provider is pinned to (its allowedAccountIds, a list or the list as JSON text), if exactly one. */
+export function providerAccountId(allowedAccountIds: unknown): string | undefined {
+    let ids = allowedAccountIds;
+    if (typeof ids === "string") {
+        try {
+            ids = JSON.parse(ids);
+        } catch {
+            return undefined;
+        }
+    }
+    return Array.isArray(ids) && ids.length === 1 && typeof ids[0] === "string" ? ids[0] : undefined;
+}

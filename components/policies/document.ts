@@ -18,7 +18,7 @@ export interface PolicyDocument {
     Statement: PolicyStatement[];
 }
 
-/** AWS size limits that bound the design (docs/aws-facts.md, Limits). */
+/** AWS size limits that bound the design (docs/aws-requirements.md, Limits). */
 export const limits = {
     /** A KMS key policy, in bytes. */
     keyPolicyBytes: 32_768,
@@ -36,4 +36,37 @@ export function managedPolicySize(doc: PolicyDocument): number {
 /** The size AWS counts for a key policy: bytes of the JSON as sent. */
 export function keyPolicySize(doc: PolicyDocument): number {
     return Buffer.byteLength(JSON.stringify(doc), "utf8");
+}
+
+/** A policy document given as JSON text or as an object; undefined when it is neither. */
+export function parsePolicyDocument(value: unknown): PolicyDocument | undefined {
+    if (typeof value === "string") {
+        try {
+            return JSON.parse(value) as PolicyDocument;
+        } catch {
+            return undefined;
+        }
+    }
+    return value && typeof value === "object" ? (value as PolicyDocument) : undefined;
+}
+
+/** A string-or-list policy field as a list. */
+export const listOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat());
+
+export function allowStatements(doc: PolicyDocument | undefined): PolicyStatement[] {
+    return (doc?.Statement ?? []).filter((s) => s.Effect === "Allow");
+}
+
+/** The AWS principals a statement names ("*" for everyone). */
+export function awsPrincipals(statement: PolicyStatement): string[] {
+    const principal = statement.Principal as unknown;
+    if (principal === "*") return ["*"];
+    return principal && typeof principal === "object" && "AWS" in principal ? listOf((principal as { AWS: string | string[] }).AWS) : [];
+}
+
+/** Whether a statement's actions include `action`, wildcards in the statement considered. */
+export function grantsAction(statement: PolicyStatement, action: string): boolean {
+    return listOf(statement.Action).some((a) =>
+        new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action),
+    );
 }

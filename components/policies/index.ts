@@ -6,3 +6,4 @@ export * from "./targetPolicy";
 export * from "./trustPolicy";
 export * from "./alerts";
 export * from "./keys";
+export * from "./kms";

@@ -7,7 +7,7 @@ import { PolicyDocument, PolicyStatement } from "./document";
  *   and DescribeKey.
  * - `ebs-shared-snapshots`: what AWS documents for sharing a CMK-encrypted EBS snapshot (the
  *   guide's permission table without kms:Encrypt), each action through EC2 only. The fallback if a
- *   drill fails with a KMS access error (docs/aws-facts.md, Who calls KMS in the target).
+ *   drill fails with a KMS access error (docs/aws-requirements.md, Who calls KMS in the target).
  */
 export const TargetAccess = {
     /** Only what the DRS multi-account page lists (default). */
@@ -59,7 +59,7 @@ export interface KeyPolicyInput {
 
 const policyIdPrefix = "drs-cross-account-key-policy";
 
-/** The key policy of a DRS cross-account key (docs/aws-facts.md: the statements DRS documents, sharing a key for EBS snapshots, the staging DRS service-linked role). */
+/** The key policy of a DRS cross-account key (docs/aws-requirements.md: the statements DRS documents, sharing a key for EBS snapshots, the staging DRS service-linked role). */
 export function buildKeyPolicy(input: KeyPolicyInput): PolicyDocument {
     const { stagingAccountId, targetAccountId, region, stagingRoleArn, stagingRoleUniqueId } = input;
     assertKeyPolicyInput(input);

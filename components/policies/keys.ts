@@ -1,4 +1,4 @@
-// Existing keys and multi-Region key families, decided as plain data (docs/aws-facts.md,
+// Existing keys and multi-Region key families, decided as plain data (docs/aws-requirements.md,
 // "Multi-Region keys and adopting keys"): which keys are adopted, which stay as they are, and
 // which new key is a multi-Region primary or a replica of one.
 import { parseKeyArn } from "./aws";

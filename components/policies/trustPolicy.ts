@@ -3,7 +3,7 @@ import { PolicyDocument } from "./document";
 
 /**
  * Trust policy of DRSStagingAccountRole_<target>: DRS may assume it only on behalf of the
- * target account's source servers (docs/aws-facts.md, The staging role; confused-deputy conditions included).
+ * target account's source servers (docs/aws-requirements.md, The staging role; confused-deputy conditions included).
  */
 export function buildStagingRoleTrustPolicy(partition: Partition, targetAccountId: string): PolicyDocument {
     if (!isAccountId(targetAccountId)) throw new Error(`targetAccountId "${targetAccountId}" is not a 12-digit account ID.`);
