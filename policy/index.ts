@@ -1,16 +1,7 @@
-// CrossGuard policy pack: `pulumi preview --policy-pack policy`. Every rule is mandatory.
+// CrossGuard policy pack: `pulumi preview --policy-pack policy`. Each rule has its default
+// enforcement level (rules.ts); Pulumi's policy config changes any of them
+// (`--policy-pack-config policy-config.json`, README "Policy as code").
 import { PolicyPack } from "@pulumi/policy";
-import { rules } from "./rules";
+import { packPolicies } from "./rules";
 
-new PolicyPack("drs-cross-account-kms", {
-    enforcementLevel: "mandatory",
-    policies: rules.map((rule) => ({
-        name: rule.name,
-        description: rule.description,
-        enforcementLevel: "mandatory",
-        validateResource: (args, reportViolation) => {
-            for (const message of rule.check({ type: args.type, props: args.props, providerProps: args.provider?.props }))
-                reportViolation(message);
-        },
-    })),
-});
+new PolicyPack("drs-cross-account-kms", { policies: packPolicies() });

@@ -25,11 +25,31 @@ export interface ResourceUnderPolicy {
     providerProps?: Record<string, unknown>;
 }
 
+/**
+ * mandatory: a violation stops `pulumi up`; advisory: it is reported. Rules that protect data and
+ * access are mandatory; advisory where a reasonable organisation may decide otherwise. Each can be
+ * changed with Pulumi's policy config (README, Policy as code).
+ */
+export type EnforcementLevel = "mandatory" | "advisory";
+
 export interface Rule {
     name: string;
     description: string;
+    enforcementLevel: EnforcementLevel;
     /** The violations, as messages; none when the resource complies. */
     check(resource: ResourceUnderPolicy): string[];
+}
+
+/**
+ * A condition that pins who may call, which makes Principal "*" mean "my organisation" or "these
+ * principals" rather than anyone: an org ID or path, an account, a principal ARN, the KMS caller's
+ * account, under a positive operator (not StringNot..., ArnNot..., Null).
+ */
+function bindsTheCaller(statement: PolicyStatement): boolean {
+    const binding = ["aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "kms:calleraccount"];
+    return Object.entries(statement.Condition ?? {}).some(
+        ([operator, block]) => !/(Not|^Null)/.test(operator) && Object.keys(block).some((key) => binding.includes(key.toLowerCase())),
+    );
 }
 
 function hasServicePrincipal(statement: PolicyStatement): boolean {
@@ -83,26 +103,34 @@ const isKeyPolicy = (r: ResourceUnderPolicy) => keyPolicyTypes.includes(r.type);
 
 export const rules: Rule[] = [
     {
-        name: "kms-key-rotation-and-deletion-window",
-        description:
-            "KMS keys rotate automatically (a multi-Region replica shares its primary's rotation) and keep a deletion window of 7 to 30 days (30 when unset), replicas too.",
+        name: "kms-key-rotation",
+        description: "Symmetric KMS keys rotate automatically (a multi-Region replica shares its primary's rotation).",
+        enforcementLevel: "advisory",
         check: (r) => {
-            if (r.type !== keyType && r.type !== replicaKeyType) return [];
-            const problems: string[] = [];
             // A replica has no rotation of its own, nor an enableKeyRotation input: it shares the primary's
             // (docs/aws-requirements.md, Multi-Region keys and adopting keys).
             const symmetric = (r.props.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT";
-            if (r.type === keyType && symmetric && r.props.enableKeyRotation !== true)
-                problems.push("Automatic key rotation must be on (enableKeyRotation: true).");
-            // KMS takes 7 to 30 days.
+            return r.type === keyType && symmetric && r.props.enableKeyRotation !== true
+                ? ["Automatic key rotation must be on (enableKeyRotation: true)."]
+                : [];
+        },
+    },
+    {
+        name: "kms-key-deletion-window",
+        description:
+            "KMS keys, replicas too, keep a deletion window of 7 to 30 days (30 when unset): the time to notice a mistake before the data is lost.",
+        enforcementLevel: "mandatory",
+        check: (r) => {
+            if (r.type !== keyType && r.type !== replicaKeyType) return [];
             const window = r.props.deletionWindowInDays;
-            if (typeof window === "number" && (window < 7 || window > 30))
-                problems.push(`The deletion window is ${window} days; it must be 7 to 30.`);
-            return problems;
+            return typeof window === "number" && (window < 7 || window > 30)
+                ? [`The deletion window is ${window} days; it must be 7 to 30.`]
+                : [];
         },
     },
     {
         name: "kms-key-admin-only-in-own-account",
+        enforcementLevel: "mandatory",
         description: "No key policy grants kms:* or administrative actions to a principal outside the key's account.",
         check: (r) => {
             const doc = isKeyPolicy(r) ? parsePolicy(r.props.policy) : undefined;
@@ -130,6 +158,7 @@ export const rules: Rule[] = [
     },
     {
         name: "kms-cross-account-statements-conditioned",
+        enforcementLevel: "mandatory",
         description:
             "Every key policy statement for another account has kms:CallerAccount, and kms:ViaService or kms:GrantIsForAWSResource (kms:DescribeKey alone needs only kms:CallerAccount).",
         check: (r) => {
@@ -153,16 +182,22 @@ export const rules: Rule[] = [
     },
     {
         name: "no-wildcard-principal",
-        description: "No key, topic or trust policy allows Principal *.",
+        description:
+            "No key, topic or trust policy allows Principal * unless a condition binds the caller (aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount).",
+        enforcementLevel: "mandatory",
         check: (r) =>
             resourcePolicies(r).flatMap((doc) =>
                 allowStatements(doc)
-                    .filter((s) => awsPrincipals(s).includes("*"))
-                    .map((s) => `Statement ${s.Sid ?? "(no Sid)"} allows Principal "*".`),
+                    .filter((s) => awsPrincipals(s).includes("*") && !bindsTheCaller(s))
+                    .map(
+                        (s) =>
+                            `Statement ${s.Sid ?? "(no Sid)"} allows Principal "*" to anyone: bind it with aws:PrincipalOrgID or name the principals.`,
+                    ),
             ),
     },
     {
         name: "service-principal-confused-deputy",
+        enforcementLevel: "mandatory",
         description: "A statement for a service principal is limited with aws:SourceAccount or aws:SourceArn.",
         check: (r) =>
             resourcePolicies(r).flatMap((doc) =>
@@ -174,6 +209,7 @@ export const rules: Rule[] = [
     },
     {
         name: "iam-kms-exact-keys",
+        enforcementLevel: "mandatory",
         description: "IAM policies name exact key ARNs for KMS actions, never key/* or *.",
         check: (r) => {
             const identityTypes = [
@@ -194,6 +230,8 @@ export const rules: Rule[] = [
     },
     {
         name: "no-policy-on-service-linked-role",
+        // IAM refuses it at `pulumi up` anyway: stopping the preview says why, sooner.
+        enforcementLevel: "mandatory",
         description:
             "Nothing attaches a policy to a service-linked role (IAM rejects it: UnmodifiableEntity) or to an IAM Identity Center role (AWSReservedSSO_..., managed through its permission set).",
         check: (r) => {
@@ -220,4 +258,20 @@ export const rules: Rule[] = [
 /** Every violation of every rule for one resource, as "rule: message". */
 export function violations(resource: ResourceUnderPolicy): string[] {
     return rules.flatMap((rule) => rule.check(resource).map((message) => `${rule.name}: ${message}`));
+}
+
+/** The rules as CrossGuard resource policies, each with its default enforcement level. */
+export function packPolicies() {
+    return rules.map((rule) => ({
+        name: rule.name,
+        description: rule.description,
+        enforcementLevel: rule.enforcementLevel,
+        validateResource: (
+            args: { type: string; props: Record<string, unknown>; provider?: { props: Record<string, unknown> } },
+            reportViolation: (message: string) => void,
+        ) => {
+            for (const message of rule.check({ type: args.type, props: args.props, providerProps: args.provider?.props }))
+                reportViolation(message);
+        },
+    }));
 }

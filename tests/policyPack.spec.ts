@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { buildKeyPolicy } from "../components/policies";
-import { ResourceUnderPolicy, rules, violations } from "../policy/rules";
+import { ResourceUnderPolicy, packPolicies, rules, violations } from "../policy/rules";
 import { SynthResult, synthesize } from "../tools/synth";
 
 const staging = "444455556666";
@@ -81,17 +81,27 @@ function planResources(result: SynthResult): ResourceUnderPolicy[] {
 }
 
 describe("policy pack", () => {
-    it("has only mandatory rules, each described", () => {
-        expect(rules.map((r) => r.name)).to.deep.equal([
-            "kms-key-rotation-and-deletion-window",
-            "kms-key-admin-only-in-own-account",
-            "kms-cross-account-statements-conditioned",
-            "no-wildcard-principal",
-            "service-principal-confused-deputy",
-            "iam-kms-exact-keys",
-            "no-policy-on-service-linked-role",
+    it("makes the rules that protect data and access mandatory, rotation advisory, each described", () => {
+        expect(rules.map((r) => [r.name, r.enforcementLevel])).to.deep.equal([
+            ["kms-key-rotation", "advisory"],
+            ["kms-key-deletion-window", "mandatory"],
+            ["kms-key-admin-only-in-own-account", "mandatory"],
+            ["kms-cross-account-statements-conditioned", "mandatory"],
+            ["no-wildcard-principal", "mandatory"],
+            ["service-principal-confused-deputy", "mandatory"],
+            ["iam-kms-exact-keys", "mandatory"],
+            ["no-policy-on-service-linked-role", "mandatory"],
         ]);
         for (const r of rules) expect(r.description.length).to.be.greaterThan(20);
+    });
+
+    it("gives CrossGuard each rule with its default level (which Pulumi's policy config can change), reporting its check's messages", () => {
+        const policies = packPolicies();
+        expect(policies.map((p) => [p.name, p.enforcementLevel])).to.deep.equal(rules.map((r) => [r.name, r.enforcementLevel]));
+        const reported: string[] = [];
+        const rotation = policies.find((p) => p.name === "kms-key-rotation")!;
+        rotation.validateResource({ type: "aws:kms/key:Key", props: { enableKeyRotation: false } }, (m) => reported.push(m));
+        expect(reported).to.deep.equal(["Automatic key rotation must be on (enableKeyRotation: true)."]);
     });
 
     it("finds nothing in the program's own resources, across both shipped stacks", async () => {
@@ -156,8 +166,8 @@ describe("policy pack", () => {
         ]);
     });
 
-    describe("kms-key-rotation-and-deletion-window", () => {
-        const check = rule("kms-key-rotation-and-deletion-window").check;
+    describe("kms-key-rotation and kms-key-deletion-window", () => {
+        const check = (r: ResourceUnderPolicy) => [...rule("kms-key-rotation").check(r), ...rule("kms-key-deletion-window").check(r)];
         it("passes a rotating key with a 7- or 30-day window, or none", () => {
             for (const window of [7, 30, undefined]) expect(check(keyWith([admin], { deletionWindowInDays: window }))).to.deep.equal([]);
         });
@@ -212,7 +222,14 @@ describe("policy pack", () => {
                 `kms-key-admin-only-in-own-account: Statement X grants kms:* to arn:aws:iam::${target}:root, outside the key's account ${staging}.`,
             );
             const everyone = { Sid: "Y", Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:Decrypt", Resource: "*" };
-            expect(violations(replicaWith([admin, everyone]))).to.include('no-wildcard-principal: Statement Y allows Principal "*".');
+            expect(violations(replicaWith([admin, everyone]))).to.include(
+                'no-wildcard-principal: Statement Y allows Principal "*" to anyone: bind it with aws:PrincipalOrgID or name the principals.',
+            );
+            // Bound to an organisation (or an account, a principal ARN, the caller's account), "*" is not everyone.
+            const organisation = { ...everyone, Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123def4" } } };
+            expect(rule("no-wildcard-principal").check(replicaWith([admin, organisation]))).to.deep.equal([]);
+            const notOrganisation = { ...everyone, Condition: { StringNotEquals: { "aws:PrincipalOrgID": "o-abc123def4" } } };
+            expect(rule("no-wildcard-principal").check(replicaWith([admin, notOrganisation]))).to.have.length(1);
         });
     });
 
@@ -307,9 +324,11 @@ describe("policy pack", () => {
         });
         it("fail Principal * and an unlimited service principal, in topic and trust policies", () => {
             expect(violations(topicPolicy({ Principal: { AWS: "*" } }))).to.deep.equal([
-                'no-wildcard-principal: Statement P allows Principal "*".',
+                'no-wildcard-principal: Statement P allows Principal "*" to anyone: bind it with aws:PrincipalOrgID or name the principals.',
             ]);
-            expect(violations(topicPolicy({ Principal: "*" }))).to.deep.equal(['no-wildcard-principal: Statement P allows Principal "*".']);
+            expect(violations(topicPolicy({ Principal: "*" }))).to.deep.equal([
+                'no-wildcard-principal: Statement P allows Principal "*" to anyone: bind it with aws:PrincipalOrgID or name the principals.',
+            ]);
             const trust = {
                 Version: "2012-10-17",
                 Statement: [{ Sid: "Drs", Effect: "Allow", Principal: { Service: "drs.amazonaws.com" }, Action: "sts:AssumeRole" }],
