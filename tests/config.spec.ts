@@ -32,6 +32,14 @@ function problemsOrNone(raw: RawConfig): string[] {
     }
 }
 
+/** A minimal valid config for the strictness tests. */
+const base = { target: { accountId: "111122223333" }, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] };
+
+/** The problems parseConfig reports (without the namespace), or none when it parses. */
+function problemsOf(raw: RawConfig): string[] {
+    return problemsOrNone(raw).map((p) => p.replace(/^drs-cross-account-kms:/, ""));
+}
+
 function expectProblem(raw: RawConfig, key: string, pattern: RegExp) {
     const found = problems(raw);
     expect(
@@ -623,16 +631,6 @@ describe("staging stack outputs, read by the target stack", () => {
 });
 
 describe("config as strict as AWS", () => {
-    const base = { target: { accountId: "111122223333" }, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] };
-    const problemsOf = (raw: RawConfig): string[] => {
-        try {
-            parseConfig(raw);
-            return [];
-        } catch (err) {
-            return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
-        }
-    };
-
     it("keeps one stack in one partition: Regions and every ARN", () => {
         expect(
             problemsOf({
@@ -700,16 +698,6 @@ describe("config as strict as AWS", () => {
 });
 
 describe("config mistakes that pulumi config set makes easy", () => {
-    const base = { target: { accountId: "111122223333" }, stagingAccounts: [{ accountId: "444455556666", region: "us-east-1" }] };
-    const problemsOf = (raw: RawConfig): string[] => {
-        try {
-            parseConfig(raw);
-            return [];
-        } catch (err) {
-            return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
-        }
-    };
-
     it("explains a dotted key set without --path, once, without a follow-on 'target is required'", () => {
         expect(problemsOf({ stagingAccounts: base.stagingAccounts, "target.accountId": "111122223333" })).to.deep.equal([
             "target.accountId is set as one key whose name contains a dot, not as target's setting: set it with " +
