@@ -25,15 +25,18 @@ import { AssumedRoleAccess, DrillAccess, IdentitySession, UnreachableAccount } f
 import { run as runCli } from "../tools/cli";
 import {
     Clock,
+    DiagnosisContext,
     DrillOptions,
     DrillReport,
     drill,
     drillHelp,
     drillRequest,
     drillTag,
+    explainAll,
     lookupEventsIntervalMs,
     pacer,
     permissions,
+    TrailRecord,
 } from "../tools/drill";
 
 const root = path.join(__dirname, "..");
@@ -883,6 +886,107 @@ describe("drill", () => {
             expect(out).to.include(`  failed      ${db} (db-1): SNAPSHOT_FAIL: Failed to take snapshot`);
             expect(calls(w.m.drillDrs, StartRecoveryCommand)).to.have.length(0);
             expect(calls(w.m.drillDrs, TerminateRecoveryInstancesCommand)).to.have.length(0);
+        });
+    });
+
+    describe("the KMS diagnosis, case by case (statements from the program's own policy builders)", () => {
+        const ctx = (changes: Partial<DiagnosisContext> = {}): DiagnosisContext => ({
+            target,
+            stagingAccount: staging,
+            region,
+            keyArn,
+            targetAccess: "documented",
+            keyUserRoleNames: [operator],
+            identityCenter: false,
+            stagingStacks: ["organization/drs-cross-account-kms/staging"],
+            deploy: "target",
+            stack: "target",
+            knownRoleIds: new Map(),
+            stagingRoleArn: key.stagingRoleArn,
+            ...changes,
+        });
+        const record = (eventName: string, arn: string, extra: Partial<TrailRecord> = {}): TrailRecord => ({
+            ...(JSON.parse(refused(eventName, arn).CloudTrailEvent) as TrailRecord),
+            ...extra,
+        });
+        const one = (r: TrailRecord, c = ctx()) => {
+            const found = explainAll([r], c);
+            expect(found).to.have.length(1);
+            return found[0];
+        };
+        const stagingSlr = `arn:aws:sts::${staging}:assumed-role/AWSServiceRoleForElasticDisasterRecovery/s`;
+        const stagingRole = `arn:aws:sts::${staging}:assumed-role/DRSStagingAccountRole_${target}/s`;
+
+        it("Decrypt and GenerateDataKey* of a key-user role with documented: the fallback, with the statement that allows it", () => {
+            for (const eventName of ["Decrypt", "GenerateDataKeyWithoutPlaintext"]) {
+                const r = one(record(eventName, session));
+                expect(r.fix, eventName).to.match(/^Switch to the fallback: set key\.targetAccess to ebs-shared-snapshots/);
+                expect(r.allowedBy).to.equal(
+                    "key.targetAccess: ebs-shared-snapshots (key policy statement AllowTargetAccountUseThroughEc2, and the key-use policy's UseDrsKeysThroughEc2UsEast1)",
+                );
+            }
+        });
+
+        it("an action the program allows (ReEncrypt with documented, CreateGrant with ebs-shared-snapshots): drift or another deny", () => {
+            const reEncrypt = one(record("ReEncrypt", session));
+            expect(reEncrypt.allowedBy).to.equal(
+                "key policy statement AllowTargetAccountReEncryptThroughEc2 and the key-use policy's UseDrsKeysThroughEc2UsEast1",
+            );
+            expect(reEncrypt.cause).to.include("one of them drifted or is not attached to the role, or something else denies it");
+            const grant = one(record("CreateGrant", session), ctx({ targetAccess: "ebs-shared-snapshots" }));
+            expect(grant.allowedBy).to.equal(
+                "key policy statement AllowTargetAccountGrantsThroughEc2 and the key-use policy's UseDrsKeysThroughEc2UsEast1",
+            );
+            expect(grant.fix).not.to.include("Switch to the fallback");
+        });
+
+        it("the staging DRS service-linked role or DRSStagingAccountRole refused what the key policy allows: the key policy drifted", () => {
+            for (const [eventName, arn, sid] of [
+                ["CreateGrant", stagingSlr, "AllowStagingDrsServiceRoleGrantsThroughEc2"],
+                ["Decrypt", stagingSlr, "AllowStagingDrsServiceRoleUseThroughEc2"],
+                ["ReEncrypt", stagingRole, "AllowDrsStagingAccountRoleReEncryptThroughEc2"],
+            ]) {
+                const r = one(record(eventName, arn));
+                expect(r.allowedBy, eventName).to.equal(`key policy statement ${sid}`);
+                expect(r.fix).to.match(
+                    /^The key policy drifted: run verify on the staging stack \(its key-policy check\), then `pulumi up` it/,
+                );
+            }
+            const notGranted = one(record("Decrypt", stagingRole));
+            expect(notGranted.cause).to.include(
+                `was refused to DRSStagingAccountRole_${target}: the program's key policy grants it no such action`,
+            );
+            expect(notGranted.allowedBy).to.equal(undefined);
+        });
+
+        it("the target's own DRS service-linked role, a direct call, an Identity Center role without identityCenter, another account", () => {
+            const slr = one(record("CreateGrant", `arn:aws:sts::${target}:assumed-role/AWSServiceRoleForElasticDisasterRecovery/s`));
+            expect(slr.cause).to.include("IAM cannot give a service-linked role permissions");
+            expect(slr.fix).to.include("report it with the event (sharedEventID shared-CreateGrant)");
+            const direct = one(
+                record("Decrypt", session, { sourceIPAddress: "203.0.113.7", userIdentity: { arn: session, accountId: target } }),
+            );
+            expect([direct.through, direct.cause]).to.deep.equal([
+                "directly, from 203.0.113.7",
+                `kms:Decrypt was called directly (directly, from 203.0.113.7), not through ec2.${region}.amazonaws.com: the program lets the target use the key only through EC2 in the key's Region (kms:ViaService).`,
+            ]);
+            const sso = one(record("CreateGrant", `arn:aws:sts::${target}:assumed-role/AWSReservedSSO_Ops_0123456789abcdef/jane`));
+            expect(sso.allowedBy).to.equal("identityCenter.permissionSetArns (the permission set references the key-use policies)");
+            const stranger = one(record("Decrypt", "arn:aws:sts::999988887777:assumed-role/X/y"));
+            expect(stranger.cause).to.include("neither the target nor the staging account");
+        });
+
+        it("names a role from its unique ID when the record gives only a principalId; leaves out records without an errorCode", () => {
+            const r = one(
+                {
+                    ...record("Decrypt", session),
+                    userIdentity: { type: "AssumedRole", principalId: `${operatorRoleId}:drs-cross-account-kms-drill`, accountId: target },
+                    errorMessage: undefined,
+                },
+                ctx({ knownRoleIds: new Map([[operatorRoleId, operator]]) }),
+            );
+            expect([r.roleName, r.principal]).to.deep.equal([operator, `role ${operator} of ${target}`]);
+            expect(r.fix).to.match(/^Switch to the fallback/);
         });
     });
 

@@ -1,6 +1,6 @@
 // drill: the proof that the target account can recover the staging accounts' servers with their
 // keys. AWS does not document which target identity calls KMS during a recovery, so only a drill
-// proves the chain (docs/aws-facts.md, "Who calls KMS in the target (inferred)"). A plan by
+// proves the chain (docs/aws-requirements.md, "Who calls KMS in the target (inferred)"). A plan by
 // default; with --start a DRS drill (StartRecovery with isDrill true, never a recovery) as a role
 // that holds the key-use policy, followed to its end, a KMS refusal behind a failure named from the
 // staging account's CloudTrail, and what it launched terminated.
@@ -22,9 +22,17 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { Settings, StagingKeyExport } from "../config";
 import { targetKeyUsePolicyName } from "../components/defaults";
 import {
+    PolicyDocument,
     TargetAccess,
+    accountRootArn,
+    allowStatements,
+    awsPrincipals,
+    buildKeyPolicy,
+    buildTargetKeyUsePolicy,
+    drsServiceLinkedRoleArn,
     drsServiceLinkedRoleName,
     drsStagingRoleName,
+    grantsAction,
     isIdentityCenterRole,
     parseRoleArn,
     partitionOf,
@@ -309,14 +317,6 @@ const serverName = (s: { sourceServerID: string; hostname?: string }) => `${s.so
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const keyUsePattern = new RegExp(`^${targetKeyUsePolicyName}(-\\d+)?$`);
 
-/** "us-east-1" -> "UsEast1", as the key-use policy's statement IDs spell a Region. */
-function regionSid(region: string): string {
-    return region
-        .split("-")
-        .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
-        .join("");
-}
-
 /** The staging server's ID, from the extended server's stagingArea.stagingSourceServerArn. */
 export function stagingServerIdOf(server: SourceServer): string | undefined {
     return /source-server\/(s-[0-9a-zA-Z]+)$/.exec(server.stagingArea?.stagingSourceServerArn ?? "")?.[1];
@@ -584,7 +584,7 @@ class DrillRun {
         return planned;
     }
 
-    /** The staging server's own replication configuration (docs/aws-facts.md, "Per-server replication settings"). */
+    /** The staging server's own replication configuration (docs/aws-requirements.md, "Per-server replication settings"). */
     private async checkOnKey(key: StagingKeyExport, planned: PlannedServer): Promise<void> {
         const stagingId = planned.stagingSourceServerID;
         if (!stagingId) {
@@ -1121,6 +1121,7 @@ class DrillRun {
                 deploy: this.input.settings.deploy,
                 stack: this.input.stack,
                 knownRoleIds: this.knownRoleIds,
+                stagingRoleArn: key.stagingRoleArn,
             });
             const truncated = d.truncated ? ` Only the newest ${d.scanned} KMS events of the window were read.` : "";
             if (d.refusals.length > 0) {
@@ -1271,6 +1272,8 @@ export interface DiagnosisContext {
     stack: string;
     /** Role unique IDs (AROA...) to names, for records that give only a principalId. */
     knownRoleIds: Map<string, string>;
+    /** The key's DRSStagingAccountRole_<target> (the stack's stagingKeys output). */
+    stagingRoleArn: string;
 }
 
 interface Principal {
@@ -1309,15 +1312,6 @@ function throughOf(r: TrailRecord): { through: string; direct: boolean } {
     return ip ? { through: `directly, from ${ip}`, direct: true } : { through: "unknown", direct: false };
 }
 
-type ActionGroup = "Decrypt" | "GenerateDataKey*" | "CreateGrant" | "ReEncrypt*" | "DescribeKey" | "other";
-
-function actionGroup(eventName: string): ActionGroup {
-    if (eventName === "Decrypt" || eventName === "CreateGrant" || eventName === "DescribeKey") return eventName;
-    if (eventName.startsWith("GenerateDataKey")) return "GenerateDataKey*";
-    if (eventName.startsWith("ReEncrypt")) return "ReEncrypt*";
-    return "other";
-}
-
 /** Groups the records by who, what and how, and explains each. */
 export function explainAll(records: TrailRecord[], ctx: DiagnosisContext): Refusal[] {
     const groups = new Map<string, Refusal>();
@@ -1353,45 +1347,77 @@ export function explainAll(records: TrailRecord[], ctx: DiagnosisContext): Refus
     return [...groups.values()];
 }
 
+/** The Sid of the first Allow statement of `doc` that grants `action` (to `principal`, when given). */
+function allowing(doc: PolicyDocument, action: string, principal?: string): string | undefined {
+    return allowStatements(doc).find((st) => grantsAction(st, action) && (!principal || awsPrincipals(st).includes(principal)))?.Sid;
+}
+
+/**
+ * What the program's own policies allow for this key, from the builders the stacks deploy (so the
+ * diagnosis cannot drift from them): the key policy, and the target's key-use policy, per mode.
+ */
+function programPolicies(ctx: DiagnosisContext) {
+    const partition = partitionOf(ctx.region);
+    const keyPolicy = (targetAccess: TargetAccess) =>
+        buildKeyPolicy({
+            stagingAccountId: ctx.stagingAccount,
+            targetAccountId: ctx.target,
+            region: ctx.region,
+            stagingRoleArn: ctx.stagingRoleArn,
+            targetAccess,
+        });
+    const keyUse = (targetAccess: TargetAccess) => buildTargetKeyUsePolicy({ keyArns: [ctx.keyArn], targetAccess });
+    return {
+        targetRoot: accountRootArn(partition, ctx.target),
+        serviceLinkedRole: drsServiceLinkedRoleArn(partition, ctx.stagingAccount),
+        keyPolicy,
+        keyUse,
+    };
+}
+
 /** Why KMS refused this call, and the setting or statement that would allow it. */
 export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { cause: string; fix: string; allowedBy?: string } {
-    const eventName = r.eventName ?? "?";
-    const group = actionGroup(eventName);
-    const action = `kms:${eventName}`;
+    const action = `kms:${r.eventName ?? "?"}`;
     const { direct, through } = throughOf(r);
     const ec2 = `ec2.${ctx.region}.amazonaws.com`;
     const verifyStaging = "run verify on the staging stack (its key-policy check), then `pulumi up` it";
+    const event = r.sharedEventID ? `sharedEventID ${r.sharedEventID}` : `eventID ${r.eventID ?? "?"}`;
     if (!/AccessDenied/i.test(r.errorCode ?? "")) {
         if (/Disabled|KMSInvalidState/.test(r.errorCode ?? ""))
             return {
                 cause: `the key could not be used (${r.errorCode}): it is disabled or pending deletion.`,
-                fix: `${verifyStaging.replace("(its key-policy check)", "(its key-state check)")}; enable the key (aws kms enable-key --key-id ${ctx.keyArn} --region ${ctx.region}).`,
+                fix: `Run verify on the staging stack (its key-state check); enable the key (aws kms enable-key --key-id ${ctx.keyArn} --region ${ctx.region}).`,
             };
         return {
             cause: `KMS answered ${r.errorCode}: ${r.errorMessage ?? "no message"}.`,
             fix: "Not an access refusal: read the event in CloudTrail.",
         };
     }
+    const policies = programPolicies(ctx);
+    const other: TargetAccess = ctx.targetAccess === "documented" ? "ebs-shared-snapshots" : "documented";
+    // The key policy statement for the target (its root) now, and in the other mode; the key-use statement that goes with it.
+    const targetNow = allowing(policies.keyPolicy(ctx.targetAccess), action, policies.targetRoot);
+    const targetOther = allowing(policies.keyPolicy(other), action, policies.targetRoot);
+    const useNow = allowing(policies.keyUse(ctx.targetAccess), action);
+    const useOther = allowing(policies.keyUse(other), action);
     const stacks = (ctx.deploy === "all" ? [ctx.stack] : [...ctx.stagingStacks, ctx.stack]).join(", ");
     const switchAccess =
         `set key.targetAccess to ebs-shared-snapshots in every staging stack and the target stack (${stacks}): ` +
         "`pulumi config set --path drs-cross-account-kms:key.targetAccess ebs-shared-snapshots --stack <each>`; " +
         "`pulumi up` the staging stacks, then the target stack, and drill again. Each added action stays limited to EC2 in the key's Region (grants to AWS resources).";
-    const fallbackSid = group === "CreateGrant" ? "AllowTargetAccountGrantsThroughEc2" : "AllowTargetAccountUseThroughEc2";
+    const needsFallback = !targetNow && targetOther !== undefined && other === "ebs-shared-snapshots";
     if (p.accountId === ctx.target) {
         const name = p.roleName;
         if (name === drsServiceLinkedRoleName) {
             return {
                 cause:
                     `${action} was refused to the target account's DRS service-linked role. IAM cannot give a service-linked role permissions ` +
-                    '(docs/aws-facts.md, "Service-linked roles take no policies"), and no setting of this program allows it.',
+                    '(docs/aws-requirements.md, "Service-linked roles take no policies"), and no setting of this program allows it.',
                 fix:
-                    'This is outside what AWS documents and this program models (docs/aws-facts.md, "Who calls KMS in the target (inferred)"): ' +
-                    `report it with the event (${r.sharedEventID ? `sharedEventID ${r.sharedEventID}` : `eventID ${r.eventID ?? "?"}`}).`,
+                    'This is outside what AWS documents and this program models (docs/aws-requirements.md, "Who calls KMS in the target (inferred)"): ' +
+                    `report it with the event (${event}).`,
             };
         }
-        const sso = name ? isIdentityCenterRole(name) : false;
-        const listed = name ? ctx.keyUserRoleNames.some((n) => n.toLowerCase() === name.toLowerCase()) : false;
         if (!name) {
             return {
                 cause: `${action} was refused to an identity of the target account that this CloudTrail record does not name (${p.label}).`,
@@ -1400,6 +1426,8 @@ export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { 
                     "A role not in target.keyUserRoleNames: add it there; a role in it refused Decrypt, GenerateDataKey* or CreateGrant: key.targetAccess ebs-shared-snapshots.",
             };
         }
+        const sso = isIdentityCenterRole(name);
+        const listed = ctx.keyUserRoleNames.some((n) => n.toLowerCase() === name.toLowerCase());
         if (sso && !ctx.identityCenter) {
             return {
                 cause: `${action} was refused to ${name}, a role of an IAM Identity Center permission set, and the stack sets no identityCenter: no key-use policy reaches it.`,
@@ -1408,18 +1436,15 @@ export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { 
             };
         }
         if (!listed && !sso) {
-            const then =
-                ctx.targetAccess === "documented" && (group === "Decrypt" || group === "GenerateDataKey*" || group === "CreateGrant")
-                    ? ` If it is then still refused ${action}, ${switchAccess}`
-                    : "";
+            const then = needsFallback ? ` If it is then still refused ${action}, ${switchAccess}` : "";
             return {
                 cause:
                     `${action} was refused to the target role ${name}, which is not in target.keyUserRoleNames: it holds no key-use policy, and ` +
-                    'cross-account use of the key needs one in the target as well as the key policy (docs/aws-facts.md, "Who calls KMS in the target (inferred)").',
+                    'cross-account use of the key needs one in the target as well as the key policy (docs/aws-requirements.md, "Who calls KMS in the target (inferred)").',
                 fix:
                     `Add ${name} to drs-cross-account-kms:target.keyUserRoleNames in the target stack (${ctx.stack}) and \`pulumi up\` it, then drill as it (--role ${name}); ` +
                     `or drill as a role already there${ctx.keyUserRoleNames[0] ? ` (--role ${ctx.keyUserRoleNames[0]})` : ""}, or use identityCenter for people who sign in through IAM Identity Center.${then}`,
-                allowedBy: `target.keyUserRoleNames (the key-use policy ${targetKeyUsePolicyName}, statement UseDrsKeysThroughEc2${regionSid(ctx.region)})`,
+                allowedBy: `target.keyUserRoleNames (the key-use policy ${targetKeyUsePolicyName}, statement ${useNow ?? useOther ?? "?"})`,
             };
         }
         const who = sso
@@ -1431,75 +1456,55 @@ export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { 
                 fix: "Nothing to change for the drill: DRS uses the key through EC2. A direct call (a script, the CLI) is refused by design.",
             };
         }
-        if (ctx.targetAccess === "documented" && (group === "Decrypt" || group === "GenerateDataKey*" || group === "CreateGrant")) {
+        if (needsFallback) {
             return {
                 cause:
-                    `${action} was refused to ${who}: with key.targetAccess documented the key policy gives the target only ReEncrypt* through EC2 and DescribeKey, ` +
-                    "as the DRS multi-account page documents, and this recovery needed more.",
+                    `${action} was refused to ${who}: with key.targetAccess documented the key policy gives the target only what the DRS ` +
+                    "multi-account page documents (ReEncrypt* through EC2, and DescribeKey), and this recovery needed more.",
                 fix: `Switch to the fallback: ${switchAccess}`,
-                allowedBy: `key.targetAccess: ebs-shared-snapshots (key policy statement ${fallbackSid}, and the key-use policy's UseDrsKeysThroughEc2${regionSid(ctx.region)})`,
+                allowedBy: `key.targetAccess: ebs-shared-snapshots (key policy statement ${targetOther}, and the key-use policy's ${useOther ?? "?"})`,
             };
         }
-        const sid =
-            group === "ReEncrypt*"
-                ? "AllowTargetAccountReEncryptThroughEc2"
-                : group === "DescribeKey"
-                  ? "AllowTargetAccountDescribeKey"
-                  : group === "other"
-                    ? undefined
-                    : fallbackSid;
-        if (!sid) {
+        if (!targetNow) {
             return {
-                cause: `${action} was refused to ${who}: the program grants the target no such action.`,
-                fix: "Outside what AWS documents for DRS and EBS: report it with the event.",
+                cause: `${action} was refused to ${who}: the program grants the target no such action in either key.targetAccess mode.`,
+                fix: `Outside what AWS documents for DRS and EBS: report it with the event (${event}).`,
             };
         }
-        const statement = group === "DescribeKey" ? "DescribeDrsKeys" : `UseDrsKeysThroughEc2${regionSid(ctx.region)}`;
         return {
             cause:
-                `${action} was refused to ${who}, although the program's key policy (${sid}) and key-use policy (${statement}) allow it: ` +
+                `${action} was refused to ${who}, although the program's key policy (${targetNow}) and key-use policy (${useNow ?? "?"}) allow it: ` +
                 "one of them drifted or is not attached to the role, or something else denies it (a service control policy, a permissions boundary, a session policy).",
             fix: `${verifyStaging}; \`pulumi up\` the target stack (it attaches the key-use policies); check the role's other policies, boundary and your SCPs.`,
-            allowedBy: `key policy statement ${sid} and the key-use policy's ${statement}`,
+            allowedBy: `key policy statement ${targetNow} and the key-use policy's ${useNow ?? "?"}`,
         };
     }
     if (p.accountId === ctx.stagingAccount) {
         const name = p.roleName;
-        if (name === drsServiceLinkedRoleName) {
-            const sid =
-                group === "CreateGrant"
-                    ? "AllowStagingDrsServiceRoleGrantsThroughEc2"
-                    : group === "DescribeKey"
-                      ? "AllowStagingDrsServiceRoleDescribeKey"
-                      : group === "other"
-                        ? undefined
-                        : "AllowStagingDrsServiceRoleUseThroughEc2";
-            if (!sid)
-                return {
-                    cause: `${action} was refused to the staging account's DRS service-linked role: the program's key policy grants it no such action.`,
-                    fix: "Outside what the program models: report it with the event.",
-                };
+        const staged =
+            name === drsServiceLinkedRoleName
+                ? { who: "the staging account's DRS service-linked role", principal: policies.serviceLinkedRole }
+                : name === drsStagingRoleName(ctx.target)
+                  ? { who: name, principal: ctx.stagingRoleArn }
+                  : undefined;
+        if (!staged) {
             return {
-                cause: `${action} was refused to the staging account's DRS service-linked role, which the program's key policy allows (${sid}): the key policy drifted.`,
-                fix: `The key policy drifted: ${verifyStaging}.`,
-                allowedBy: `key policy statement ${sid}`,
+                cause: `${action} was refused to ${p.label}, an identity of the staging account that is not part of DRS's chain.`,
+                fix: "Not the drill's chain: if it should use the key, give it KMS permissions with IAM in the staging account (the key policy lets the account's IAM policies grant use).",
             };
         }
-        if (name === drsStagingRoleName(ctx.target)) {
-            if (group === "ReEncrypt*")
-                return {
-                    cause: `${action} was refused to ${name}, which the program's key policy allows (AllowDrsStagingAccountRoleReEncryptThroughEc2): the key policy drifted, or the role was replaced (a new role is not the one KMS stored).`,
-                    fix: `The key policy drifted: ${verifyStaging} (it re-applies the policy for a replaced role).`,
-                    allowedBy: "key policy statement AllowDrsStagingAccountRoleReEncryptThroughEc2",
-                };
+        const sid = allowing(policies.keyPolicy(ctx.targetAccess), action, staged.principal);
+        if (!sid) {
             return {
-                cause: `${action} was refused to ${name}: the program's key policy gives it only ReEncrypt* through EC2, as the DRS multi-account page documents.`,
-                fix: `Outside what AWS documents: ${verifyStaging} to rule out drift, and report it with the event.`,
+                cause: `${action} was refused to ${staged.who}: the program's key policy grants it no such action (it follows what AWS documents).`,
+                fix: `Outside what AWS documents: ${verifyStaging} to rule out drift, and report it with the event (${event}).`,
             };
         }
+        const replaced = name === drsServiceLinkedRoleName ? "" : ", or the role was replaced (KMS stored the old one)";
         return {
-            cause: `${action} was refused to ${p.label}, an identity of the staging account that is not part of DRS's chain.`,
-            fix: "Not the drill's chain: if it should use the key, give it KMS permissions with IAM in the staging account (the key policy lets the account's IAM policies grant use).",
+            cause: `${action} was refused to ${staged.who}, which the program's key policy allows (${sid}): the key policy drifted${replaced}.`,
+            fix: `The key policy drifted: ${verifyStaging}${replaced ? " (it re-applies the policy for a replaced role)" : ""}.`,
+            allowedBy: `key policy statement ${sid}`,
         };
     }
     return {
