@@ -14,7 +14,7 @@ type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?
 export interface AwsAccess {
     kms(account: string, region: string): Promise<KMSClient>;
     drs(account: string, region: string): Promise<DrsClient>;
-    /** IAM is global within a partition: `region` only says which partition (docs/aws-facts.md). */
+    /** IAM is global within a partition: `region` only says which partition (docs/aws-requirements.md). */
     iam(account: string, region: string): Promise<IAMClient>;
 }
 
