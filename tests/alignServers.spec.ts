@@ -8,7 +8,6 @@ import {
 import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -23,8 +22,8 @@ import {
     planAlignment,
 } from "../tools/alignServers";
 import { AwsAccess } from "../tools/awsAccess";
+import { spawnCli } from "./mocks";
 
-const root = path.join(__dirname, "..");
 const staging = "444455556666";
 const region = "us-east-1";
 const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -391,14 +390,7 @@ describe("align-servers", () => {
 });
 
 describe("align-servers command line", () => {
-    function cli(...args: string[]) {
-        // PATH without the Pulumi CLI: the stack's outputs come from --outputs only.
-        return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(root, "tools/cli.ts"), "align-servers", ...args], {
-            cwd: root,
-            encoding: "utf8",
-            env: { ...process.env, PATH: "" },
-        });
-    }
+    const cli = (...args: string[]) => spawnCli("align-servers", ...args);
 
     it("--help: usage, the dry-run default, --apply, what it never does, re-runs, permissions (exit 0)", () => {
         const run = cli("--help");

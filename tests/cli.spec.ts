@@ -9,6 +9,7 @@ import { AssumedRoleAccess, AwsAccess, UnreachableAccount } from "../tools/awsAc
 import { CliDeps, run } from "../tools/cli";
 import { StackWorkspace, WorkspaceStack, pulumiOnPath } from "../tools/deployedStack";
 import { maxYamlNodes, readProjectFile, readStackConfigFiles } from "../tools/stackFiles";
+import { spawnCli } from "./mocks";
 
 const root = path.join(__dirname, "..");
 const staging = "444455556666";
@@ -39,13 +40,6 @@ async function cli(argv: string[], deps: CliDeps = {}) {
 }
 
 /** The CLI as its own process, as npm runs it: for exit codes and what reaches the terminal. PATH has no Pulumi CLI. */
-function spawnCli(...args: string[]) {
-    return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(root, "tools/cli.ts"), ...args], {
-        cwd: root,
-        encoding: "utf8",
-        env: { ...process.env, PATH: "" },
-    });
-}
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "drs-cli-"));
 

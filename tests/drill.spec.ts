@@ -16,7 +16,6 @@ import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -38,8 +37,8 @@ import {
     permissions,
     TrailRecord,
 } from "../tools/drill";
+import { spawnCli } from "./mocks";
 
-const root = path.join(__dirname, "..");
 const target = "111122223333";
 const staging = "444455556666";
 const region = "us-east-1";
@@ -1115,13 +1114,7 @@ describe("drill's AWS access", () => {
 });
 
 describe("drill command line", () => {
-    function cli(...args: string[]) {
-        return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(root, "tools/cli.ts"), "drill", ...args], {
-            cwd: root,
-            encoding: "utf8",
-            env: { ...process.env, PATH: "" },
-        });
-    }
+    const cli = (...args: string[]) => spawnCli("drill", ...args);
 
     it("--help: usage, every flag with an example, the permissions per account, the exit codes (exit 0)", () => {
         const r = cli("--help");

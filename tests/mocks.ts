@@ -1,5 +1,6 @@
 // The tests' shared mocks module: the program run under Pulumi mocks (tools/mockRuntime.ts),
 // plus helpers to read the shipped stack files and pick registrations.
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { configNamespace, programConfig } from "../config";
 import { ProgramRun, RecordingMocks, Registration, RunOptions, runProgram as runWithConfig } from "../tools/mockRuntime";
@@ -28,4 +29,16 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 /** Registrations of one type, by name: registration order is not deterministic. */
 export function byType(mocks: RecordingMocks, type: string): Registration[] {
     return mocks.registrations.filter((r) => r.type === type).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Runs the dev command line in a process of its own, as a user would, from the repository root.
+ * PATH is empty, so the Pulumi CLI is never found: stacks come from their files and --outputs.
+ */
+export function spawnCli(...args: string[]) {
+    return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(__dirname, "..", "tools", "cli.ts"), ...args], {
+        cwd: path.join(__dirname, ".."),
+        encoding: "utf8",
+        env: { ...process.env, PATH: "" },
+    });
 }

@@ -1,20 +1,15 @@
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatPlanText, sentence } from "../tools/planText";
 import { SynthError, SynthResult, synthesize } from "../tools/synth";
+import { spawnCli } from "./mocks";
 
 const root = path.join(__dirname, "..");
 const stagingRef = "organization/drs-cross-account-kms/staging";
 
-function cli(...args: string[]) {
-    return spawnSync(process.execPath, ["-r", "sucrase/register/ts", path.join(root, "tools/cli.ts"), ...args], {
-        cwd: root,
-        encoding: "utf8",
-    });
-}
+const cli = spawnCli;
 
 /** A project folder with the repository's Pulumi.yaml and the given stack files. */
 function project(stacks: Record<string, string>): string {

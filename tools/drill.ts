@@ -41,6 +41,7 @@ import { AssumedRoleAccess, AwsAccess, DrillAccess, IdentitySession, Unreachable
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
 import { Io, delayedProgress } from "./io";
 import {
+    allPages,
     describeEncryption,
     firstFew,
     healthyReplicationStates,
@@ -1154,15 +1155,8 @@ class DrillRun {
 }
 
 /** Every item of a job's log, all pages. */
-async function jobLog(drs: DrsClient, jobID: string): Promise<JobLog[]> {
-    const items: JobLog[] = [];
-    let nextToken: string | undefined;
-    do {
-        const page = await drs.send(new DescribeJobLogItemsCommand({ jobID, nextToken }));
-        items.push(...(page.items ?? []));
-        nextToken = page.nextToken;
-    } while (nextToken);
-    return items;
+function jobLog(drs: DrsClient, jobID: string): Promise<JobLog[]> {
+    return allPages((nextToken) => drs.send(new DescribeJobLogItemsCommand({ jobID, nextToken })));
 }
 
 const failureEvents = /FAIL|SKIPPED/;

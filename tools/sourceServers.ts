@@ -16,16 +16,21 @@ import {
  */
 export const healthyReplicationStates: readonly string[] = ["CONTINUOUS", "INITIAL_SYNC", "RESCAN"];
 
-/** Every source server DescribeSourceServers returns for the filters, over all pages. */
-export async function listSourceServers(drs: DrsClient, filters: DescribeSourceServersRequestFilters = {}): Promise<SourceServer[]> {
-    const servers: SourceServer[] = [];
+/** Every item of a paginated DRS call: `page` fetches one page from its token. */
+export async function allPages<T>(page: (nextToken: string | undefined) => Promise<{ items?: T[]; nextToken?: string }>): Promise<T[]> {
+    const items: T[] = [];
     let nextToken: string | undefined;
     do {
-        const page = await drs.send(new DescribeSourceServersCommand({ filters, nextToken }));
-        servers.push(...(page.items ?? []));
-        nextToken = page.nextToken;
+        const answer = await page(nextToken);
+        items.push(...(answer.items ?? []));
+        nextToken = answer.nextToken;
     } while (nextToken);
-    return servers;
+    return items;
+}
+
+/** Every source server DescribeSourceServers returns for the filters, over all pages. */
+export function listSourceServers(drs: DrsClient, filters: DescribeSourceServersRequestFilters = {}): Promise<SourceServer[]> {
+    return allPages((nextToken) => drs.send(new DescribeSourceServersCommand({ filters, nextToken })));
 }
 
 /**
