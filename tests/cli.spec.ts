@@ -120,6 +120,10 @@ describe("command line", () => {
                 ["access-report", ["--stack", "--json", "--config-file"]],
                 ["verify", ["--stack", "--outputs", "--config-file", "--json"]],
                 ["align-servers", ["--stack", "--outputs", "--server", "--apply", "--json", "--config-file"]],
+                [
+                    "drill",
+                    ["--stack", "--outputs", "--config-file", "--server", "--count", "--start", "--role", "--any-identity", "--timeout", "--keep"],
+                ],
             ] as const) {
                 const r = await cli([command, "--help"]);
                 expect(r.code, command).to.equal(0);
@@ -129,7 +133,7 @@ describe("command line", () => {
                 expect(r.out).to.match(/Exit codes: 0 [^\n]*, 2 could not run/);
             }
             const top = await cli(["--help"]);
-            expect(top.out).to.match(/synth[\s\S]*access-report[\s\S]*verify[\s\S]*align-servers/);
+            expect(top.out).to.match(/synth[\s\S]*access-report[\s\S]*verify[\s\S]*align-servers[\s\S]*drill/);
         });
 
         it("npm run -s verify -- --help: the usage line names npm", () => {
@@ -157,7 +161,7 @@ describe("command line", () => {
             const r = spawnSync(process.execPath, [path.join(root, bin), "synth", "--help"], { cwd: os.tmpdir(), encoding: "utf8" });
             expect(r.status, r.stderr).to.equal(0);
             expect(r.stdout).to.match(/^Usage: drs-cross-account-kms synth/);
-            for (const script of ["synth", "access-report", "verify", "align-servers"]) expect(pkg.scripts[script]).to.include(script);
+            for (const script of ["synth", "access-report", "verify", "align-servers", "drill"]) expect(pkg.scripts[script]).to.include(script);
         });
     });
 
