@@ -1,5 +1,8 @@
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
 import { DrsCrossAccountKey, DrsPermissionSetKeyAccess, DrsTargetKeyAccess, policies } from "../components";
 import { byType, installMocks, settle, unwrap } from "./mocks";
 
@@ -160,5 +163,20 @@ describe("components on their own", () => {
         const [policy] = byType(mocks, "aws:iam/policy:Policy");
         expect(policy.inputs.name).to.equal(undefined); // Pulumi auto-names it unless policyName is given
         expect(JSON.parse(policy.inputs.policy).Statement[0].Resource).to.deep.equal([keyArn]);
+    });
+});
+
+describe("the Pulumi SDK the tools rely on", () => {
+    it("is pinned to a patch range, as the mock runtime uses its internals, which it checks exist", async () => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
+        expect(manifest.dependencies["@pulumi/pulumi"]).to.match(/^~\d+\.\d+\.\d+$/);
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        expect(typeof require("@pulumi/pulumi/runtime/settings").waitForRPCs).to.equal("function");
+        expect(typeof require("@pulumi/pulumi/runtime/debuggable").leakedPromises).to.equal("function");
+        /* eslint-enable @typescript-eslint/no-require-imports */
+        expect(typeof (pulumi.output(1) as any).promise).to.equal("function");
+        await installMocks();
+        const monitor = pulumi.runtime.getMonitor() as any;
+        for (const method of ["registerResource", "readResource", "newUrn"]) expect(typeof monitor[method], method).to.equal("function");
     });
 });
