@@ -122,7 +122,18 @@ describe("command line", () => {
                 ["align-servers", ["--stack", "--outputs", "--server", "--apply", "--json", "--config-file"]],
                 [
                     "drill",
-                    ["--stack", "--outputs", "--config-file", "--server", "--count", "--start", "--role", "--any-identity", "--timeout", "--keep"],
+                    [
+                        "--stack",
+                        "--outputs",
+                        "--config-file",
+                        "--server",
+                        "--count",
+                        "--start",
+                        "--role",
+                        "--any-identity",
+                        "--timeout",
+                        "--keep",
+                    ],
                 ],
             ] as const) {
                 const r = await cli([command, "--help"]);
@@ -161,7 +172,8 @@ describe("command line", () => {
             const r = spawnSync(process.execPath, [path.join(root, bin), "synth", "--help"], { cwd: os.tmpdir(), encoding: "utf8" });
             expect(r.status, r.stderr).to.equal(0);
             expect(r.stdout).to.match(/^Usage: drs-cross-account-kms synth/);
-            for (const script of ["synth", "access-report", "verify", "align-servers", "drill"]) expect(pkg.scripts[script]).to.include(script);
+            for (const script of ["synth", "access-report", "verify", "align-servers", "drill"])
+                expect(pkg.scripts[script]).to.include(script);
         });
     });
 
