@@ -1,7 +1,9 @@
 // A plan in words: per account and Region the resources, as a tree by component like `pulumi preview`
 // shows it, and every policy statement as a sentence.
 import { PolicyDocument, PolicyStatement, parsePolicyDocument, parseRoleArn, providerAccountId } from "../components/policies";
-import { PlannedResource, SynthResult } from "./synth";
+import { formatCost } from "./pricing";
+import { formatCapacity } from "./quotas";
+import { EstimateOptions, PlannedResource, SynthResult, planDocument } from "./synth";
 
 export function formatPlanText(result: SynthResult): string {
     const { plan } = result;
@@ -57,6 +59,12 @@ export function formatPlanText(result: SynthResult): string {
         lines.push("", `--- referenced stack ${name} ---`, formatPlanText(referenced));
     }
     return lines.join("\n");
+}
+
+/** What the plan (with the stacks it reads) costs a month, and how much of each quota it uses, in words. */
+export function formatEstimate(result: SynthResult, options: EstimateOptions = {}): string {
+    const { cost, capacity } = planDocument(result, options);
+    return [...formatCost(cost), "", ...formatCapacity(capacity)].join("\n");
 }
 
 const sortByUrn = (resources: PlannedResource[]) => [...resources].sort((a, b) => a.urn.localeCompare(b.urn));

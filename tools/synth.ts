@@ -5,6 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { RecordingMocks, Registration, runProgram } from "./mockRuntime";
+import { CostEstimate, PriceTable, ServerCount, estimateCost, listPrices } from "./pricing";
+import { Capacity, capacityOf } from "./quotas";
 import { UsageError, readProjectFile, readStackConfigFiles, readStackFile } from "./stackFiles";
 
 export interface PlannedResource {
@@ -35,6 +37,29 @@ export interface SynthResult {
     warnings: string[];
     /** Plans of the stacks this one references, by the referenced name. */
     references: Record<string, SynthResult>;
+    /** The config the program ran with (full keys; secrets as their placeholder), for the quotas it sets. */
+    config?: Record<string, unknown>;
+}
+
+/** `synth --format json`: the plan, then what it costs a month and how much of each quota it uses (with the stacks it reads). */
+export interface PlanDocument extends Plan {
+    cost: CostEstimate;
+    capacity: Capacity;
+}
+
+export interface EstimateOptions {
+    /** The price table (--prices); default the list prices of tools/pricing.ts. */
+    prices?: PriceTable;
+    /** --servers: DRS's own charge and the staging capacity they need. */
+    servers?: ServerCount;
+}
+
+export function planDocument(result: SynthResult, options: EstimateOptions = {}): PlanDocument {
+    return {
+        ...result.plan,
+        cost: estimateCost(result, options.prices ?? listPrices, options.servers),
+        capacity: capacityOf(result, options.servers),
+    };
 }
 
 /** A mistake of the user's (config, missing stack file): shown as a message, without a stack trace. */
@@ -87,7 +112,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}, chai
     const referenced = [...new Set(mocks?.missingStacks ?? [])];
     if (referenced.length === 0) {
         if (!first) throw asSynthError(failure, stack);
-        return { plan: toPlan(first.mocks.registrations, first.outputs), warnings: warningsOf(first), references: {} };
+        return { plan: toPlan(first.mocks.registrations, first.outputs), warnings: warningsOf(first), references: {}, config };
     }
 
     const references: Record<string, SynthResult> = {};
@@ -109,7 +134,7 @@ export async function synthesize(stack: string, options: SynthOptions = {}, chai
     const stackOutputs = Object.fromEntries(Object.entries(references).map(([name, r]) => [name, r.plan.outputs]));
     try {
         const second = await run(stackOutputs);
-        return { plan: toPlan(second.mocks.registrations, second.outputs), warnings: warningsOf(second), references };
+        return { plan: toPlan(second.mocks.registrations, second.outputs), warnings: warningsOf(second), references, config };
     } catch (err) {
         throw asSynthError(err, stack);
     }
