@@ -108,17 +108,40 @@ describe("command line", () => {
             );
         });
 
-        it("--json is --format json; --json with --format text is refused", async () => {
+        it("--json is --format json; --json with --format text or mermaid is refused", async () => {
             expect(oneLineError(await cli(["synth", "-s", "staging", "--json", "--format", "text"]))).to.equal(
                 "error: --json and --format text contradict each other: give one.",
+            );
+            expect(oneLineError(await cli(["synth", "-s", "staging", "--json", "--format", "mermaid"]))).to.equal(
+                "error: --json and --format mermaid contradict each other: give one.",
+            );
+        });
+
+        it("--prices and --servers: read before the plan runs; a bad value is one line; not with --format mermaid", async () => {
+            expect(oneLineError(await cli(["synth", "-s", "staging", "--servers", "lots"]))).to.equal(
+                "error: --servers lots: give a whole number of servers.",
+            );
+            expect(oneLineError(await cli(["synth", "-s", "staging", "--format", "mermaid", "--prices", "p.json"]))).to.equal(
+                "error: --prices go with --format json or text, not mermaid.",
+            );
+            expect(oneLineError(await cli(["synth", "-s", "staging", "--prices", file("p.json", "[1]")]))).to.match(
+                /^error: --prices .*p\.json: not a JSON object of prices\.$/,
+            );
+            expect(oneLineError(await cli(["verify", "-s", "staging", "--prices", file("p.json", "{")]))).to.match(
+                /^error: --prices .*p\.json: not JSON/,
+            );
+            const r = await cli(["synth", "-s", "staging", "--servers", "us-east-1=350", "--format", "text"]);
+            expect(r.code, r.err).to.equal(0);
+            expect(r.out).to.include(
+                "--servers 350 in us-east-1: 2 staging accounts and Regions needed, the plan has 1 (300 servers): short by 50.",
             );
         });
 
         it("--help per command: usage, every flag, an example, the exit codes (exit 0)", async () => {
             for (const [command, flags] of [
-                ["synth", ["--stack", "--format", "--json", "--out", "--policies-dir", "--config-file"]],
+                ["synth", ["--stack", "--format", "--json", "--prices", "--servers", "--out", "--policies-dir", "--config-file"]],
                 ["access-report", ["--stack", "--json", "--config-file"]],
-                ["verify", ["--stack", "--outputs", "--config-file", "--json"]],
+                ["verify", ["--stack", "--outputs", "--config-file", "--prices", "--json"]],
                 ["align-servers", ["--stack", "--outputs", "--server", "--apply", "--json", "--config-file"]],
                 [
                     "drill",
@@ -133,6 +156,7 @@ describe("command line", () => {
                         "--any-identity",
                         "--timeout",
                         "--keep",
+                        "--prices",
                     ],
                 ],
             ] as const) {
@@ -263,7 +287,7 @@ describe("command line", () => {
 
         it("a bad flag value, and a missing --stack", () => {
             expect(oneLineError(spawnCli("synth", "-s", "staging", "--format", "xml"))).to.equal(
-                "error: option '--format <format>' argument 'xml' is invalid. Allowed choices are json, text.",
+                "error: option '--format <format>' argument 'xml' is invalid. Allowed choices are json, text, mermaid.",
             );
             expect(oneLineError(spawnCli("access-report"))).to.equal("error: required option '-s, --stack <name>' not specified");
         });

@@ -28,6 +28,7 @@ import {
     DrillOptions,
     DrillReport,
     drill,
+    drillCost,
     drillHelp,
     drillRequest,
     drillTag,
@@ -37,6 +38,7 @@ import {
     permissions,
     TrailRecord,
 } from "../tools/drill";
+import { pricesWith } from "../tools/pricing";
 import { spawnCli } from "./mocks";
 
 const target = "111122223333";
@@ -356,6 +358,16 @@ const [web, db] = ["s-1000000000000web1", "s-10000000000000db1"];
 const launched = (id: string, instance: string) => ({ id, launch: "LAUNCHED", instance });
 
 describe("drill", () => {
+    it("estimates its cost from the price table: DRS per server-hour in each Region, the rest at EC2 and EBS rates", () => {
+        const prices = pricesWith({ drsServerHour: { "us-east-1": 0.03 } });
+        const cost = drillCost(prices, [{ region: "us-east-1" }, { region: "us-east-1" }, { region: "eu-west-1" }], 90, true);
+        expect(cost).to.include(
+            "(eu-west-1: no DRS price in the table (--prices drsServerHour); us-east-1: 2 servers x $0.03 an hour = $0.06 an hour)",
+        );
+        expect(cost).to.include("up to 90 minutes (--timeout) plus the clean-up, and longer: --keep leaves them running.");
+        expect(cost).to.match(/^AWS list prices, with the figures of a --prices file \(tools\/pricing.ts\)/);
+    });
+
     describe("the plan (dry run)", () => {
         it("prints the servers, that each is on its key, the launch settings, the identity, duration and cost; writes nothing (exit 0)", async () => {
             const w = world();
@@ -380,7 +392,12 @@ describe("drill", () => {
             expect(out).to.match(
                 /The drill: 1 job \(one per Region: us-east-1\) with 1 server, from the latest data .* up to 60 minutes \(--timeout\)\./,
             );
-            expect(out).to.include("Cost: Not estimated yet: it will come from a price table once the project has one.");
+            expect(out).to.include(
+                "Cost: AWS list prices (tools/pricing.ts). DRS's own charge is per replicating server-hour, which the drilled servers incur whether drilled or not (us-east-1: no DRS price in the table (--prices drsServerHour)).",
+            );
+            expect(out).to.match(
+                /billed at EC2 and EBS rates while they exist, which the table does not hold .* up to 60 minutes \(--timeout\)/,
+            );
             // One server per staging entry by default; the staging server's own settings were read in the staging account.
             expect(report.plan!.servers.map((s) => s.sourceServerID)).to.deep.equal([web]);
             expect(calls(w.m.stagingDrs, GetReplicationConfigurationCommand).map((i) => i.sourceServerID)).to.deep.equal([

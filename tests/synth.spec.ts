@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatPlanText, sentence } from "../tools/planText";
-import { SynthError, SynthResult, synthesize } from "../tools/synth";
+import { SynthError, SynthResult, planDocument, synthesize } from "../tools/synth";
 import { spawnCli } from "./mocks";
 
 const root = path.join(__dirname, "..");
@@ -109,10 +109,24 @@ describe("offline plan (synth)", () => {
 });
 
 describe("synth and access-report commands", () => {
-    it("prints the plan as JSON on stdout", async () => {
+    it("prints the plan as JSON on stdout, then its monthly cost and quota use", async () => {
         const run = cli("synth", "--stack", "target");
         expect(run.status).to.equal(0);
-        expect(JSON.parse(run.stdout)).to.deep.equal((await synthesize("target")).plan);
+        const result = await synthesize("target");
+        const doc = JSON.parse(run.stdout);
+        expect(doc).to.deep.equal(JSON.parse(JSON.stringify(planDocument(result))));
+        const { cost, capacity, ...plan } = doc;
+        expect(plan).to.deep.equal(result.plan);
+        expect(Object.keys(cost)).to.include.members(["currency", "origin", "sources", "keys", "kms", "free", "notEstimated"]);
+        expect(Object.keys(capacity)).to.include.members([
+            "quotas",
+            "staging",
+            "targets",
+            "keyPolicies",
+            "keyUsePolicies",
+            "roles",
+            "findings",
+        ]);
     });
 
     it("exits non-zero on invalid config, with the errors on stderr and nothing on stdout", () => {
@@ -136,6 +150,8 @@ describe("synth and access-report commands", () => {
             "AllowTargetAccountReEncryptThroughEc2: account 111122223333 (its IAM principals that have permission) may kms:ReEncrypt* on this key, only as account 111122223333, only through ec2.us-east-1.amazonaws.com.",
         );
         expect(run.stdout).to.match(/Access report: \d+ checks, 0 mismatches\./);
+        expect(run.stdout).to.include("Monthly cost (AWS list prices, USD;");
+        expect(run.stdout).to.include("Capacity and quotas (the table and its sources: tools/quotas.ts):");
         expect(fs.readdirSync(dir).sort()).to.deep.equal([
             "drs-444455556666-us-east-1-alerts-topic-key.json",
             "drs-444455556666-us-east-1-alerts-topic-policy.json",

@@ -5,7 +5,7 @@ import {
     GetReplicationConfigurationCommand,
     SourceServer,
 } from "@aws-sdk/client-drs";
-import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import {
     DecryptCommand,
     DescribeKeyCommand,
@@ -34,6 +34,7 @@ import {
     maxAttempts,
 } from "../tools/awsAccess";
 import { run } from "../tools/cli";
+import { pricesWith } from "../tools/pricing";
 import { CannotVerify, CheckResult, checkCatalog, formatResults, verify, verifyHelp } from "../tools/verify";
 
 const staging = "444455556666";
@@ -195,6 +196,19 @@ function healthyAws(places: Place[] = [[staging, region]], options: { multiRegio
             iam.set(account, mock);
         }
     }
+    {
+        // The target's key-user roles hold the key-use policy and one more.
+        const client = new IAMClient({ region });
+        clients.iam.set(target, client);
+        const mock = mockIam(client);
+        mock.on(ListAttachedRolePoliciesCommand).resolves({
+            AttachedPolicies: [
+                { PolicyName: "DrsCrossAccountKmsKeyUse" },
+                { PolicyName: "AWSElasticDisasterRecoveryConsoleFullAccess_v2" },
+            ],
+        });
+        iam.set(target, mock);
+    }
     for (const r of new Set(places.map(([, r]) => r))) {
         kmsFor(target, r)
             .on(DescribeKeyCommand)
@@ -247,21 +261,27 @@ describe("verify", () => {
             ["key-state", "PASS"],
             ["key-rotation", "PASS"],
             ["key-policy", "PASS"],
+            ["key-policy-size", "PASS"],
             ["staging-role", "PASS"],
             ["replication-template", "PASS"],
             ["source-server-encryption", "PASS"],
+            ["replicating-capacity", "PASS"],
             ["target-describe-key", "PASS"],
             ["target-direct-decrypt-denied", "PASS"],
             ["target-drs-initialised", "PASS"],
             ["extended-source-servers", "PASS"],
             ["extended-server-replication", "PASS"],
+            ["target-capacity", "PASS"],
+            ["monthly-cost", "INFO"],
         ]);
         expect(results.map((r) => r.scope)).to.deep.equal([
             staging,
-            ...Array(9).fill(`${staging}/${region}`),
+            ...Array(11).fill(`${staging}/${region}`),
             `${target}/${region}`,
             `${staging}/${region}`,
             `${staging}/${region}`,
+            `${target}/${region}`,
+            "all",
         ]);
         expect(results.every((r) => r.details === undefined)).to.equal(true);
         expect(byCheck(results)["source-server-encryption"].message).to.equal(
@@ -449,6 +469,96 @@ describe("verify", () => {
         }
     });
 
+    describe("capacity, sizes and cost, from what the checks read", () => {
+        it("counts servers replicating in each staging account and Region against DRS's 300, warning near it", async () => {
+            const { access, mocks } = healthyAws();
+            expect(byCheck(await verify({ settings, outputs }, access))["replicating-capacity"].message).to.equal(
+                `2 of 300 replicating servers in ${staging}/${region}.`,
+            );
+            mocks.stagingDrs.on(DescribeSourceServersCommand).resolves({ items: servers(280) });
+            const near = byCheck(await verify({ settings, outputs }, access))["replicating-capacity"];
+            expect([near.status, near.message]).to.deep.equal([
+                "WARN",
+                `280 of 300 replicating servers in ${staging}/${region}: near DRS's limit per account and Region.`,
+            ]);
+            expect(near.fix).to.match(/another staging account/);
+        });
+
+        it("weighs the live key policy's bytes against KMS's 32,768", async () => {
+            const { access, mocks } = healthyAws();
+            const size = Buffer.byteLength(JSON.stringify(deployedKeyPolicy()), "utf8");
+            expect(byCheck(await verify({ settings, outputs }, access))["key-policy-size"].message).to.equal(
+                `The key policy takes ${size.toLocaleString("en-US")} of 32,768 bytes (${Math.round((size / 32768) * 100)}%).`,
+            );
+            const big = deployedKeyPolicy();
+            big.Statement.push({
+                Sid: "Padding",
+                Effect: "Allow",
+                Principal: { AWS: roleArn },
+                Action: "kms:DescribeKey",
+                Resource: "x".repeat(27_500),
+            });
+            mocks.stagingKms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(big) });
+            const r = byCheck(await verify({ settings, outputs }, access))["key-policy-size"];
+            expect(r.status).to.equal("WARN");
+            expect(r.message).to.match(/^The key policy takes 3\d,\d{3} of 32,768 bytes \(9\d%\): near KMS's limit\.$/);
+        });
+
+        it("adds up the servers extended into each target Region, against the source-server quota (marked unconfirmed)", async () => {
+            const { access } = healthyAws();
+            const r = byCheck(await verify({ settings, outputs }, access))["target-capacity"];
+            expect(r.status).to.equal("PASS");
+            expect(r.message).to.match(
+                new RegExp(
+                    `^142 servers extended into ${target} in ${region} from 1 of the stack's 1 staging accounts; source servers per account and Region: 4,000 \\(unconfirmed`,
+                ),
+            );
+        });
+
+        it("counts the managed policies of each key-user role against target.maxPoliciesPerRole", async () => {
+            const { access, mocks } = healthyAws();
+            const config = (max?: number) =>
+                parseConfig({
+                    target: { accountId: target, keyUserRoleNames: ["DrsRecoveryOperator"], ...(max ? { maxPoliciesPerRole: max } : {}) },
+                    stagingAccounts: [{ accountId: staging, region }],
+                }).settings;
+            const r = byCheck(await verify({ settings: config(), outputs }, access))["managed-policies-per-role"];
+            expect([r.status, r.scope, r.message]).to.deep.equal([
+                "PASS",
+                `${target}/DrsRecoveryOperator`,
+                "Role DrsRecoveryOperator holds 2 of 10 managed policies (target.maxPoliciesPerRole).",
+            ]);
+            mocks.iam
+                .get(target)!
+                .on(ListAttachedRolePoliciesCommand)
+                .resolves({ AttachedPolicies: Array(10).fill({ PolicyName: "P" }) });
+            const full = byCheck(await verify({ settings: config(), outputs }, access))["managed-policies-per-role"];
+            expect(full.status).to.equal("WARN");
+            expect(byCheck(await verify({ settings: config(20), outputs }, access))["managed-policies-per-role"].status).to.equal("PASS");
+            mocks.iam.get(target)!.on(ListAttachedRolePoliciesCommand).rejects(awsError("NoSuchEntityException"));
+            const missing = byCheck(await verify({ settings: config(), outputs }, access))["managed-policies-per-role"];
+            expect([missing.status, missing.message]).to.deep.equal([
+                "FAIL",
+                `Role DrsRecoveryOperator (target.keyUserRoleNames) does not exist in ${target}.`,
+            ]);
+        });
+
+        it("prices the keys and the servers replicating now (INFO, never a failure), with --prices", async () => {
+            const { access } = healthyAws();
+            const plain = byCheck(await verify({ settings, outputs }, access))["monthly-cost"];
+            expect(plain.status).to.equal("INFO");
+            expect(plain.message).to.include("1 staging keys: $1.00 to $3.00 a month as rotations add up");
+            expect(plain.message).to.include(
+                "DRS: 2 replicating servers now; no DRS price for us-east-1 in the table: give it with --prices (drsServerHour)",
+            );
+            const priced = byCheck(await verify({ settings, outputs, prices: pricesWith({ drsServerHour: 0.03 }) }, access))[
+                "monthly-cost"
+            ];
+            expect(priced.message).to.include("DRS: 2 replicating servers now, $43.80 a month at 730 hours");
+            expect(formatResults([priced])).to.match(/^INFO  all /);
+        });
+    });
+
     it("says so when throttling outlasts the SDK's retries (a WARN, not a crash)", async () => {
         // The clients retry throttled calls themselves (tests/awsAccess.spec.ts); a mocked send is past that.
         const { access, mocks } = healthyAws();
@@ -493,6 +603,7 @@ describe("verify", () => {
             "target-drs-initialised",
             "extended-source-servers",
             "extended-server-replication",
+            "target-capacity",
         ]);
         expect(byCheck(results)["target-describe-key"].message).to.equal(`Not verified: cannot reach account ${target}: no role.`);
     });
@@ -804,7 +915,7 @@ describe("verify's source-server checks", () => {
             expect(scopes("staging-drs-initialised")).to.deep.equal([`${staging}/${region}`, `${staging}/${west}`, `${other}/${region}`]);
             expect(scopes("target-drs-initialised")).to.deep.equal([`${target}/${region}`, `${target}/${west}`]);
             expect(scopes("key-state")).to.have.length(3);
-            expect(results.filter((r) => r.status !== "PASS")).to.deep.equal([]);
+            expect(results.filter((r) => r.status !== "PASS" && r.status !== "INFO")).to.deep.equal([]);
             expect(mocks.iam.get(staging)!.commandCalls(GetRoleCommand, { RoleName: serviceLinkedRole })).to.have.length(1);
             for (const r of [region, west])
                 expect(mocks.drs.get(`${target}/${r}`)!.commandCalls(DescribeReplicationConfigurationTemplatesCommand)).to.have.length(1);
@@ -864,7 +975,7 @@ describe("verify, multi-Region and adopted keys", () => {
     it("passes a primary and its replicas, each checked with its key ID in its own Region", async () => {
         let mocks: ReturnType<typeof healthyAws>["mocks"] | undefined;
         const results = await run((m) => (mocks = m));
-        expect(results.filter((r) => r.status !== "PASS")).to.deep.equal([]);
+        expect(results.filter((r) => r.status !== "PASS" && r.status !== "INFO")).to.deep.equal([]);
         const replicas = results.filter((r) => r.check === "multi-region-replicas");
         expect(replicas.map((r) => [r.scope, r.message])).to.deep.equal([
             [`${staging}/${region}`, `${mrkArn(region)} is the multi-Region primary, with its replicas in ${west}, ${eu}.`],
@@ -890,7 +1001,7 @@ describe("verify, multi-Region and adopted keys", () => {
                 .on(GetKeyPolicyCommand)
                 .resolves({ Policy: JSON.stringify(deployedKeyPolicy(staging, region)) }),
         );
-        expect(results.filter((r) => r.status !== "PASS").map((r) => [r.check, r.scope])).to.deep.equal([
+        expect(results.filter((r) => r.status !== "PASS" && r.status !== "INFO").map((r) => [r.check, r.scope])).to.deep.equal([
             ["key-policy", `${staging}/${west}`],
         ]);
         expect(at(results, "key-policy", west).message).to.match(
@@ -950,7 +1061,7 @@ describe("verify, multi-Region and adopted keys", () => {
         expect([r.status, r.message]).to.deep.equal(["FAIL", `Replica key ${mrkArn(west)} is Disabled.`]);
         expect(r.fix).to.match(new RegExp(`^aws kms enable-key --key-id ${mrkArn(west)} --region ${west}; `));
         expect(at(results, "multi-region-replicas", region).status).to.equal("PASS");
-        expect(results.filter((x) => x.status !== "PASS")).to.have.length(1);
+        expect(results.filter((x) => x.status !== "PASS" && x.status !== "INFO")).to.have.length(1);
     });
 
     it("fails when the primary is no longer the primary (UpdatePrimaryRegion), or not multi-Region at all", async () => {
@@ -1028,7 +1139,7 @@ describe("verify, multi-Region and adopted keys", () => {
             { settings, outputs: { ...outputs, stagingKeys: [keyExport([staging, region], undefined, adopted)] } },
             access,
         );
-        expect(results.filter((r) => r.status !== "PASS")).to.deep.equal([]);
+        expect(results.filter((r) => r.status !== "PASS" && r.status !== "INFO")).to.deep.equal([]);
         expect(byCheck(results)["key-state"].message).to.equal(`Key ${keyArnIn(staging, region, adopted)} is Enabled.`);
         for (const command of [DescribeKeyCommand, GetKeyRotationStatusCommand, GetKeyPolicyCommand] as const)
             expect(mocks.stagingKms.commandCalls(command as typeof DescribeKeyCommand).map((c) => c.args[0].input.KeyId)).to.deep.equal([
@@ -1045,7 +1156,11 @@ describe("verify --help", () => {
     it("names every check verify runs, the healthy states, the permissions and the exit codes", async () => {
         const help = verifyHelp();
         const { access } = healthyAws();
-        const ran = new Set((await verify({ settings, outputs }, access)).map((r) => r.check));
+        const withRoles = parseConfig({
+            target: { accountId: target, keyUserRoleNames: ["DrsRecoveryOperator"] },
+            stagingAccounts: [{ accountId: staging, region }],
+        }).settings;
+        const ran = new Set((await verify({ settings: withRoles, outputs }, access)).map((r) => r.check));
         // multi-region-replicas runs only for a multi-Region primary.
         const places: Place[] = [
             [staging, region],
@@ -1067,6 +1182,7 @@ describe("verify --help", () => {
             "drs:DescribeSourceServers",
             "drs:DescribeReplicationConfigurationTemplates",
             "kms:Decrypt (expected to be denied",
+            "iam:ListAttachedRolePolicies",
         ])
             expect(help).to.include(permission);
     });

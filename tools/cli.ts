@@ -1,7 +1,7 @@
 // The dev commands, on one command line (commander: https://github.com/tj/commander.js):
-//   npm run -s synth -- -s <stack> [--format json|text] [--json] [--out <file>] [--policies-dir <dir>] [--config-file <path>]
+//   npm run -s synth -- -s <stack> [--format json|text|mermaid] [--json] [--prices <file>] [--servers <n>] [--out <file>] [--policies-dir <dir>] [--config-file <path>]
 //   npm run -s access-report -- -s <stack> [--json] [--config-file <path>]
-//   npm run -s verify -- -s <stack> [--outputs <file|->] [--config-file <path>] [--json]
+//   npm run -s verify -- -s <stack> [--outputs <file|->] [--config-file <path>] [--prices <file>] [--json]
 //   npm run -s align-servers -- -s <stack> [--outputs <file|->] [--server <id>]... [--apply] [--json] [--config-file <path>]
 //   npm run -s drill -- -s <stack> [--server <id>... | --count <n>] [--start | --cleanup --job <id> | --diagnose --job <id>] [...]
 // The same commands as `drs-cross-account-kms <command>` (package.json bin). Start-up stays lean:
@@ -58,6 +58,11 @@ const listOption = (flags: string, description: string) =>
             .map((s) => s.trim())
             .filter(Boolean),
     ]);
+const pricesOption = () =>
+    valueOption(
+        "--prices <file.json>",
+        "prices over tools/pricing.ts's list prices: a JSON object (kms, drsServerHour; docs/cost-and-quotas.md)",
+    );
 const outputsOption = () =>
     valueOption(
         "--outputs <file|->",
@@ -115,8 +120,21 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         "The offline plan: runs index.ts under Pulumi mocks with the stack's config and prints every resource it would register, without AWS or the Pulumi CLI.",
     )
         .addOption(stackOption())
-        .addOption(valueOption("--format <format>", "json: the plan (default); text: in words, then the access report", ["json", "text"]))
+        .addOption(
+            valueOption(
+                "--format <format>",
+                "json: the plan with its monthly cost and quota use (default); text: in words, then the access report; mermaid: who may do what, as a Mermaid flowchart",
+                ["json", "text", "mermaid"],
+            ),
+        )
         .addOption(jsonOption("the plan; the same as --format json"))
+        .addOption(pricesOption())
+        .addOption(
+            listOption(
+                "--servers <n>",
+                "replicating servers: DRS's own monthly charge and the staging capacity they need (a total, or <region>=<n>, comma-separated)",
+            ),
+        )
         .addOption(valueOption("--out <file>", "write to this file instead of stdout (a missing folder is created)"))
         .addOption(valueOption("--policies-dir <dir>", "also write every policy document there as <resource name>.json"))
         .addOption(configFileOption());
@@ -131,6 +149,11 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
             "  npm run -s synth -- -s staging",
             "  npm run -s synth -- --stack=target --format text",
             "  npm run -s synth -- -s target --out plans/target.json --policies-dir plans/policies",
+            "  npm run -s synth -- -s target --format text --servers 450 --prices prices.json",
+            "  npm run -s synth -- -s target --format mermaid > access-map.mmd",
+            "",
+            "Cost: list prices from tools/pricing.ts (each figure with its source and the date read), replaced by",
+            '--prices (e.g. {"drsServerHour": {"us-east-1": 0.03}}). Quotas: tools/quotas.ts. docs/cost-and-quotas.md.',
         ]),
     );
 
@@ -154,6 +177,7 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         .addOption(stackOption())
         .addOption(outputsOption())
         .addOption(configFileOption())
+        .addOption(pricesOption())
         .addOption(jsonOption("the results as an array"));
     verifyCommand.addHelpText("after", () => {
         // The check catalog is in verify.ts, which loads the AWS SDK: only for this help.
@@ -210,6 +234,7 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         .addOption(new Option("--diagnose", "only the KMS diagnosis of the drill job given with --job"))
         .addOption(listOption("--job <jobID>", "a drill job, for --cleanup or --diagnose (repeatable)"))
         .addOption(listOption("--staging-role <arn>", "a role to read a staging account with, where the config names none (repeatable)"))
+        .addOption(pricesOption())
         .addOption(jsonOption("the plan and the results; progress on stderr"))
         .addOption(configFileOption())
         .addHelpText("after", () => {
@@ -245,8 +270,8 @@ export async function run(argv: string[], deps: CliDeps = {}): Promise<number> {
 }
 
 /** --json means --format json; both with another format is a contradiction. */
-function formatOf(options: Record<string, unknown>): "json" | "text" {
-    const format = options.format as "json" | "text" | undefined;
+function formatOf(options: Record<string, unknown>): "json" | "text" | "mermaid" {
+    const format = options.format as "json" | "text" | "mermaid" | undefined;
     if (options.json && format && format !== "json") throw new UsageError(`--json and --format ${format} contradict each other: give one.`);
     return options.json ? "json" : (format ?? "json");
 }
@@ -256,20 +281,30 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
     const configFile = options.configFile as string | undefined;
     if (name === "synth" || name === "access-report") {
         const format = name === "synth" ? formatOf(options) : options.json ? "json" : "text";
+        const estimate = await estimateOptions(options, format);
         const { synthesize } = await import("./synth");
         const result = await synthesize(stack, { configFile, projectDir: deps.projectDir });
         for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
-        const { accessReport, formatAccessReport, mismatches } = await import("./accessReport");
-        if (name === "access-report") {
-            const checks = await accessReport(result);
-            io.out(format === "json" ? `${JSON.stringify(checks, null, 2)}\n` : `${formatAccessReport(checks)}\n`);
-            return mismatches(checks).length > 0 ? 1 : 0;
+        let text: string;
+        if (format === "mermaid") {
+            // The picture needs neither the simulator nor the plan's words.
+            const { accessMap } = await import("./accessMap");
+            text = accessMap(result);
+        } else {
+            const { accessReport, formatAccessReport, mismatches } = await import("./accessReport");
+            if (name === "access-report") {
+                const checks = await accessReport(result);
+                io.out(format === "json" ? `${JSON.stringify(checks, null, 2)}\n` : `${formatAccessReport(checks)}\n`);
+                return mismatches(checks).length > 0 ? 1 : 0;
+            }
+            const { formatEstimate, formatPlanText } = await import("./planText");
+            const { planDocument } = await import("./synth");
+            text =
+                format === "json"
+                    ? `${JSON.stringify(planDocument(result, estimate), null, 2)}\n`
+                    : `${formatPlanText(result)}\n\n${formatEstimate(result, estimate)}\n\n${formatAccessReport(await accessReport(result))}\n`;
         }
-        const { formatPlanText, policyDocuments } = await import("./planText");
-        const text =
-            format === "json"
-                ? `${JSON.stringify(result.plan, null, 2)}\n`
-                : `${formatPlanText(result)}\n\n${formatAccessReport(await accessReport(result))}\n`;
+        const { policyDocuments } = await import("./planText");
         if (options.policiesDir) {
             const dir = options.policiesDir as string;
             for (const [file, doc] of policyDocuments(result))
@@ -284,7 +319,13 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
     if (name === "verify") {
         const { verifyCommand } = await import("./verify");
         return verifyCommand(
-            { stack, outputsFile: options.outputs as string | undefined, configFile, json: Boolean(options.json) },
+            {
+                stack,
+                outputsFile: options.outputs as string | undefined,
+                configFile,
+                json: Boolean(options.json),
+                prices: await readPrices(options.prices as string | undefined),
+            },
             { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
         );
     }
@@ -308,6 +349,7 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
                 keep: Boolean(options.keep),
                 jobs: options.job as string[] | undefined,
                 stagingRoles: options.stagingRole as string[] | undefined,
+                prices: await readPrices(options.prices as string | undefined),
             },
             { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
         );
@@ -324,6 +366,41 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
         },
         { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
     );
+}
+
+/** --prices as a price table (the list prices without it); a file that is not one is a usage error. */
+async function readPrices(file: string | undefined): Promise<import("./pricing").PriceTable | undefined> {
+    if (file === undefined) return undefined;
+    const { PricesError, pricesWith } = await import("./pricing");
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        throw new UsageError(`--prices ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    }
+    try {
+        return pricesWith(JSON.parse(text), `--prices ${file}`);
+    } catch (err) {
+        if (err instanceof PricesError) throw new UsageError(err.message);
+        throw new UsageError(`--prices ${file}: not JSON (${(err as Error).message}).`);
+    }
+}
+
+/** --prices and --servers for the plan's cost and capacity; they say nothing to a picture. */
+async function estimateOptions(options: Record<string, unknown>, format: string): Promise<import("./synth").EstimateOptions> {
+    const given = ["prices", "servers"].filter((o) => options[o] !== undefined).map((o) => `--${o}`);
+    if (format === "mermaid" && given.length > 0)
+        throw new UsageError(`${given.join(" and ")} go with --format json or text, not mermaid.`);
+    const { PricesError, parseServerCount } = await import("./pricing");
+    try {
+        return {
+            prices: await readPrices(options.prices as string | undefined),
+            servers: parseServerCount(options.servers as string[] | undefined),
+        };
+    } catch (err) {
+        if (err instanceof PricesError) throw new UsageError(err.message);
+        throw err;
+    }
 }
 
 async function defaultWorkspace(): Promise<StackWorkspace | undefined> {

@@ -40,6 +40,7 @@ import {
 import { AssumedRoleAccess, AwsAccess, DrillAccess, IdentitySession, UnreachableAccount, isDrillAccess } from "./awsAccess";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
 import { Io, delayedProgress } from "./io";
+import { PriceTable, drsPriceIn, listPrices } from "./pricing";
 import {
     allPages,
     describeEncryption,
@@ -126,6 +127,8 @@ export interface DrillOptions {
     json?: boolean;
     /** This command line up to its mode flags (stack, --outputs, --config-file), for the commands the messages name. */
     command?: string;
+    /** The price table for the plan's cost (--prices); default the list prices of tools/pricing.ts. */
+    prices?: PriceTable;
 }
 
 export interface DrillDeps {
@@ -507,9 +510,7 @@ class DrillRun {
                 `${plural(regions.length, "job")} (one per Region${regions.length > 0 ? `: ${regions.join(", ")}` : ""}) with ${plural(drillable.length, "server")}, ` +
                 `from the latest data (DRS takes an on-demand snapshot); DRS usually launches drill instances in 10 to 30 minutes, ` +
                 `longer for many or large disks. This run follows the job for up to ${timeoutMinutes} minutes (--timeout).`,
-            cost:
-                "Not estimated yet: it will come from a price table once the project has one. The drill instances, their " +
-                "EBS volumes and the on-demand snapshot are billed while they exist; they are terminated at the end unless --keep.",
+            cost: drillCost(this.options.prices ?? listPrices, drillable, timeoutMinutes, this.options.keep ?? false),
         };
     }
 
@@ -1648,6 +1649,29 @@ export function formatReport(report: DrillReport, command: (flags: string) => st
     return lines.join("\n").replace(/^\n+/, "");
 }
 
+/**
+ * The drill's cost in words, from the price table (tools/pricing.ts): DRS's own charge is per
+ * replicating server-hour, which the drilled servers incur anyway; what the drill launches (instances,
+ * their volumes, the on-demand snapshot) is billed at EC2 and EBS rates, which the table does not hold:
+ * their instance types come from each server's EC2 launch template and right-sizing, not from here.
+ */
+export function drillCost(prices: PriceTable, servers: { region: string }[], timeoutMinutes: number, keep: boolean): string {
+    const regions = [...new Set(servers.map((s) => s.region))].sort();
+    const drs = regions.map((region) => {
+        const price = drsPriceIn(prices, region);
+        const n = servers.filter((s) => s.region === region).length;
+        return price === undefined
+            ? `${region}: no DRS price in the table (--prices drsServerHour)`
+            : `${region}: ${plural(n, "server")} x $${price} an hour = $${(n * price).toFixed(2)} an hour`;
+    });
+    return (
+        `${prices.origin} (tools/pricing.ts). DRS's own charge is per replicating server-hour, which the drilled servers incur whether drilled or not` +
+        `${drs.length > 0 ? ` (${drs.join("; ")})` : ""}. The drill adds its recovery instances, their EBS volumes and the on-demand snapshot, ` +
+        `billed at EC2 and EBS rates while they exist, which the table does not hold (each server's EC2 launch template and right-sizing choose the ` +
+        `instance type): up to ${timeoutMinutes} minutes (--timeout) plus the clean-up${keep ? ", and longer: --keep leaves them running" : "; they are terminated at the end unless --keep"}.`
+    );
+}
+
 // ---- Help and the command line ----
 
 /** What `drill --help` says after the options. */
@@ -1728,6 +1752,8 @@ export interface DrillCommandOptions extends AwsCommandOptions {
     keep?: boolean;
     jobs?: string[];
     stagingRoles?: string[];
+    /** --prices, read by the command line. */
+    prices?: PriceTable;
 }
 
 /** The flags as the mode they ask for; a contradiction is a CannotDrill (exit 2). */
@@ -1775,6 +1801,7 @@ export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
         jobs: o.jobs,
         json: o.json,
         command: base.filter(Boolean).join(" "),
+        ...(o.prices ? { prices: o.prices } : {}),
     };
 }
 
