@@ -8,9 +8,11 @@ import {
     Settings,
     StagingEntry,
     StagingKeyExport,
+    TargetSettings,
     checkStagingStackOutputs,
     configNamespace,
     readStackConfig,
+    targetsOfKey,
 } from "./config";
 import { targetKeyUsePolicyName } from "./components/defaults";
 import { DrsCrossAccountKey } from "./components/drsCrossAccountKey";
@@ -28,7 +30,7 @@ import { DrsTargetKey, DrsTargetKeyAccess } from "./components/targetKeyAccess";
  * Staging side: per account a provider and the staging role; per (account, Region) a key, template
  * and alerts. Every staging account must have DRS initialised before any key names its role.
  */
-async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; exports: pulumi.Output<StagingKeyExport[]> }> {
+async function deployStaging(s: Settings): Promise<{ keys: ServedKey[]; exports: pulumi.Output<StagingKeyExport[]> }> {
     // Entries of one account agree on its role and staging-role mode (checked by the config).
     const accounts = new Map<string, { provider: Provider; regions: string[]; stagingRole: StagingEntry["stagingRole"] }>();
     for (const entry of s.stagingAccounts) {
@@ -50,20 +52,22 @@ async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; expor
     const missing = problems.filter((p): p is string => p !== undefined);
     if (missing.length > 0) throw new pulumi.RunError(missing.join("\n"));
 
+    // Per staging account, DRSStagingAccountRole_<target> for each target that recovers one of its Regions.
     const roles = new Map(
-        [...accounts].map(([accountId, { provider, regions, stagingRole }]) => [
-            accountId,
-            new DrsStagingRole(
-                `drs-staging-role-${accountId}`,
-                {
-                    targetAccountId: s.target.accountId,
+        [...accounts].map(([accountId, { provider, regions, stagingRole }]) => {
+            const served = s.targets.filter((target) => regions.some((region) => targetsOfKey([target], { region }).length > 0));
+            const byTarget = served.map((target): [string, DrsStagingRole] => {
+                const { name, aliases } = stagingRoleOptions(s, accountId, target.accountId);
+                const args = {
+                    targetAccountId: target.accountId,
                     mode: stagingRole,
                     partition: partitionOf(regions[0]),
                     protect: s.key.protect,
-                },
-                { provider },
-            ),
-        ]),
+                };
+                return [target.accountId, new DrsStagingRole(name, args, { provider, aliases })];
+            });
+            return [accountId, new Map(byTarget)];
+        }),
     );
     const entries = s.stagingAccounts;
     const { plan, adopted, aliasExists } = await lookUpKeys(s, (accountId) => accounts.get(accountId)!.provider);
@@ -75,15 +79,26 @@ async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; expor
     for (const i of order) {
         const entry = entries[i];
         const planned = plan.keys[i];
-        const role = roles.get(entry.accountId)!;
+        const [first, ...others] = targetsOfKey(s.targets, entry).map(({ accountId }) => ({
+            targetAccountId: accountId,
+            role: roles.get(entry.accountId)!.get(accountId)!,
+        }));
         keys[i] = new DrsCrossAccountKey(
             `drs-${entry.accountId}-${entry.region}-key`,
             {
                 stagingAccountId: entry.accountId,
-                targetAccountId: s.target.accountId,
+                targetAccountId: first.targetAccountId,
                 region: entry.region,
-                stagingRoleArn: role.roleArn,
-                stagingRoleUniqueId: role.roleUniqueId,
+                stagingRoleArn: first.role.roleArn,
+                stagingRoleUniqueId: first.role.roleUniqueId,
+                additionalTargets:
+                    others.length > 0
+                        ? others.map(({ targetAccountId, role }) => ({
+                              targetAccountId,
+                              stagingRoleArn: role.roleArn,
+                              stagingRoleUniqueId: role.roleUniqueId,
+                          }))
+                        : undefined,
                 targetAccess: s.key.targetAccess,
                 alias: s.key.alias,
                 description: s.key.description,
@@ -101,7 +116,8 @@ async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; expor
     }
     const built = entries.map((entry, i) => {
         const provider = accounts.get(entry.accountId)!.provider;
-        const role = roles.get(entry.accountId)!;
+        const served = targetsOfKey(s.targets, entry).map(({ accountId }) => accountId);
+        const roleOf = (target: string) => roles.get(entry.accountId)!.get(target)!.roleArn;
         const name = `drs-${entry.accountId}-${entry.region}`;
         const key = keys[i];
         const kind = plan.keys[i].kind;
@@ -125,14 +141,34 @@ async function deployStaging(s: Settings): Promise<{ keys: DrsTargetKey[]; expor
             keyId: key.keyId,
             keyArn: key.keyArn,
             aliasName: key.aliasName,
-            stagingRoleArn: role.roleArn,
+            stagingRoleArn: roleOf(served[0]),
             replicationTemplateId: template?.templateId,
             alertTopicArn: alerts?.topicArn,
             ...(kind === "single-Region" ? {} : { multiRegionKey: kind }),
+            // With several targets: whom this key serves, and each one's staging role.
+            ...(s.targets.length > 1
+                ? { targetAccountIds: served, stagingRoleArns: Object.fromEntries(served.map((t) => [t, roleOf(t)])) }
+                : {}),
         });
-        return { key: { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn }, exported };
+        return { key: { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn, targetAccountIds: served }, exported };
     });
     return { keys: built.map((b) => b.key), exports: pulumi.all(built.map((b) => b.exported)) };
+}
+
+/** A staging key, with the targets it serves. */
+type ServedKey = DrsTargetKey & { targetAccountIds: string[] };
+
+/**
+ * A staging role's resource name: with one target, the name it had before several targets were
+ * possible; with several, each role's own. The first target's role is aliased to its name in the
+ * other shape, so a stack goes from one target to several (listing the existing one first) and back
+ * without replacing it.
+ */
+function stagingRoleOptions(s: Settings, accountId: string, targetAccountId: string): { name: string; aliases: pulumi.Alias[] } {
+    const alone = `drs-staging-role-${accountId}`;
+    const own = `${alone}-${targetAccountId}`;
+    if (s.targets.length === 1) return { name: alone, aliases: [{ name: own }] };
+    return { name: own, aliases: targetAccountId === s.targets[0].accountId ? [{ name: alone }] : [] };
 }
 
 /**
@@ -162,10 +198,12 @@ async function readStagingStacks(s: Settings): Promise<StagingKeyExport[]> {
     const stacks = await Promise.all(
         s.stagingStacks.map(async (stack) => {
             const ref = new pulumi.StackReference(stack);
-            const [targetAccountId, targetAccess, stagingKeys] = await Promise.all(
-                ["targetAccountId", "targetAccess", "stagingKeys"].map(async (name) => (await ref.getOutputDetails(name)).value),
+            const [targetAccountId, targetAccountIds, targetAccess, stagingKeys] = await Promise.all(
+                ["targetAccountId", "targetAccountIds", "targetAccess", "stagingKeys"].map(
+                    async (name) => (await ref.getOutputDetails(name)).value,
+                ),
             );
-            return { stack, targetAccountId, targetAccess, stagingKeys };
+            return { stack, targetAccountId, targetAccountIds, targetAccess, stagingKeys };
         }),
     );
     try {
@@ -175,26 +213,21 @@ async function readStagingStacks(s: Settings): Promise<StagingKeyExport[]> {
     }
 }
 
-/** Target side: the key-use policies, and the DRS launch settings of each configured Region. */
-async function deployTarget(s: Settings, keys: DrsTargetKey[]): Promise<DrsTargetKeyAccess> {
-    const provider = accountProvider(`aws-target-${s.target.accountId}`, {
-        accountId: s.target.accountId,
-        // IAM is global; the provider still needs a Region of the right partition.
-        region: s.target.regions?.[0] ?? keys[0].region,
-        roleArn: s.target.roleArn,
-        tags: s.tags,
-    });
-    const access = new DrsTargetKeyAccess(
-        `drs-target-${s.target.accountId}`,
-        {
-            keys,
-            roleNames: s.target.keyUserRoleNames,
-            targetAccess: s.key.targetAccess,
-            policyName: targetKeyUsePolicyName,
-            maxPoliciesPerRole: s.target.maxPoliciesPerRole,
-        },
-        { provider },
-    );
+/**
+ * Target side, per target with its own provider: the key-use policies of the keys that serve it,
+ * and its DRS launch settings; then the Identity Center permission sets, once.
+ */
+async function deployTargets(s: Settings, keys: ServedKey[]): Promise<DrsTargetKeyAccess[]> {
+    const built: DrsTargetKeyAccess[] = [];
+    for (const target of s.targets) {
+        built.push(
+            await deployTarget(
+                s,
+                target,
+                keys.filter((key) => key.targetAccountIds.includes(target.accountId)),
+            ),
+        );
+    }
     if (s.identityCenter) {
         const ic = s.identityCenter;
         const provider = accountProvider(`aws-identity-center-${ic.accountId}`, {
@@ -203,8 +236,14 @@ async function deployTarget(s: Settings, keys: DrsTargetKey[]): Promise<DrsTarge
             roleArn: ic.roleArn,
             tags: s.tags,
         });
-        // The same plan as DrsTargetKeyAccess's split: a permission set names each policy.
-        const count = planTargetKeyUsePolicies({ keys, targetAccess: s.key.targetAccess, maxPolicies: s.target.maxPoliciesPerRole }).length;
+        // The same plan as DrsTargetKeyAccess's split: a permission set names each policy (the config
+        // checks that every target splits into as many).
+        const keysOfFirst = keys.filter((key) => key.targetAccountIds.includes(s.target.accountId));
+        const count = planTargetKeyUsePolicies({
+            keys: keysOfFirst,
+            targetAccess: s.key.targetAccess,
+            maxPolicies: s.target.maxPoliciesPerRole,
+        }).length;
         new DrsPermissionSetKeyAccess(
             `drs-identity-center-${ic.accountId}`,
             {
@@ -212,22 +251,45 @@ async function deployTarget(s: Settings, keys: DrsTargetKey[]): Promise<DrsTarge
                 permissionSetArns: ic.permissionSetArns,
                 policyNames: targetKeyUsePolicyNames(targetKeyUsePolicyName, count),
             },
-            // The policies must exist in the target before a permission set that names them is provisioned.
-            { provider, dependsOn: [access] },
+            // The policies must exist in every target before a permission set that names them is provisioned.
+            { provider, dependsOn: built },
         );
     }
-    if (s.target.launch.length > 0) {
+    return built;
+}
+
+/** One target's key-use policies and launch settings. */
+async function deployTarget(s: Settings, target: TargetSettings, keys: DrsTargetKey[]): Promise<DrsTargetKeyAccess> {
+    const provider = accountProvider(`aws-target-${target.accountId}`, {
+        accountId: target.accountId,
+        // IAM is global; the provider still needs a Region of the right partition.
+        region: target.regions?.[0] ?? keys[0].region,
+        roleArn: target.roleArn,
+        tags: s.tags,
+    });
+    const access = new DrsTargetKeyAccess(
+        `drs-target-${target.accountId}`,
+        {
+            keys,
+            roleNames: target.keyUserRoleNames,
+            targetAccess: s.key.targetAccess,
+            policyName: targetKeyUsePolicyName,
+            maxPoliciesPerRole: target.maxPoliciesPerRole,
+        },
+        { provider },
+    );
+    if (target.launch.length > 0) {
         // @pulumi/aws-native loads only for stacks that use it.
         const { DrsLaunchSettings } = await import("./components/launchSettings");
         const { nativeAccountProvider } = await import("./components/nativeProvider");
-        for (const { region, ...settings } of s.target.launch) {
-            const native = nativeAccountProvider(`aws-native-target-${s.target.accountId}-${region}`, {
-                accountId: s.target.accountId,
+        for (const { region, ...settings } of target.launch) {
+            const native = nativeAccountProvider(`aws-native-target-${target.accountId}-${region}`, {
+                accountId: target.accountId,
                 region,
-                roleArn: s.target.roleArn,
+                roleArn: target.roleArn,
                 tags: s.tags,
             });
-            new DrsLaunchSettings(`drs-launch-${s.target.accountId}-${region}`, settings, { provider: native });
+            new DrsLaunchSettings(`drs-launch-${target.accountId}-${region}`, settings, { provider: native });
         }
     }
     return access;
@@ -237,18 +299,32 @@ export = async () => {
     const settings = readStackConfig();
     const staging = settings.deploy === "target" ? undefined : await deployStaging(settings);
     const referenced = settings.deploy === "target" ? await readStagingStacks(settings) : undefined;
-    const target = settings.deploy === "staging" ? undefined : await deployTarget(settings, staging?.keys ?? referenced!);
+    const served = staging?.keys ?? referenced!.map((key) => ({ ...key, targetAccountIds: [settings.target.accountId] }));
+    const targets = settings.deploy === "staging" ? undefined : await deployTargets(settings, served);
+    const several = settings.targets.length > 1;
     return {
         /** Which side(s) this stack deployed. */
         deploy: settings.deploy,
-        /** The target account the keys are shared with; the target stack checks it. */
+        /** The target account the keys are shared with (the first, with several); the target stack checks it. */
         targetAccountId: settings.target.accountId,
+        /** With several targets: every target account; a target stack accepts this stack if it is one of them. */
+        ...(several ? { targetAccountIds: settings.targets.map((t) => t.accountId) } : {}),
         /** How much of the keys the target may use; the target stack checks it matches its own. */
         targetAccess: settings.key.targetAccess,
         /** Per staging account and Region: key ID, key ARN, alias, staging role and template (read from the staging stacks in a target stack). */
         stagingKeys: staging?.exports ?? referenced,
-        /** The target account's key-use policies, and the roles they are attached to. */
-        targetKeyUsePolicyArns: target?.policyArns,
-        targetKeyUserRoleNames: target?.attachedRoleNames,
+        /** The target account's key-use policies, and the roles they are attached to (the first target's, with several). */
+        targetKeyUsePolicyArns: targets?.[0].policyArns,
+        targetKeyUserRoleNames: targets?.[0].attachedRoleNames,
+        /** With several targets: each one's key-use policies and roles. */
+        ...(several && targets
+            ? {
+                  targetKeyAccess: targets.map((access, i) => ({
+                      accountId: settings.targets[i].accountId,
+                      policyArns: access.policyArns,
+                      roleNames: access.attachedRoleNames,
+                  })),
+              }
+            : {}),
     };
 };

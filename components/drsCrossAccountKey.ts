@@ -2,7 +2,17 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptionOptions } from "./adoption";
 import { keyDefaults } from "./defaults";
-import { TargetAccess, buildKeyPolicy } from "./policies";
+import { TargetAccess, buildKeyPolicy, targetAccountTag } from "./policies";
+
+/** A further target account a key serves, beside `targetAccountId`. */
+export interface DrsKeyTargetArgs {
+    /** Required. The further target (recovery) account, such as a drill account. */
+    targetAccountId: pulumi.Input<string>;
+    /** Required. ARN of DRSStagingAccountRole_<this target> in the key's account. */
+    stagingRoleArn: pulumi.Input<string>;
+    /** That staging role's unique ID; recommended, as for the first target. */
+    stagingRoleUniqueId?: pulumi.Input<string>;
+}
 
 export interface DrsCrossAccountKeyArgs {
     /** Required. The account that owns the key (the provider's account). */
@@ -15,6 +25,11 @@ export interface DrsCrossAccountKeyArgs {
     stagingRoleArn: pulumi.Input<string>;
     /** The staging role's unique ID; recommended, so a replaced role updates the key policy. */
     stagingRoleUniqueId?: pulumi.Input<string>;
+    /**
+     * Further target accounts the key serves (a drill account beside the recovery account), each
+     * with its own staging role and statements. Default none: the one-target key policy.
+     */
+    additionalTargets?: pulumi.Input<pulumi.Input<DrsKeyTargetArgs>[]>;
     /** `documented` (default: what the DRS page lists) or `ebs-shared-snapshots`; see the README. */
     targetAccess?: pulumi.Input<TargetAccess>;
     /** Default `alias/drs-cross-account-ebs`. */
@@ -48,13 +63,13 @@ export interface DrsCrossAccountKeyArgs {
      * A replica shares the primary's rotation: `enableKeyRotation` does not apply to it.
      */
     primaryKeyArn?: pulumi.Input<string>;
-    /** Extra tags on the key, beside Purpose and TargetAccount. */
+    /** Extra tags on the key, beside Purpose and TargetAccount (every target, space-separated). */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
  * A staging account's customer managed key for DRS EBS encryption, shared with the target
- * account, with its alias and key policy. One per staging account and Region: a single-Region
+ * account (and any further targets), with its alias and key policy. One per staging account and Region: a single-Region
  * key, a multi-Region primary, or a replica of one, each with a key policy for its own Region.
  */
 export class DrsCrossAccountKey extends pulumi.ComponentResource {
@@ -69,6 +84,7 @@ export class DrsCrossAccountKey extends pulumi.ComponentResource {
 
     constructor(name: string, args: DrsCrossAccountKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("drs-cross-account-kms:index:DrsCrossAccountKey", name, {}, opts);
+        const additionalTargets = pulumi.output(args.additionalTargets ?? []);
         const policy = pulumi
             .all([
                 args.stagingAccountId,
@@ -77,15 +93,28 @@ export class DrsCrossAccountKey extends pulumi.ComponentResource {
                 args.stagingRoleArn,
                 args.stagingRoleUniqueId,
                 args.targetAccess ?? keyDefaults.targetAccess,
+                additionalTargets,
             ])
-            .apply(([stagingAccountId, targetAccountId, region, stagingRoleArn, stagingRoleUniqueId, targetAccess]) =>
+            .apply(([stagingAccountId, targetAccountId, region, stagingRoleArn, stagingRoleUniqueId, targetAccess, additional]) =>
                 JSON.stringify(
-                    buildKeyPolicy({ stagingAccountId, targetAccountId, region, stagingRoleArn, stagingRoleUniqueId, targetAccess }),
+                    buildKeyPolicy({
+                        stagingAccountId,
+                        targetAccountId,
+                        region,
+                        stagingRoleArn,
+                        stagingRoleUniqueId,
+                        targetAccess,
+                        additionalTargets: additional,
+                    }),
                 ),
             );
         const tags = pulumi
-            .all([args.tags ?? {}, args.targetAccountId])
-            .apply(([tags, targetAccountId]) => ({ ...tags, Purpose: "DRS-Cross-Account", TargetAccount: targetAccountId }));
+            .all([args.tags ?? {}, args.targetAccountId, additionalTargets])
+            .apply(([tags, targetAccountId, additional]) => ({
+                ...tags,
+                Purpose: "DRS-Cross-Account",
+                TargetAccount: targetAccountTag([targetAccountId, ...additional.map((t) => t.targetAccountId)]),
+            }));
         const keep = (importId: string | undefined): pulumi.CustomResourceOptions => ({
             parent: this,
             ...adoptionOptions({ importId: importId && importIdIn(args.region, importId), retainOnDelete: args.retainOnDelete }),

@@ -9,6 +9,7 @@ import { Findings, ReadSettings, duplicatePlaces, policyPlanProblem, rules } fro
 import { Settings, TargetSettings, settingsSchema, stagingEntry } from "./schema";
 
 export { secretPlaceholder } from "./schema";
+export { keysOfTarget, targetsOfKey } from "./rules";
 export type {
     DeployMode,
     IdentityCenterSettings,
@@ -52,18 +53,14 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
         // A side this stack does not deploy is not read.
         if (section === "stagingAccounts" && deploy === "target") continue;
         if (section === "stagingStacks" && deploy !== "target") continue;
-        if (section === "target" && raw.target === undefined) {
-            if (!dotted(raw, "target"))
-                found.problems.push('target is required: at least { accountId: "<12 digits>" } of the recovery account.');
-            continue;
-        }
+        if ((section === "target" || section === "targets") && raw[section] === undefined) continue;
         if (section === "stagingAccounts" && Array.isArray(raw.stagingAccounts)) {
             read.stagingAccounts = raw.stagingAccounts.map((item, i) => readValue(stagingEntry, item, `stagingAccounts[${i}]`, found));
             continue;
         }
         (read as Record<string, unknown>)[section] = readValue(settingsSchema[section], raw[section], section, found);
     }
-    found.problems.push(...topLevelProblems(raw));
+    found.problems.push(...targetProblems(raw, deploy), ...topLevelProblems(raw));
     if (raw.stagingAccounts === undefined && deploy !== "target" && !dotted(raw, "stagingAccounts")) read.stagingAccounts = [];
     for (const rule of rules) rule(read, found);
     if (found.problems.length > 0) throw new ConfigError(found.problems.map((p) => `${configNamespace}:${p}`));
@@ -139,24 +136,44 @@ function knownKeysAt(schema: unknown, path: string): string[] {
     return Object.keys(node.entries ?? {});
 }
 
-/** The candidate within two edits of `word` (case aside), if there is exactly one nearest. */
+/** The candidate within two edits of `word` (case aside; swapping two neighbours is one edit), if there is exactly one nearest. */
 export function closest(word: string, candidates: string[]): string | undefined {
+    // Optimal string alignment: Levenshtein plus the transposition typing makes most.
     const distance = (a: string, b: string) => {
-        const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+        const d = Array.from({ length: a.length + 1 }, (_, i) =>
+            Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+        );
         for (let i = 1; i <= a.length; i++) {
-            let previous = row[0]++;
             for (let j = 1; j <= b.length; j++) {
-                const current = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-                previous = current;
+                const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+                d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
             }
         }
-        return row[b.length];
+        return d[a.length][b.length];
     };
     const scored = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).filter((x) => x.d <= 2 && x.d > 0);
     const best = Math.min(...scored.map((x) => x.d));
     const nearest = scored.filter((x) => x.d === best);
     return nearest.length === 1 ? nearest[0].c : undefined;
+}
+
+/** Exactly one of target and targets; a target stack deploys one account. */
+function targetProblems(raw: RawConfig, deploy: string): string[] {
+    const [target, targets] = [raw.target !== undefined || dotted(raw, "target"), raw.targets !== undefined || dotted(raw, "targets")];
+    if (deploy === "target" && targets) {
+        return [
+            "targets is for staging-side stacks: a target stack (deploy: target) deploys one recovery account. Set target to it instead.",
+        ];
+    }
+    if (target && targets) {
+        return [
+            "target and targets are both set: set target for one recovery account, or list every recovery account in targets (and remove target).",
+        ];
+    }
+    if (!target && !targets)
+        return ['target is required: at least { accountId: "<12 digits>" } of the recovery account (or targets, to list several).'];
+    return [];
 }
 
 const dotted = (raw: RawConfig, section: string) => Object.keys(raw).some((key) => key.startsWith(`${section}.`));
@@ -178,11 +195,19 @@ function topLevelProblems(raw: RawConfig): string[] {
         });
 }
 
-/** Role ARNs in keyUserRoleNames become the names IAM attaches by; a key ARN to adopt becomes its key ID. */
+/**
+ * `target` becomes a list of one in `targets`, and `target` is the first of `targets`; role ARNs in
+ * keyUserRoleNames become the names IAM attaches by; a key ARN to adopt becomes its key ID.
+ */
 function normalised(s: Settings): Settings {
+    const targets = (s.targets ?? [s.target]).map((target) => ({
+        ...target,
+        keyUserRoleNames: target.keyUserRoleNames.map((name) => parseRoleArn(name)?.name ?? name),
+    }));
     return {
         ...s,
-        target: { ...s.target, keyUserRoleNames: s.target.keyUserRoleNames.map((name) => parseRoleArn(name)?.name ?? name) },
+        target: targets[0],
+        targets,
         stagingAccounts: (s.stagingAccounts ?? []).map((e) =>
             e.importKeyId ? { ...e, importKeyId: parseKeyArn(e.importKeyId)?.keyId ?? e.importKeyId } : e,
         ),
@@ -265,19 +290,26 @@ export interface StagingKeyExport {
     alertTopicArn?: string;
     /** A multi-Region key's part: the family's primary, or a replica of it; absent for a single-Region key. */
     multiRegionKey?: "primary" | "replica";
+    /** With several targets: the targets this key serves, and each one's staging role (stagingRoleArn is the first's). */
+    targetAccountIds?: string[];
+    stagingRoleArns?: Record<string, string>;
 }
 
 /** The outputs of one staging stack, as read through a StackReference. */
 export interface StagingStackOutputs {
     stack: string;
     targetAccountId: unknown;
+    /** Set by a staging stack of several targets. */
+    targetAccountIds?: unknown;
     targetAccess: unknown;
     stagingKeys: unknown;
 }
 
 /**
  * Checks what the staging stacks exported against the target settings, with the detections
- * parseConfig applies to stagingAccounts, and returns all their keys; throws a ConfigError.
+ * parseConfig applies to stagingAccounts, and returns the keys that serve this target (each with
+ * this target's staging role); throws a ConfigError. A stack of several targets serves this one
+ * if it lists it.
  */
 export function checkStagingStackOutputs(
     stacks: StagingStackOutputs[],
@@ -286,11 +318,14 @@ export function checkStagingStackOutputs(
 ): StagingKeyExport[] {
     const problems: string[] = [];
     const keys: (StagingKeyExport & { stack: string; path: string })[] = [];
-    stacks.forEach(({ stack, targetAccountId, targetAccess: stackAccess, stagingKeys }, i) => {
+    const served: StagingKeyExport[] = [];
+    stacks.forEach(({ stack, targetAccountId, targetAccountIds, targetAccess: stackAccess, stagingKeys }, i) => {
         const path = `stagingStacks[${i}] "${stack}"`;
-        if (targetAccountId !== target.accountId) {
+        const targets = Array.isArray(targetAccountIds) ? targetAccountIds : [targetAccountId];
+        if (!targets.includes(target.accountId)) {
             problems.push(
-                `${path} was deployed for target account ${JSON.stringify(targetAccountId)}, not ${target.accountId}. Point stagingStacks at stacks deployed for this target.`,
+                `${path} was deployed for target account${targets.length > 1 ? "s" : ""} ${targets.map((t) => JSON.stringify(t)).join(", ")}, not ${target.accountId}. ` +
+                    "Point stagingStacks at stacks deployed for this target, or add it to the staging stack's targets.",
             );
             return;
         }
@@ -304,7 +339,17 @@ export function checkStagingStackOutputs(
             problems.push(`${path} exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
             return;
         }
-        for (const key of stagingKeys as StagingKeyExport[]) {
+        const forThisTarget = (stagingKeys as StagingKeyExport[]).filter(
+            (key) => !key.targetAccountIds || key.targetAccountIds.includes(target.accountId),
+        );
+        if (forThisTarget.length === 0) {
+            problems.push(
+                `${path} has no key that serves ${target.accountId}: none is in a Region that target recovers. Check its targets' regions.`,
+            );
+        }
+        for (const exported of forThisTarget) {
+            const key = { ...exported, stagingRoleArn: exported.stagingRoleArns?.[target.accountId] ?? exported.stagingRoleArn };
+            served.push(key);
             keys.push({ ...key, stack, path });
             if (target.regions && !target.regions.includes(key.region)) {
                 problems.push(`${path} has a key in ${key.region}, which is not in target.regions. Add ${key.region} to target.regions.`);
@@ -319,7 +364,7 @@ export function checkStagingStackOutputs(
     // Judge Regions and sizes only on stacks that read well, so one wrong stack is one message.
     if (problems.length === 0) problems.push(...keysServeTheTarget(target, targetAccess, keys));
     if (problems.length > 0) throw new ConfigError(problems.map((p) => `${configNamespace}:${p}`));
-    return stacks.flatMap(({ stagingKeys }) => (Array.isArray(stagingKeys) ? (stagingKeys as StagingKeyExport[]) : []));
+    return served;
 }
 
 /** The staging stacks' keys against the target's Regions, launch settings and policy sizes. */

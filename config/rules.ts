@@ -4,6 +4,10 @@
 import {
     KeyPlacement,
     arnPartition,
+    buildKeyPolicy,
+    drsStagingRoleName,
+    targetAccountTag,
+    drsStagingRolePath,
     isKnownRegion,
     knownRegions,
     parseIdentityCenterInstanceArn,
@@ -37,6 +41,13 @@ type Rule = (s: ReadSettings, found: Findings) => void;
 const known = (value: string | undefined): value is string => value !== undefined && value !== secretPlaceholder;
 const entriesOf = (s: ReadSettings) =>
     (s.stagingAccounts ?? []).flatMap((entry, i) => (entry ? [{ entry, path: `stagingAccounts[${i}]`, i }] : []));
+/** Every recovery account that reads well with its key: `target`, or each item of `targets`. */
+const targetsOf = (s: ReadSettings) =>
+    s.targets
+        ? items(s.targets).map(({ item, i }) => ({ target: item, path: `targets[${i}]` }))
+        : s.target
+          ? [{ target: s.target, path: "target" }]
+          : [];
 /** A list's items that read well, with their index. */
 const items = <T>(list: (T | undefined)[] | undefined) => (list ?? []).flatMap((item, i) => (item === undefined ? [] : [{ item, i }]));
 
@@ -84,10 +95,12 @@ const deployModeNeeds: Rule = (s, found) => {
 };
 
 const stagingIsNotTarget: Rule = (s, found) => {
+    const targets = new Map(targetsOf(s).map(({ target, path }) => [target.accountId, path]));
     for (const { entry, path } of entriesOf(s)) {
-        if (known(entry.accountId) && entry.accountId === s.target?.accountId) {
+        const target = known(entry.accountId) ? targets.get(entry.accountId) : undefined;
+        if (target) {
             found.problems.push(
-                `${path}.accountId is the target account ${entry.accountId}. A staging account replicates for a different (target) account; use another account.`,
+                `${path}.accountId is the ${target === "target" ? "target account" : `account of ${target},`} ${entry.accountId}. A staging account replicates for a different (target) account; use another account.`,
             );
         }
     }
@@ -137,14 +150,16 @@ const arnsInTheirAccounts: Rule = (s, found) => {
             );
         }
     };
-    roleIn("target.roleArn", s.target?.roleArn, s.target?.accountId);
     roleIn("identityCenter.roleArn", s.identityCenter?.roleArn, s.identityCenter?.accountId);
-    for (const { item: name, i } of items(s.target?.keyUserRoleNames)) {
-        const role = known(name) ? parseRoleArn(name) : undefined;
-        if (role && known(s.target?.accountId) && role.accountId !== s.target.accountId) {
-            found.problems.push(
-                `target.keyUserRoleNames[${i}] "${name}" is in account ${role.accountId}, not the target account ${s.target.accountId}.`,
-            );
+    for (const { target, path } of targetsOf(s)) {
+        roleIn(`${path}.roleArn`, target.roleArn, target.accountId);
+        for (const { item: name, i } of items(target.keyUserRoleNames)) {
+            const role = known(name) ? parseRoleArn(name) : undefined;
+            if (role && known(target.accountId) && role.accountId !== target.accountId) {
+                found.problems.push(
+                    `${path}.keyUserRoleNames[${i}] "${name}" is in account ${role.accountId}, not the target account ${target.accountId}.`,
+                );
+            }
         }
     }
     for (const { entry, path } of entriesOf(s)) {
@@ -194,14 +209,20 @@ const listsNameEachOnce: Rule = (s, found) => {
         const twice = repeated((values ?? []).filter(known));
         if (twice.length > 0) found.problems.push(`${path} lists ${twice.join(", ")} more than once.`);
     };
-    once("target.regions", s.target?.regions);
+    for (const { target, path } of targetsOf(s)) {
+        once(`${path}.regions`, target.regions);
+        once(
+            `${path}.keyUserRoleNames`,
+            target.keyUserRoleNames?.map((name) => (name && parseRoleArn(name)?.name) ?? name),
+        );
+        once(
+            `${path}.launch`,
+            target.launch?.map((launch) => launch?.region),
+        );
+    }
     once(
-        "target.keyUserRoleNames",
-        s.target?.keyUserRoleNames?.map((name) => (name && parseRoleArn(name)?.name) ?? name),
-    );
-    once(
-        "target.launch",
-        s.target?.launch?.map((launch) => launch?.region),
+        "targets (accountId)",
+        s.targets?.map((target) => target?.accountId),
     );
     once("identityCenter.permissionSetArns", s.identityCenter?.permissionSetArns);
     once("stagingStacks", s.stagingStacks);
@@ -249,24 +270,34 @@ const unlistedRegionsWarned: Rule = (s, found) => {
     }
 };
 
-/** KMS keys are regional: a recovery Region needs a key there, and a key needs its Region recovered. */
+/**
+ * KMS keys are regional: each recovery Region needs a key there, and each key a target that
+ * recovers its Region. A key serves only the targets that recover its Region.
+ */
 const recoveryRegionsHaveKeys: Rule = (s, found) => {
-    const recovery = s.target?.regions;
-    if (!recovery || s.deploy === "target") return;
+    if (s.deploy === "target") return;
     const entries = entriesOf(s);
     const stagingRegions = new Set(entries.map(({ entry }) => entry.region).filter(known));
-    for (const { item: region, i } of items(recovery)) {
-        if (!known(region) || stagingRegions.has(region)) continue;
-        found.problems.push(
-            `target.regions[${i}] "${region}" has no staging key. KMS keys are regional: a key in ${[...stagingRegions].join(", ") || "another Region"} ` +
-                `is never used through ec2.${region}, and DRS recovers extended source servers in the staging Region. ` +
-                `Add a stagingAccounts entry in ${region}, or remove it from target.regions.`,
-        );
-    }
-    for (const { entry, path } of entries) {
-        if (known(entry.region) && !recovery.includes(entry.region)) {
+    const targets = targetsOf(s);
+    for (const { target, path } of targets) {
+        for (const { item: region, i } of items(target.regions)) {
+            if (!known(region) || stagingRegions.has(region)) continue;
             found.problems.push(
-                `${path}.region "${entry.region}" is not in target.regions: the target would get a key it never recovers with. Add ${entry.region} to target.regions or remove this entry.`,
+                `${path}.regions[${i}] "${region}" has no staging key. KMS keys are regional: a key in ${[...stagingRegions].join(", ") || "another Region"} ` +
+                    `is never used through ec2.${region}, and DRS recovers extended source servers in the staging Region. ` +
+                    `Add a stagingAccounts entry in ${region}, or remove it from ${path}.regions.`,
+            );
+        }
+    }
+    if (targets.length === 0 || targets.some(({ target }) => !target.regions)) return;
+    const [where, fix] =
+        targets.length === 1
+            ? ["target.regions: the target would get", "target.regions"]
+            : ["the regions of any target: no target would use", "a target's regions"];
+    for (const { entry, path } of entries) {
+        if (known(entry.region) && !targets.some(({ target }) => target.regions!.includes(entry.region!))) {
+            found.problems.push(
+                `${path}.region "${entry.region}" is not in ${where} a key it never recovers with. Add ${entry.region} to ${fix} or remove this entry.`,
             );
         }
     }
@@ -274,26 +305,89 @@ const recoveryRegionsHaveKeys: Rule = (s, found) => {
 
 /** Launch settings only make sense where the target recovers. */
 const launchWhereRecovered: Rule = (s, found) => {
-    const recovery = (s.target?.regions ?? (s.deploy === "target" ? undefined : entriesOf(s).map(({ entry }) => entry.region)))?.filter(
-        known,
-    );
-    if (!recovery) return; // a target stack without target.regions: checked against the staging stacks
-    for (const { item: launch, i } of items(s.target?.launch)) {
-        if (known(launch.region) && !recovery.includes(launch.region)) {
-            found.problems.push(
-                `target.launch[${i}].region "${launch.region}" is not a recovery Region (${recovery.join(", ")}): DRS recovers extended source servers in their staging Region.`,
-            );
+    const stagingRegions = s.deploy === "target" ? undefined : entriesOf(s).map(({ entry }) => entry.region);
+    for (const { target, path } of targetsOf(s)) {
+        const recovery = (target.regions ?? stagingRegions)?.filter(known);
+        if (!recovery) continue; // a target stack without target.regions: checked against the staging stacks
+        for (const { item: launch, i } of items(target.launch)) {
+            if (known(launch.region) && !recovery.includes(launch.region)) {
+                found.problems.push(
+                    `${path}.launch[${i}].region "${launch.region}" is not a recovery Region (${recovery.join(", ")}): DRS recovers extended source servers in their staging Region.`,
+                );
+            }
         }
     }
 };
 
-/** The target's key-use policies must fit the roles they are attached to (judged once everything else reads well). */
+/** The keys a target uses: those in its recovery Regions (every key, without target.regions). */
+export function keysOfTarget<K extends { region: string }>(target: Pick<TargetSettings, "regions">, keys: K[]): K[] {
+    return target.regions ? keys.filter((key) => target.regions!.includes(key.region)) : keys;
+}
+
+/** Each target's key-use policies must fit the roles they are attached to (judged once everything else reads well). */
 const keyUsePoliciesFit: Rule = (s, found) => {
     if (s.deploy !== "all" || found.problems.length > 0) return;
-    const { target, key, stagingAccounts } = s as Settings;
-    const problem = policyPlanProblem(target, stagingAccounts, key.targetAccess);
-    if (problem) found.problems.push(`stagingAccounts ${problem}`);
+    const { targets, key, stagingAccounts, identityCenter } = normalisedTargets(s as Settings);
+    const counts = targets.map((target, i) => {
+        const keys = keysOfTarget(target, stagingAccounts);
+        const problem = policyPlanProblem(target, keys, key.targetAccess);
+        if (problem) found.problems.push(`stagingAccounts ${targets.length > 1 ? `(for targets[${i}]) ` : ""}${problem}`);
+        return problem
+            ? undefined
+            : planTargetKeyUsePolicies({ keys, targetAccess: key.targetAccess, maxPolicies: target.maxPoliciesPerRole }).length;
+    });
+    // A permission set names the same policies in every account it is provisioned to.
+    if (identityCenter && new Set(counts.filter((n) => n !== undefined)).size > 1) {
+        found.problems.push(
+            `identityCenter: the targets' key-use policies split into ${counts.join(", ")} policies, but a permission set names the same policies in every account. ` +
+                "Give the targets the same regions, or manage the permission sets of all but one target by hand.",
+        );
+    }
 };
+
+/** Each key's policy, with a statement set per target it serves, fits KMS's limit (judged once everything else reads well). */
+const keyPoliciesFit: Rule = (s, found) => {
+    if (s.deploy === "target" || found.problems.length > 0) return;
+    const { targets, key, stagingAccounts } = normalisedTargets(s as Settings);
+    if (targets.length < 2) return;
+    stagingAccounts.forEach((entry, i) => {
+        const problem = keyTargetsProblem(entry, targetsOfKey(targets, entry), key.targetAccess);
+        if (problem) found.problems.push(`stagingAccounts[${i}] ${problem}`);
+    });
+};
+
+/** The targets one staging key serves: those that recover its Region. */
+export function targetsOfKey<T extends Pick<TargetSettings, "regions">>(targets: T[], key: { region: string }): T[] {
+    return targets.filter((target) => !target.regions || target.regions.includes(key.region));
+}
+
+/** Whether a key policy serving these targets fits KMS's limit; the numbers when it does not. */
+export function keyTargetsProblem(
+    entry: Pick<StagingEntry, "accountId" | "region">,
+    targets: Pick<TargetSettings, "accountId">[],
+    targetAccess: Settings["key"]["targetAccess"],
+): string | undefined {
+    const partition = partitionOf(entry.region);
+    const [first, ...additionalTargets] = targets.map(({ accountId }) => ({
+        targetAccountId: accountId,
+        stagingRoleArn: `arn:${partition}:iam::${entry.accountId}:role${drsStagingRolePath}${drsStagingRoleName(accountId)}`,
+        // The length IAM gives unique IDs: the policy Id carries one per target.
+        stagingRoleUniqueId: `AROA${"0".repeat(17)}`,
+    }));
+    try {
+        buildKeyPolicy({ ...first, stagingAccountId: entry.accountId, region: entry.region, targetAccess, additionalTargets });
+        targetAccountTag(targets.map((t) => t.accountId));
+        return undefined;
+    } catch (err) {
+        const why = (err as Error).message.replace(/^Cannot build the DRS key policy: /, "");
+        return `cannot serve all ${targets.length} targets with one key: ${why} Give some targets regions without this one, or serve them from other staging accounts.`;
+    }
+}
+
+/** `target` as a list of one, for rules judged on settings that read well. */
+function normalisedTargets(s: Settings): Settings {
+    return { ...s, targets: s.targets ?? [s.target] };
+}
 
 export const rules: Rule[] = [
     deployModeNeeds,
@@ -308,4 +402,5 @@ export const rules: Rule[] = [
     recoveryRegionsHaveKeys,
     launchWhereRecovered,
     keyUsePoliciesFit,
+    keyPoliciesFit,
 ];

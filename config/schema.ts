@@ -301,30 +301,42 @@ const launch = group(
     REQUIRED,
 );
 
+/** One recovery account: `target`, or an item of `targets`. */
+export const targetEntry = group(
+    "A recovery account",
+    {
+        accountId: setting("The recovery account", accountId, REQUIRED),
+        roleArn: setting("Role in the target account the target provider assumes", roleArn, OPTIONAL),
+        regions: list("Recovery Regions; default: every staging Region", region, OPTIONAL, "must be a list of non-empty strings."),
+        keyUserRoleNames: list(
+            "Target roles that start recoveries and drills: each gets the key-use policies",
+            keyUserRole,
+            [],
+            "must be a list of non-empty strings.",
+        ),
+        maxPoliciesPerRole: setting("IAM's managed policies per role quota", whole(1, 20), limits.managedPoliciesPerRole),
+        launch: list(
+            "DRS launch settings, one entry per recovery Region",
+            launch,
+            [],
+            "must be a list of { region, ... } launch settings, one per recovery Region.",
+        ),
+    },
+    REQUIRED,
+);
+
 /** Every setting of the program, in the order problems are reported. */
 export const settingsSchema = {
     deploy: setting("Which side this stack deploys: all (both), staging or target", oneOf(["all", "staging", "target"] as const), "all"),
-    target: group(
-        "The recovery account",
-        {
-            accountId: setting("The recovery account", accountId, REQUIRED),
-            roleArn: setting("Role in the target account the target provider assumes", roleArn, OPTIONAL),
-            regions: list("Recovery Regions; default: every staging Region", region, OPTIONAL, "must be a list of non-empty strings."),
-            keyUserRoleNames: list(
-                "Target roles that start recoveries and drills: each gets the key-use policies",
-                keyUserRole,
-                [],
-                "must be a list of non-empty strings.",
-            ),
-            maxPoliciesPerRole: setting("IAM's managed policies per role quota", whole(1, 20), limits.managedPoliciesPerRole),
-            launch: list(
-                "DRS launch settings, one entry per recovery Region",
-                launch,
-                [],
-                "must be a list of { region, ... } launch settings, one per recovery Region.",
-            ),
-        },
-        REQUIRED,
+    target: targetEntry,
+    targets: v.pipe(
+        list(
+            "Several recovery accounts (staging-side stacks): each item shaped like target",
+            targetEntry,
+            OPTIONAL,
+            "must be a list of { accountId, ... } target entries.",
+        ),
+        v.check((targets) => targets === undefined || targets.length > 0, "is empty: list the recovery accounts, or set target instead."),
     ),
     key: group(
         "The staging keys",
@@ -395,10 +407,13 @@ export const settingsSchema = {
 };
 
 type Declared = { [K in keyof typeof settingsSchema]: v.InferOutput<(typeof settingsSchema)[K]> };
-/** The settings; a stack that deploys no staging side has no staging entries. */
-export type Settings = Omit<Declared, "stagingAccounts"> & { stagingAccounts: StagingEntry[] };
+/**
+ * The settings; a stack that deploys no staging side has no staging entries. `targets` is every
+ * recovery account (`target` alone is a list of one), `target` the first of them.
+ */
+export type Settings = Omit<Declared, "stagingAccounts" | "targets"> & { stagingAccounts: StagingEntry[]; targets: TargetSettings[] };
 export type StagingEntry = v.InferOutput<typeof stagingEntry>;
-export type TargetSettings = Settings["target"];
+export type TargetSettings = v.InferOutput<typeof targetEntry>;
 export type KeySettings = Settings["key"];
 export type ReplicationSettings = NonNullable<StagingEntry["replication"]>;
 export type LaunchSettings = TargetSettings["launch"][number];

@@ -9,8 +9,11 @@ import {
     knownRegions,
     partitionOf,
     accountOf,
+    accountRootArn,
+    awsPrincipals,
     kmsKeyTypes,
 } from "../components/policies";
+import type { StagingKeyExport } from "../config";
 import { Request, Via, accessModel, otherKeyOf, requestContext } from "./accessModel";
 import { decide } from "./simulate";
 import { Plan, SynthResult } from "./synth";
@@ -20,6 +23,8 @@ export interface AccessCheck {
     key: string;
     /** Who asks, in words. */
     who: string;
+    /** The target account whose principal asks (its account, or its staging role's target). */
+    target?: string;
     action: string;
     via: Via;
     grantForAwsResource?: boolean;
@@ -31,18 +36,24 @@ export interface AccessCheck {
     detail?: string;
 }
 
+/** A target account a key serves, with its staging role in the key's account. */
+interface ServedTarget {
+    accountId: string;
+    stagingRoleArn: string;
+}
+
 interface KeyUnderTest {
     keyArn: string;
     accountId: string;
     region: string;
-    stagingRoleArn: string;
     keyPolicy: PolicyDocument;
-    targetAccountId: string;
+    targets: ServedTarget[];
     targetAccess: TargetAccess;
 }
 
 interface Asker {
     who: string;
+    target?: string;
     principal: string;
     identityPolicies: PolicyDocument[];
 }
@@ -52,7 +63,12 @@ const everything: PolicyDocument = {
     Statement: [{ Sid: "Everything", Effect: "Allow", Action: "kms:*", Resource: "*" }],
 };
 
-/** Evaluates the access matrix of every key in a plan and the plans it references. */
+/**
+ * Evaluates the access matrix of every key in a plan and the plans it references, per target the
+ * key serves. With several targets, each target's principals are also judged on the key policy
+ * without that target's statements: they must get nothing there, so they use the key only as
+ * themselves, never through another target's statements.
+ */
 export async function accessReport(result: SynthResult): Promise<AccessCheck[]> {
     const plans = allPlans(result);
     const keys = keysOf(plans);
@@ -60,57 +76,95 @@ export async function accessReport(result: SynthResult): Promise<AccessCheck[]> 
     const checks: AccessCheck[] = [];
     for (const key of keys) {
         const partition = partitionOf(key.region);
-        const targetRoles = targetKeyUsers(plans, key);
-        const askers: [Asker, Request[]][] = [];
         const e = accessModel(key.targetAccess);
-        askers.push([
-            { who: "staging DRS service-linked role", principal: drsServiceLinkedRoleArn(partition, key.accountId), identityPolicies: [] },
-            e.stagingDrsService,
-        ]);
-        askers.push([{ who: "DRS staging role", principal: key.stagingRoleArn, identityPolicies: [] }, e.stagingRole]);
-        for (const role of targetRoles) askers.push([role, e.targetKeyUser]);
-        askers.push([
-            {
-                who: "another target role",
-                principal: `arn:${partition}:iam::${key.targetAccountId}:role/NotAKeyUser`,
-                identityPolicies: [],
-            },
-            e.otherTargetRole,
-        ]);
-        askers.push([
-            {
-                who: "staging role without KMS rights",
-                principal: `arn:${partition}:iam::${key.accountId}:role/AppServer`,
-                identityPolicies: [],
-            },
-            e.stagingNonAdmin,
-        ]);
-        askers.push([
-            {
-                who: "staging administrator (IAM kms:*)",
-                principal: `arn:${partition}:iam::${key.accountId}:role/KeyAdministrator`,
-                identityPolicies: [everything],
-            },
-            e.stagingAdmin,
-        ]);
-        askers.push([
-            {
-                who: "another account with kms:*",
-                principal: `arn:${partition}:iam::${outsiderAccount(key)}:role/Admin`,
-                identityPolicies: [everything],
-            },
-            e.outsider,
-        ]);
-        for (const [asker, requests] of askers) {
-            for (const request of requests) checks.push(await check(key, asker, request));
+        const several = key.targets.length > 1;
+        const askers: [Asker, Request[], PolicyDocument][] = [
+            [
+                {
+                    who: "staging DRS service-linked role",
+                    principal: drsServiceLinkedRoleArn(partition, key.accountId),
+                    identityPolicies: [],
+                },
+                e.stagingDrsService,
+                key.keyPolicy,
+            ],
+        ];
+        for (const target of key.targets) {
+            const of = (who: string) => (several ? `${who} of target ${target.accountId}` : who);
+            const targetAskers: [Asker, Request[]][] = [
+                [{ who: of("DRS staging role"), principal: target.stagingRoleArn, identityPolicies: [] }, e.stagingRole],
+                ...targetKeyUsers(plans, key, target.accountId).map((role): [Asker, Request[]] => [
+                    { ...role, who: of(role.who) },
+                    e.targetKeyUser,
+                ]),
+                [
+                    {
+                        who: of("another target role"),
+                        principal: `arn:${partition}:iam::${target.accountId}:role/NotAKeyUser`,
+                        identityPolicies: [],
+                    },
+                    e.otherTargetRole,
+                ],
+            ];
+            for (const [asker, requests] of targetAskers) askers.push([{ ...asker, target: target.accountId }, requests, key.keyPolicy]);
+            if (!several) continue;
+            // The same principals on the key policy without this target's statements: nothing.
+            const withoutThisTarget = withoutStatementsOf(key.keyPolicy, [
+                accountRootArn(partition, target.accountId),
+                target.stagingRoleArn,
+            ]);
+            for (const [asker, requests] of targetAskers) {
+                askers.push([
+                    { ...asker, target: target.accountId, who: `${asker.who}, through the other targets' statements only` },
+                    requests.map((request) => ({ ...request, expected: "deny" })),
+                    withoutThisTarget,
+                ]);
+            }
+        }
+        askers.push(
+            [
+                {
+                    who: "staging role without KMS rights",
+                    principal: `arn:${partition}:iam::${key.accountId}:role/AppServer`,
+                    identityPolicies: [],
+                },
+                e.stagingNonAdmin,
+                key.keyPolicy,
+            ],
+            [
+                {
+                    who: "staging administrator (IAM kms:*)",
+                    principal: `arn:${partition}:iam::${key.accountId}:role/KeyAdministrator`,
+                    identityPolicies: [everything],
+                },
+                e.stagingAdmin,
+                key.keyPolicy,
+            ],
+            [
+                {
+                    who: "another account with kms:*",
+                    principal: `arn:${partition}:iam::${outsiderAccount(key)}:role/Admin`,
+                    identityPolicies: [everything],
+                },
+                e.outsider,
+                key.keyPolicy,
+            ],
+        );
+        for (const [asker, requests, keyPolicy] of askers) {
+            for (const request of requests) checks.push(await check({ ...key, keyPolicy }, asker, request));
         }
     }
     return checks;
 }
 
+/** A key policy without the statements that name any of these principals. */
+function withoutStatementsOf(policy: PolicyDocument, principals: string[]): PolicyDocument {
+    return { ...policy, Statement: policy.Statement.filter((st) => !awsPrincipals(st).some((p) => principals.includes(p))) };
+}
+
 async function check(key: KeyUnderTest, asker: Asker, request: Request): Promise<AccessCheck> {
     const context = requestContext(request, accountOf(asker.principal)!, key.region, otherRegion(key.region));
-    const base = { key: `${key.accountId}/${key.region}`, who: asker.who, ...request };
+    const base = { key: `${key.accountId}/${key.region}`, who: asker.who, ...(asker.target ? { target: asker.target } : {}), ...request };
     try {
         const decision = await decide({
             principal: asker.principal,
@@ -131,28 +185,32 @@ function allPlans(result: SynthResult): Plan[] {
     return [result.plan, ...Object.values(result.references).flatMap(allPlans)];
 }
 
-/** Every key the plans export (a target stack re-exports its staging stacks' keys), once. */
+/** Every key the plans export (a target stack re-exports its staging stacks' keys), once, with every target it serves. */
 function keysOf(plans: Plan[]): KeyUnderTest[] {
     const keys = new Map<string, KeyUnderTest>();
     for (const plan of plans) {
-        const exported = (plan.outputs.stagingKeys ?? []) as {
-            keyArn: string;
-            accountId: string;
-            region: string;
-            stagingRoleArn: string;
-        }[];
+        const exported = (plan.outputs.stagingKeys ?? []) as StagingKeyExport[];
         for (const entry of exported) {
             const resource = plans
                 .flatMap((p) => p.resources)
                 .find((r) => (kmsKeyTypes as readonly string[]).includes(r.type) && r.state.arn === entry.keyArn);
-            if (!resource || keys.has(entry.keyArn)) continue;
+            if (!resource) continue;
+            // A staging stack of several targets lists them per key; otherwise the stack's one target.
+            const targets = (entry.targetAccountIds ?? [plan.outputs.targetAccountId as string]).map((accountId) => ({
+                accountId,
+                stagingRoleArn: entry.stagingRoleArns?.[accountId] ?? entry.stagingRoleArn,
+            }));
+            const known = keys.get(entry.keyArn);
+            if (known) {
+                known.targets.push(...targets.filter((t) => !known.targets.some((k) => k.accountId === t.accountId)));
+                continue;
+            }
             keys.set(entry.keyArn, {
                 keyArn: entry.keyArn,
                 accountId: entry.accountId,
                 region: entry.region,
-                stagingRoleArn: entry.stagingRoleArn,
                 keyPolicy: JSON.parse(resource.inputs.policy as string),
-                targetAccountId: plan.outputs.targetAccountId as string,
+                targets,
                 targetAccess: plan.outputs.targetAccess as TargetAccess,
             });
         }
@@ -164,13 +222,13 @@ function keysOf(plans: Plan[]): KeyUnderTest[] {
  * The target roles of the plans, each with the key-use policies attached to it. A plan without
  * the target side (a staging stack) is judged against the policy the target stack would attach.
  */
-function targetKeyUsers(plans: Plan[], key: KeyUnderTest): Asker[] {
+function targetKeyUsers(plans: Plan[], key: KeyUnderTest, targetAccountId: string): Asker[] {
     const partition = partitionOf(key.region);
     const policies = new Map<string, PolicyDocument>();
     const attached = new Map<string, PolicyDocument[]>();
     for (const plan of plans) {
         for (const r of plan.resources) {
-            if (r.type === "aws:iam/policy:Policy" && accountOf(String(r.state.arn)) === key.targetAccountId) {
+            if (r.type === "aws:iam/policy:Policy" && accountOf(String(r.state.arn)) === targetAccountId) {
                 policies.set(r.state.arn as string, JSON.parse(r.inputs.policy as string));
             }
         }
@@ -186,14 +244,14 @@ function targetKeyUsers(plans: Plan[], key: KeyUnderTest): Asker[] {
         return [
             {
                 who: "target key user (expected target policy)",
-                principal: `arn:${partition}:iam::${key.targetAccountId}:role/TargetKeyUser`,
+                principal: `arn:${partition}:iam::${targetAccountId}:role/TargetKeyUser`,
                 identityPolicies: [expected],
             },
         ];
     }
     return [...attached].map(([role, docs]) => ({
         who: `target role ${role}`,
-        principal: `arn:${partition}:iam::${key.targetAccountId}:role/${role}`,
+        principal: `arn:${partition}:iam::${targetAccountId}:role/${role}`,
         identityPolicies: docs,
     }));
 }
@@ -204,7 +262,8 @@ function otherRegion(region: string): string {
 }
 
 function outsiderAccount(key: KeyUnderTest): string {
-    return ["999988887777", "999988887778"].find((a) => a !== key.accountId && a !== key.targetAccountId)!;
+    const taken = [key.accountId, ...key.targets.map((t) => t.accountId)];
+    return ["999988887777", "999988887778", "999988887779"].find((a) => !taken.includes(a))!;
 }
 
 export function mismatches(checks: AccessCheck[]): AccessCheck[] {

@@ -22,7 +22,10 @@ export function fleetProject(count: number, config: Record<string, unknown> = {}
     fs.copyFileSync(path.join(__dirname, "..", "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     const stack = {
         "pulumi:disable-default-providers": ["*"],
-        "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] },
+        // One target unless the config lists several.
+        ...(config.targets
+            ? {}
+            : { "drs-cross-account-kms:target": { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] } }),
         "drs-cross-account-kms:stagingAccounts": fleetEntries(count, { replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } }),
         ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`drs-cross-account-kms:${key}`, value])),
     };

@@ -24,6 +24,8 @@ export interface Registration {
     protect: boolean;
     importId?: string;
     retainOnDelete: boolean;
+    /** The names the resource was known by before (its aliases' names), if any. */
+    aliases?: string[];
 }
 
 /** What the monitor wrapper sees of a registration that the mocks' arguments leave out. */
@@ -33,6 +35,7 @@ interface NotedOptions {
     retainOnDelete: boolean;
     urn: string;
     parent?: string;
+    aliases?: string[];
 }
 
 const unknownInvoke = (token: string) => new Error(`The mocks do not know the invoke ${token}; add it to tests/mocks.ts.`);
@@ -88,6 +91,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             protect: opts.protect,
             importId: opts.importId || undefined,
             retainOnDelete: opts.retainOnDelete,
+            ...(opts.aliases?.length ? { aliases: opts.aliases } : {}),
         };
         this.registrations.push(registration);
         if (args.type.startsWith("pulumi:providers:")) this.providersByRef.set(`${opts.urn}::${id}`, registration);
@@ -342,6 +346,10 @@ export async function installMocks(
             retainOnDelete: Boolean(req.getRetainondelete()),
             urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
             parent: req.getParent(),
+            aliases: [
+                ...req.getAliasurnsList(),
+                ...req.getAliasesList().map((alias: any) => alias.getUrn() || alias.getSpec()?.getName()),
+            ].filter(Boolean),
         });
         return registerResource(req, callback);
     };

@@ -26,6 +26,8 @@ export const limits = {
     managedPolicyChars: 6_144,
     /** Managed policies attached to one role (the default quota). */
     managedPoliciesPerRole: 10,
+    /** A tag's value, in characters. */
+    tagValueChars: 256,
 } as const;
 
 /** The size AWS counts for a managed policy: its JSON without whitespace. */
