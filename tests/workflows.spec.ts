@@ -119,6 +119,23 @@ describe("workflows", () => {
         }
     });
 
+    it("preview: adds the access map of each stack to its job's summary as a Mermaid block, also when the preview failed", () => {
+        const preview = load("preview.yml");
+        for (const [job, stack] of [
+            ["staging", "${{ matrix.stack }}"],
+            ["target", "target"],
+        ] as const) {
+            const steps = preview.jobs[job].steps;
+            const map = steps.find((s) => s.run?.includes("--format mermaid"))!;
+            expect(map, job).not.to.equal(undefined);
+            expect(steps.indexOf(map)).to.be.greaterThan(steps.indexOf(pulumiStep(preview.jobs[job])));
+            expect(map.if).to.equal("${{ !cancelled() }}");
+            expect(map.run).to.include(`npm run -s synth -- --stack "${stack}" --format mermaid > access-map.mmd || status=$?`);
+            expect(map.run).to.include("echo '```mermaid'; cat access-map.mmd; echo '```'; } >> \"$GITHUB_STEP_SUMMARY\"");
+            expect(map.run!.trim().split("\n").pop()).to.equal('exit "$status"');
+        }
+    });
+
     it("deploy: on main only, one at a time, never cancelled mid-run", () => {
         const deploy = load("deploy.yml");
         expect(deploy.on).to.deep.equal({ push: { branches: ["main"] } });
