@@ -1,11 +1,29 @@
 // Several target accounts per staging account: a drill account beside the recovery account.
+import {
+    DescribeReplicationConfigurationTemplatesCommand,
+    DescribeSourceServersCommand,
+    DrsClient,
+    GetReplicationConfigurationCommand,
+} from "@aws-sdk/client-drs";
+import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from "@aws-sdk/client-kms";
+import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig } from "../config";
-import { buildKeyPolicy, buildTargetKeyUsePolicy, maxKeyPolicyTargets, keyPolicyBytes, limits } from "../components/policies";
+import {
+    buildKeyPolicy,
+    buildStagingRoleTrustPolicy,
+    buildTargetKeyUsePolicy,
+    maxKeyPolicyTargets,
+    keyPolicyBytes,
+    limits,
+} from "../components/policies";
 import { accessReport, mismatches } from "../tools/accessReport";
+import { AwsAccess } from "../tools/awsAccess";
 import { fleetProject } from "../tools/fleet";
 import { decide } from "../tools/simulate";
 import { synthesize } from "../tools/synth";
+import { verify } from "../tools/verify";
 import { Registration, byType, runProgram } from "./mocks";
 
 const recovery = "111122223333";
@@ -377,5 +395,168 @@ describe("several targets: access report", () => {
         expect(denied.every((c) => c.expected === "deny" && c.actual === "deny")).to.equal(true);
         const allowed = forTarget(drill).filter((c) => c.who === `target role DrsDrillRunner of target ${drill}` && c.expected === "allow");
         expect(allowed.map((c) => c.action)).to.include.members(["kms:ReEncryptFrom", "kms:DescribeKey"]);
+    });
+});
+
+describe("several targets: verify", () => {
+    const region = "us-east-1";
+    const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    const keyArn = `arn:aws:kms:${region}:${stagingA}:key/${keyId}`;
+    const roleIds: Record<string, string> = { [recovery]: "AROARECOVERYROLE00001", [drill]: "AROADRILLROLE00000001" };
+    const twoTargetPolicy = buildKeyPolicy({
+        stagingAccountId: stagingA,
+        region,
+        targetAccess: "documented",
+        targetAccountId: recovery,
+        stagingRoleArn: roleArn(stagingA, recovery),
+        stagingRoleUniqueId: roleIds[recovery],
+        additionalTargets: [{ targetAccountId: drill, stagingRoleArn: roleArn(stagingA, drill), stagingRoleUniqueId: roleIds[drill] }],
+    });
+    const stagingKey = {
+        accountId: stagingA,
+        region,
+        keyId,
+        keyArn,
+        aliasName: "alias/drs-cross-account-ebs",
+        stagingRoleArn: roleArn(stagingA, recovery),
+        replicationTemplateId: "rct-0123456789abcdef0",
+        targetAccountIds: [recovery, drill],
+        stagingRoleArns: { [recovery]: roleArn(stagingA, recovery), [drill]: roleArn(stagingA, drill) },
+    };
+    const stagingOutputs = {
+        targetAccountId: recovery,
+        targetAccountIds: [recovery, drill],
+        targetAccess: "documented",
+        stagingKeys: [stagingKey],
+    };
+    const settings = parseConfig({
+        deploy: "staging",
+        targets: [{ accountId: recovery }, { accountId: drill }],
+        stagingAccounts: [{ accountId: stagingA, region }],
+    }).settings;
+
+    const server = {
+        sourceServerID: "s-1",
+        dataReplicationInfo: { dataReplicationState: "CONTINUOUS" },
+        stagingArea: { status: "NOT_EXTENDED" },
+    };
+
+    /** A healthy staging account serving both targets, a server replicating and extended to each; `policy` is the key policy AWS holds. */
+    function accounts(policy = twoTargetPolicy) {
+        const clients = new Map<string, KMSClient | DrsClient | IAMClient>();
+        const kms = new KMSClient({ region });
+        mockClient(kms)
+            .on(DescribeKeyCommand)
+            .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })
+            .on(GetKeyRotationStatusCommand)
+            .resolves({ KeyRotationEnabled: true })
+            .on(GetKeyPolicyCommand)
+            .resolves({ Policy: JSON.stringify(policy) });
+        const iam = new IAMClient({ region });
+        const iamMock = mockClient(iam);
+        for (const target of [recovery, drill]) {
+            iamMock.on(GetRoleCommand, { RoleName: `DRSStagingAccountRole_${target}` }).resolves({
+                Role: {
+                    RoleName: `DRSStagingAccountRole_${target}`,
+                    Path: "/service-role/",
+                    RoleId: roleIds[target],
+                    Arn: roleArn(stagingA, target),
+                    CreateDate: new Date(),
+                    AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(buildStagingRoleTrustPolicy("aws", target))),
+                },
+            });
+        }
+        iamMock.on(GetRoleCommand, { RoleName: "AWSServiceRoleForElasticDisasterRecovery" }).resolves({
+            Role: { RoleName: "AWSServiceRoleForElasticDisasterRecovery", Path: "/aws-service-role/drs.amazonaws.com/" } as never,
+        });
+        const drs = new DrsClient({ region });
+        mockClient(drs)
+            .on(DescribeReplicationConfigurationTemplatesCommand)
+            .resolves({
+                items: [
+                    {
+                        replicationConfigurationTemplateID: stagingKey.replicationTemplateId,
+                        ebsEncryption: "CUSTOM",
+                        ebsEncryptionKeyArn: keyArn,
+                    },
+                ],
+            })
+            .on(DescribeSourceServersCommand)
+            .resolves({ items: [server] })
+            .on(GetReplicationConfigurationCommand)
+            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn });
+        clients.set(`kms ${stagingA}`, kms).set(`iam ${stagingA}`, iam).set(`drs ${stagingA}`, drs);
+        for (const target of [recovery, drill]) {
+            const targetKms = new KMSClient({ region });
+            mockClient(targetKms)
+                .on(DescribeKeyCommand)
+                .resolves({ KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } })
+                .on(DecryptCommand)
+                .rejects(Object.assign(new Error("not authorized to perform: kms:Decrypt"), { name: "AccessDeniedException" }));
+            const targetDrs = new DrsClient({ region });
+            mockClient(targetDrs)
+                .on(DescribeReplicationConfigurationTemplatesCommand)
+                .resolves({ items: [] })
+                .on(DescribeSourceServersCommand)
+                .resolves({ items: [server] });
+            clients.set(`kms ${target}`, targetKms).set(`drs ${target}`, targetDrs);
+        }
+        const asked: string[] = [];
+        const client = <T>(service: string, account: string) => {
+            asked.push(`${service} ${account}`);
+            const found = clients.get(`${service} ${account}`);
+            if (!found) throw new Error(`test: no ${service} client for ${account}`);
+            return Promise.resolve(found as T);
+        };
+        const access: AwsAccess = {
+            kms: (account) => client("kms", account),
+            drs: (account) => client("drs", account),
+            iam: (account) => client("iam", account),
+        };
+        return { access, asked };
+    }
+
+    it("checks each target's staging role and side in a stack of several targets, against the policy naming both", async () => {
+        const results = await verify({ settings, outputs: stagingOutputs }, accounts().access);
+        expect(results.filter((r) => r.status !== "PASS" && r.status !== "INFO")).to.deep.equal([]);
+        const scopes = (check: string) => results.filter((r) => r.check === check).map((r) => r.scope);
+        expect(scopes("key-policy")).to.deep.equal([`${stagingA}/${region}`]);
+        expect(scopes("staging-role")).to.deep.equal([`${stagingA}/${region} for ${recovery}`, `${stagingA}/${region} for ${drill}`]);
+        expect(scopes("target-describe-key")).to.deep.equal([
+            `${stagingA}/${region} for ${recovery}`,
+            `${stagingA}/${region} for ${drill}`,
+        ]);
+        expect(scopes("target-drs-initialised")).to.deep.equal([`${recovery}/${region}`, `${drill}/${region}`]);
+    });
+
+    it("fails the key policy that lost a target's statements", async () => {
+        const onlyRecovery = buildKeyPolicy({
+            stagingAccountId: stagingA,
+            region,
+            targetAccess: "documented",
+            targetAccountId: recovery,
+            stagingRoleArn: roleArn(stagingA, recovery),
+            stagingRoleUniqueId: roleIds[recovery],
+        });
+        const results = await verify({ settings, outputs: stagingOutputs }, accounts(onlyRecovery).access);
+        const keyPolicy = results.find((r) => r.check === "key-policy")!;
+        expect(keyPolicy.status).to.equal("FAIL");
+        expect(keyPolicy.message).to.contain(`AllowTargetAccountReEncryptThroughEc2For${drill}`);
+    });
+
+    it("in a target stack, checks only its own target's side, against the whole key policy", async () => {
+        const drillSettings = parseConfig({ deploy: "target", target: { accountId: drill }, stagingStacks: ["staging"] }).settings;
+        const drillOutputs = {
+            targetAccountId: drill,
+            targetAccess: "documented",
+            stagingKeys: [{ ...stagingKey, stagingRoleArn: roleArn(stagingA, drill) }],
+        };
+        const { access, asked } = accounts();
+        const results = await verify({ settings: drillSettings, outputs: drillOutputs }, access);
+        expect(results.filter((r) => r.status !== "PASS" && r.status !== "INFO")).to.deep.equal([]);
+        expect(results.filter((r) => r.check === "staging-role").map((r) => r.message)).to.deep.equal([
+            `${roleArn(stagingA, drill)} exists, trusted by DRS for the target account only.`,
+        ]);
+        expect(asked.filter((a) => a.endsWith(recovery))).to.deep.equal([]);
     });
 });

@@ -132,7 +132,7 @@ export async function readDeployedStack(options: ReadOptions): Promise<DeployedS
         if (err instanceof ConfigError) throw new UsageError(`${configSource}: ${err.message}`);
         throw err;
     }
-    const roleArns = new Map<string, string | undefined>([[settings.target.accountId, settings.target.roleArn]]);
+    const roleArns = new Map<string, string | undefined>(settings.targets.map((target) => [target.accountId, target.roleArn]));
     for (const entry of settings.stagingAccounts) if (!roleArns.get(entry.accountId)) roleArns.set(entry.accountId, entry.roleArn);
     return { outputs, settings, roleArns, secrets, warnings, source: options.outputsFile === undefined ? "pulumi" : "files" };
 }

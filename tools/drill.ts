@@ -1123,7 +1123,10 @@ class DrillRun {
                 deploy: this.input.settings.deploy,
                 stack: this.input.stack,
                 knownRoleIds: this.knownRoleIds,
-                stagingRoleArn: key.stagingRoleArn,
+                stagingRoleArn: key.stagingRoleArns?.[this.target] ?? key.stagingRoleArn,
+                otherTargets: (key.targetAccountIds ?? [])
+                    .filter((t) => t !== this.target)
+                    .map((t) => ({ targetAccountId: t, stagingRoleArn: key.stagingRoleArns?.[t] ?? "" })),
             });
             const truncated = d.truncated ? ` Only the newest ${d.scanned} KMS events of the window were read.` : "";
             if (d.refusals.length > 0) {
@@ -1269,6 +1272,8 @@ export interface DiagnosisContext {
     knownRoleIds: Map<string, string>;
     /** The key's DRSStagingAccountRole_<target> (the stack's stagingKeys output). */
     stagingRoleArn: string;
+    /** The key's other targets, when it serves several: its policy has a statement set for each. */
+    otherTargets?: { targetAccountId: string; stagingRoleArn: string }[];
 }
 
 interface Principal {
@@ -1360,6 +1365,7 @@ function programPolicies(ctx: DiagnosisContext) {
             region: ctx.region,
             stagingRoleArn: ctx.stagingRoleArn,
             targetAccess,
+            additionalTargets: ctx.otherTargets,
         });
     const keyUse = (targetAccess: TargetAccess) => buildTargetKeyUsePolicy({ keyArns: [ctx.keyArn], targetAccess });
     return {

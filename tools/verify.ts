@@ -223,7 +223,16 @@ export interface VerifyOptions {
 export async function verify(input: VerifyInput, aws: AwsAccess, options: VerifyOptions = {}): Promise<CheckResult[]> {
     const progress = options.progress ?? (() => undefined);
     const keys = stagingKeysOf(input.outputs);
-    const target = String(input.outputs.targetAccountId ?? input.settings.target.accountId);
+    // Every target the stack serves (a stack of several lists them), and the targets of each key.
+    const stackTargets = Array.isArray(input.outputs.targetAccountIds)
+        ? (input.outputs.targetAccountIds as string[])
+        : [String(input.outputs.targetAccountId ?? input.settings.target.accountId)];
+    // A key's policy names every target it serves; a target stack checks only its own target's side.
+    const policyTargetsOf = (key: StagingKeyExport) => key.targetAccountIds ?? stackTargets;
+    const targetsOfKey = (key: StagingKeyExport) => policyTargetsOf(key).filter((t) => stackTargets.includes(t));
+    const several = stackTargets.length > 1;
+    const forTarget = (scope: string, target: string) => (several ? `${scope} for ${target}` : scope);
+    const settingsOf = (target: string) => input.settings.targets.find((t) => t.accountId === target);
     const targetAccess = (input.outputs.targetAccess ?? input.settings.key.targetAccess) as TargetAccess;
     const outputsFlag = input.outputsFile ? ` --outputs ${input.outputsFile === "-" ? "<outputs file>" : input.outputsFile}` : "";
     const alignCommand = `npm run -s align-servers -- --stack ${input.stack ?? "<stack>"}${outputsFlag}`;
@@ -234,13 +243,14 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
     // What the checks read that the capacity and cost checks count: servers replicating per staging
     // key, servers extended per key, each key policy's bytes.
     const replicating = new Map<string, number>();
-    const extendedCounts = new Map<string, number>();
+    const extendedCounts = new Map(stackTargets.map((target) => [target, new Map<string, number>()]));
     const policyBytes = new Map<string, number>();
 
     // Account- and Region-wide checks run once, however many keys share the account or Region.
     const stagingPlaces = unique([...keys, ...input.settings.stagingAccounts].map((p) => `${p.accountId}/${p.region}`));
     const stagingRegions = (account: string) => stagingPlaces.filter((p) => p.startsWith(`${account}/`)).map((p) => p.split("/")[1]);
-    const targetRegions = unique([...(input.settings.target.regions ?? []), ...keys.map((k) => k.region)]);
+    const keysOf = (target: string) => keys.filter((k) => targetsOfKey(k).includes(target));
+    const targetRegions = (target: string) => unique([...(settingsOf(target)?.regions ?? []), ...keysOf(target).map((k) => k.region)]);
     const done = new Set<string>();
     const once = async (id: string, body: () => Promise<void>) => {
         if (done.has(id)) return;
@@ -257,8 +267,8 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
             ),
         );
     };
-    const targetRegionChecks = (region: string) =>
-        once(`target DRS ${region}`, () =>
+    const targetRegionChecks = (target: string, region: string) =>
+        once(`target DRS ${target}/${region}`, () =>
             run("target-drs-initialised", `${target}/${region}`, target, () => drsInitialised(aws, target, region, symptoms.recovery)),
         );
 
@@ -267,8 +277,9 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
         keys.filter((k) => k.multiRegionKey === part && k.accountId === key.accountId && k.keyId === key.keyId);
     for (const [i, key] of keys.entries()) {
         const scope = `${key.accountId}/${key.region}`;
+        const targets = targetsOfKey(key);
         progress(
-            `Checking key ${i + 1} of ${keys.length}: staging account ${key.accountId} in ${key.region}, and target account ${target} there...`,
+            `Checking key ${i + 1} of ${keys.length}: staging account ${key.accountId} in ${key.region}, and target account${targets.length > 1 ? "s" : ""} ${targets.join(", ")} there...`,
         );
         await stagingPlaceChecks(key.accountId, key.region);
         // One DescribeKey serves key-state and, for a primary, multi-region-replicas.
@@ -279,32 +290,37 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
             keyRotation(aws, key, input.settings.key.enableKeyRotation, family(key, "primary")[0]),
         );
         await run("key-policy", scope, key.accountId, () =>
-            keyPolicy(aws, key, target, targetAccess, (bytes) => policyBytes.set(key.keyArn, bytes)),
+            keyPolicy(aws, key, policyTargetsOf(key), targetAccess, (bytes) => policyBytes.set(key.keyArn, bytes)),
         );
         await run("key-policy-size", scope, key.accountId, async () => keyPolicySizeOutcome(policyBytes.get(key.keyArn)));
         if (key.multiRegionKey === "primary")
             await run("multi-region-replicas", scope, key.accountId, () =>
                 multiRegionReplicas(key, describeKey(), family(key, "replica"), alignCommand),
             );
-        await run("staging-role", scope, key.accountId, () => stagingRole(aws, key, target));
+        for (const target of targets) {
+            await run("staging-role", forTarget(scope, target), key.accountId, () => stagingRole(aws, key, target));
+        }
         await run("replication-template", scope, key.accountId, () => replicationTemplate(aws, key));
         await run("source-server-encryption", scope, key.accountId, () =>
             sourceServerEncryption(aws, key, alignCommand, (n) => replicating.set(key.keyArn, n)),
         );
         await run("replicating-capacity", scope, key.accountId, async () => replicatingCapacity(key, replicating.get(key.keyArn)));
-        await run("target-describe-key", scope, target, () => targetDescribeKey(aws, key, target));
-        await run("target-direct-decrypt-denied", scope, target, () => targetDirectDecrypt(aws, key, target));
-        await targetRegionChecks(key.region);
-        // One listing of the extended servers serves both checks.
-        let extended: Promise<SourceServer[]> | undefined;
-        const extendedServers = () =>
-            (extended ??= aws.drs(target, key.region).then((drs) => listSourceServers(drs, { stagingAccountIDs: [key.accountId] })));
-        await run("extended-source-servers", scope, target, async () => {
-            const listed = await extendedServers();
-            extendedCounts.set(key.keyArn, listed.length);
-            return extendedCapacity(key, listed);
-        });
-        await run("extended-server-replication", scope, target, async () => extendedReplication(key, target, await extendedServers()));
+        for (const target of targets) {
+            const here = forTarget(scope, target);
+            await run("target-describe-key", here, target, () => targetDescribeKey(aws, key, target));
+            await run("target-direct-decrypt-denied", here, target, () => targetDirectDecrypt(aws, key, target));
+            await targetRegionChecks(target, key.region);
+            // One listing of the extended servers serves both checks.
+            let extended: Promise<SourceServer[]> | undefined;
+            const extendedServers = () =>
+                (extended ??= aws.drs(target, key.region).then((drs) => listSourceServers(drs, { stagingAccountIDs: [key.accountId] })));
+            await run("extended-source-servers", here, target, async () => {
+                const listed = await extendedServers();
+                extendedCounts.get(target)?.set(key.keyArn, listed.length);
+                return extendedCapacity(key, listed);
+            });
+            await run("extended-server-replication", here, target, async () => extendedReplication(key, target, await extendedServers()));
+        }
     }
     // Configured places the outputs have no key for yet.
     for (const place of stagingPlaces) {
@@ -313,21 +329,26 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
         progress(`Checking staging account ${account} in ${region}...`);
         await stagingPlaceChecks(account, region);
     }
-    for (const region of targetRegions) {
-        if (done.has(`target DRS ${region}`)) continue;
-        progress(`Checking target account ${target} in ${region}...`);
-        await targetRegionChecks(region);
-    }
-    for (const region of unique(keys.map((k) => k.region))) {
-        const here = keys.filter((k) => k.region === region);
-        await run("target-capacity", `${target}/${region}`, target, async () => targetCapacity(target, region, here, extendedCounts));
-    }
-    const maxPolicies = input.settings.target.maxPoliciesPerRole ?? quotas.managedPoliciesPerRole.value;
-    for (const role of unique((input.settings.target.keyUserRoleNames ?? []).map((r) => r.split("/").pop()!))) {
-        progress(`Checking the managed policies of role ${role} in ${target}...`);
-        await run("managed-policies-per-role", `${target}/${role}`, target, () =>
-            managedPoliciesPerRole(aws, target, targetRegions[0] ?? keys[0].region, role, maxPolicies),
-        );
+    for (const target of stackTargets) {
+        for (const region of targetRegions(target)) {
+            if (done.has(`target DRS ${target}/${region}`)) continue;
+            progress(`Checking target account ${target} in ${region}...`);
+            await targetRegionChecks(target, region);
+        }
+        for (const region of unique(keysOf(target).map((k) => k.region))) {
+            const here = keysOf(target).filter((k) => k.region === region);
+            await run("target-capacity", `${target}/${region}`, target, async () =>
+                targetCapacity(target, region, here, extendedCounts.get(target)!),
+            );
+        }
+        const targetSettings = settingsOf(target);
+        const maxPolicies = targetSettings?.maxPoliciesPerRole ?? quotas.managedPoliciesPerRole.value;
+        for (const role of unique((targetSettings?.keyUserRoleNames ?? []).map((r) => r.split("/").pop()!))) {
+            progress(`Checking the managed policies of role ${role} in ${target}...`);
+            await run("managed-policies-per-role", `${target}/${role}`, target, () =>
+                managedPoliciesPerRole(aws, target, targetRegions(target)[0] ?? keys[0].region, role, maxPolicies),
+            );
+        }
     }
     results.push({ check: "monthly-cost", scope: "all", ...monthlyCost(keys, replicating, input.prices ?? listPrices) });
     return results;
@@ -549,21 +570,24 @@ async function keyRotation(aws: AwsAccess, key: StagingKeyExport, expected: bool
 async function keyPolicy(
     aws: AwsAccess,
     key: StagingKeyExport,
-    target: string,
+    targets: string[],
     targetAccess: TargetAccess,
     onBytes: (bytes: number) => void = () => undefined,
 ): Promise<Outcome> {
     const kms = await aws.kms(key.accountId, key.region);
     const iam = await aws.iam(key.accountId, key.region);
-    const { Role } = await iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) }));
-    const expected = buildKeyPolicy({
-        stagingAccountId: key.accountId,
-        targetAccountId: target,
-        region: key.region,
-        stagingRoleArn: key.stagingRoleArn,
-        stagingRoleUniqueId: Role?.RoleId,
-        targetAccess,
-    });
+    // Each target's staging role as the key policy names it: its ARN, and its unique ID in the policy Id.
+    const [first, ...additionalTargets] = await Promise.all(
+        targets.map(async (target) => {
+            const { Role } = await iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) }));
+            return {
+                targetAccountId: target,
+                stagingRoleArn: key.stagingRoleArns?.[target] ?? key.stagingRoleArn,
+                stagingRoleUniqueId: Role?.RoleId,
+            };
+        }),
+    );
+    const expected = buildKeyPolicy({ ...first, stagingAccountId: key.accountId, region: key.region, targetAccess, additionalTargets });
     const { Policy } = await kms.send(new GetKeyPolicyCommand({ KeyId: key.keyId, PolicyName: "default" }));
     const actual = JSON.parse(Policy ?? "{}");
     // KMS counts the policy as stored; its text's bytes, or the document's when only that is at hand.
