@@ -8,6 +8,11 @@ import { PlannedResource, SynthResult, synthesize } from "../tools/synth";
 import { spawnCli } from "./mocks";
 
 const fixtures = path.join(__dirname, "fixtures");
+/** Two recovery accounts, as config/schema.ts's targets[] takes them. */
+const twoTargetSettings = [
+    { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"], maxPoliciesPerRole: 15 },
+    { accountId: "777788889999", keyUserRoleNames: ["OtherOperator"] },
+];
 const id = "[A-Za-z0-9_]+";
 const label = '"[^"\\n]*"';
 
@@ -143,6 +148,22 @@ describe("access map (synth --format mermaid)", () => {
         // A role whose policy names another key gets no arrow to this one.
         expect(nodeId(text, "role Unrelated")).to.equal(undefined);
         for (const t of ["111122223333", "777788889999"]) expect(text).to.include(`["DRS for ${t}"]`);
+    });
+
+    it("draws the program's own plan for two targets: a staging role and a key user in each, both on the same keys", async () => {
+        const dir = fleetProject(2, { target: undefined, targets: twoTargetSettings });
+        const text = accessMap(await synthesize("fleet", { projectDir: dir, configFile: path.join(dir, "Pulumi.fleet.yaml") }));
+        checkStructure(text);
+        expect(text).to.include('["target account 111122223333"]');
+        expect(text).to.include('["target account 777788889999"]');
+        for (const role of ["role DrsRecoveryOperator", "role OtherOperator"])
+            expect(edgeLabel(text, nodeId(text, role)!, "a1k"), role).to.equal(
+                "2 keys: ReEncrypt* via ec2 in each key's Region; DescribeKey",
+            );
+        for (const t of ["111122223333", "777788889999"])
+            expect(edgeLabel(text, nodeId(text, `DRS for ${t}`)!, nodeId(text, `role DRSStagingAccountRole_${t}`)!), t).to.match(
+                /^AssumeRole/,
+            );
     });
 
     it("intersects actions with wildcards, keeping the narrower", () => {

@@ -4,6 +4,12 @@ import { fleetProject } from "../tools/fleet";
 import { capacityOf, formatCapacity, quotas, sharedWith } from "../tools/quotas";
 import { SynthResult, synthesize } from "../tools/synth";
 
+/** Two recovery accounts, as config/schema.ts's targets[] takes them. */
+const twoTargetSettings = [
+    { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"], maxPoliciesPerRole: 15 },
+    { accountId: "777788889999", keyUserRoleNames: ["OtherOperator"] },
+];
+
 describe("quotas: capacity of the plan", () => {
     let target: SynthResult;
     before(async () => {
@@ -72,6 +78,25 @@ describe("quotas: capacity of the plan", () => {
         expect(c.staging).to.have.length(100);
         // 100 entries of 300 servers each can extend 30,000 servers, 10,000 per Region: over the target's source-server quota.
         expect(c.findings.filter((f) => f.startsWith("servers the staging places can extend into 111122223333/"))).to.have.length(3);
+    });
+
+    it("with several targets: each staging place counts for each target, each role has its target's quota", async () => {
+        const dir = fleetProject(2, { target: undefined, targets: twoTargetSettings });
+        const c = capacityOf(await synthesize("fleet", { projectDir: dir, configFile: path.join(dir, "Pulumi.fleet.yaml") }));
+        expect(c.staging.map((p) => p.targets)).to.deep.equal([
+            ["111122223333", "777788889999"],
+            ["111122223333", "777788889999"],
+        ]);
+        expect(c.targets.map((t) => `${t.accountId}/${t.region}`)).to.deep.equal([
+            "111122223333/us-east-1",
+            "111122223333/us-west-2",
+            "777788889999/us-east-1",
+            "777788889999/us-west-2",
+        ]);
+        expect(c.roles.filter((r) => !r.role.startsWith("DRS")).map((r) => [r.role, r.quota])).to.deep.equal([
+            ["DrsRecoveryOperator", 15],
+            ["OtherOperator", 10],
+        ]);
     });
 
     it("reads the targets a key is shared with from its key policy, whatever their number", () => {

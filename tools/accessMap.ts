@@ -207,7 +207,15 @@ class AccessMap {
      * and Identity Center permission sets that reference policies by name (their role in the account
      * holds them). Only `roleArn`, when a key policy names one role.
      */
+    private readonly identities = new Map<string, { key: string; label: string; policies: PolicyDocument[] }[]>();
+
     private identitiesIn(account: string, roleArn?: string): { key: string; label: string; policies: PolicyDocument[] }[] {
+        const cacheKey = `${account} ${roleArn ?? ""}`;
+        if (!this.identities.has(cacheKey)) this.identities.set(cacheKey, this.findIdentities(account, roleArn));
+        return this.identities.get(cacheKey)!;
+    }
+
+    private findIdentities(account: string, roleArn?: string): { key: string; label: string; policies: PolicyDocument[] }[] {
         const policies = new Map<string, { name: string; path: string; doc: PolicyDocument }>();
         for (const r of this.resources) {
             if (r.type !== "aws:iam/policy:Policy" || accountOf(String(r.state.arn)) !== account) continue;
@@ -419,9 +427,8 @@ function grantOf(s: PolicyStatement, ownAccount?: string): Grant {
 
 /** Whether an identity statement's Resource covers a key. */
 function coversResource(t: PolicyStatement, keyArn: string): boolean {
-    return listOf(t.Resource).some(
-        (r) => r === "*" || r === keyArn || new RegExp(`^${r.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(keyArn),
-    );
+    // Exact ARNs first: a large fleet's key-use policies name hundreds, and a pattern per ARN is slow.
+    return listOf(t.Resource).some((r) => r === "*" || r === keyArn || (r.includes("*") && pattern(r).test(keyArn)));
 }
 
 const pattern = (a: string) => new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i");

@@ -125,11 +125,18 @@ export interface Capacity {
     findings: string[];
 }
 
-/** The quota of managed policies per role the stack's config claims (target.maxPoliciesPerRole), or IAM's default. */
-function policiesPerRole(config: Record<string, unknown> | undefined): number {
-    const target = config?.["drs-cross-account-kms:target"] as { maxPoliciesPerRole?: unknown } | undefined;
-    const n = Number(target?.maxPoliciesPerRole);
-    return Number.isInteger(n) && n > 0 ? n : quotas.managedPoliciesPerRole.value;
+/**
+ * The quota of managed policies per role each target's config claims (target.maxPoliciesPerRole, or
+ * that of each of targets[]), by the target's account; IAM's default for any other account.
+ */
+function policiesPerRole(config: Record<string, unknown> | undefined): (account: string) => number {
+    const byAccount = new Map<string, number>();
+    const targets = [config?.["drs-cross-account-kms:target"], ...[config?.["drs-cross-account-kms:targets"] ?? []].flat()];
+    for (const t of targets as ({ accountId?: unknown; maxPoliciesPerRole?: unknown } | undefined)[]) {
+        const n = Number(t?.maxPoliciesPerRole);
+        if (typeof t?.accountId === "string" && Number.isInteger(n) && n > 0) byAccount.set(t.accountId, n);
+    }
+    return (account) => byAccount.get(account) ?? quotas.managedPoliciesPerRole.value;
 }
 
 /** How much of each quota the plan (and the plans it reads) uses, and with --servers what the servers need. */
@@ -219,12 +226,12 @@ export function capacityOf(result: SynthResult, servers?: ServerCount): Capacity
                 const ps = String(r.inputs.permissionSetArn);
                 const row = permissionSets.find((p) => p.stack === plan.stack && p.permissionSet === ps);
                 if (row) row.policies++;
-                else permissionSets.push({ stack: plan.stack, permissionSet: ps, policies: 1, quota: perRole });
+                else permissionSets.push({ stack: plan.stack, permissionSet: ps, policies: 1, quota: perRole("") });
             }
         }
         for (const [key, n] of [...attached].sort(([a], [b]) => a.localeCompare(b))) {
             const [accountId, role] = key.split("/");
-            roles.push({ stack: plan.stack, accountId, role, attached: n, quota: perRole });
+            roles.push({ stack: plan.stack, accountId, role, attached: n, quota: perRole(accountId) });
         }
     }
     const capacity: Capacity = { quotas, staging, targets, keyPolicies, keyUsePolicies, roles, permissionSets, findings: [] };
