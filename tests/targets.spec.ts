@@ -18,6 +18,7 @@ import {
     keyPolicyBytes,
     limits,
 } from "../components/policies";
+import { violations } from "../policy/rules";
 import { accessReport, mismatches } from "../tools/accessReport";
 import { AwsAccess } from "../tools/awsAccess";
 import { fleetProject } from "../tools/fleet";
@@ -382,7 +383,8 @@ describe("several targets: access report", () => {
             ],
             alerts: { enabled: false },
         });
-        const checks = await accessReport(await synthesize("fleet", { projectDir: dir }));
+        const plan = await synthesize("fleet", { projectDir: dir });
+        const checks = await accessReport(plan);
         expect(mismatches(checks)).to.deep.equal([]);
         const forTarget = (account: string) => checks.filter((c) => c.target === account);
         // Six keys serve the recovery account, four the drill account (not eu-west-1).
@@ -395,6 +397,14 @@ describe("several targets: access report", () => {
         expect(denied.every((c) => c.expected === "deny" && c.actual === "deny")).to.equal(true);
         const allowed = forTarget(drill).filter((c) => c.who === `target role DrsDrillRunner of target ${drill}` && c.expected === "allow");
         expect(allowed.map((c) => c.action)).to.include.members(["kms:ReEncryptFrom", "kms:DescribeKey"]);
+        // And the policy pack finds nothing: each target's statements carry its own conditions.
+        const providers = new Map(plan.plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.urn, r.inputs]));
+        const resources = plan.plan.resources.map((r) => ({
+            type: r.type,
+            props: r.inputs,
+            providerProps: r.provider ? providers.get(r.provider) : undefined,
+        }));
+        expect(resources.flatMap(violations)).to.deep.equal([]);
     });
 });
 
