@@ -35,14 +35,18 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
                 "until a replication template points at it. Add replication, or set the template's key ARN yourself.",
         );
     }
-    s.target.launch.forEach((launch, i) => {
-        if (!launch.retainOnDelete) {
-            warn(
-                `target.launch[${i}].retainOnDelete is false: removing this launch entry, or \`pulumi destroy\`, deletes the launch ` +
-                    `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
-            );
-        }
-    });
+    // Each target by its key: `target`, or its item of `targets`.
+    const targets = s.targets.map((target, i) => ({ target, path: raw.targets === undefined ? "target" : `targets[${i}]` }));
+    for (const { target, path } of targets) {
+        target.launch.forEach((launch, i) => {
+            if (!launch.retainOnDelete) {
+                warn(
+                    `${path}.launch[${i}].retainOnDelete is false: removing this launch entry, or \`pulumi destroy\`, deletes the launch ` +
+                        `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
+                );
+            }
+        });
+    }
 
     // Settings a deploy mode does not read.
     if (!buildsStaging && raw.stagingAccounts !== undefined)
@@ -51,21 +55,24 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
         warn(`stagingStacks is ignored with deploy: ${s.deploy}; it is read only with deploy: target.`);
     }
     if (s.deploy === "staging") {
-        if (s.target.keyUserRoleNames.length > 0) {
-            warn("target.keyUserRoleNames is ignored with deploy: staging; the target stack attaches the key-use policy.");
+        for (const { target, path } of targets) {
+            if (target.keyUserRoleNames.length > 0)
+                warn(`${path}.keyUserRoleNames is ignored with deploy: staging; the target stack attaches the key-use policy.`);
+            if (target.launch.length > 0)
+                warn(`${path}.launch is ignored with deploy: staging; the target stack applies the launch settings.`);
         }
         if (s.identityCenter) {
             warn(
                 "identityCenter is ignored with deploy: staging; the target stack references the key-use policies from the permission sets.",
             );
         }
-        if (s.target.launch.length > 0)
-            warn("target.launch is ignored with deploy: staging; the target stack applies the launch settings.");
-    } else if (s.target.keyUserRoleNames.length === 0 && !s.identityCenter) {
-        warn(
-            "target.keyUserRoleNames is empty: the key-use policy is created in the target account but attached to no role. " +
-                "Name the roles that start recoveries and drills, or set identityCenter for people who sign in through IAM Identity Center.",
-        );
+    } else if (!s.identityCenter) {
+        for (const { target, path } of targets.filter(({ target }) => target.keyUserRoleNames.length === 0)) {
+            warn(
+                `${path}.keyUserRoleNames is empty: the key-use policy is created in the target account${targets.length > 1 ? ` ${target.accountId}` : ""} but attached to no role. ` +
+                    "Name the roles that start recoveries and drills, or set identityCenter for people who sign in through IAM Identity Center.",
+            );
+        }
     }
 
     const key = s.key;

@@ -111,6 +111,9 @@ const whole = (min: number, max: number) =>
             ? n
             : refuse(`must be a whole number from ${min} to ${max}, not ${show(x)}.`);
     });
+const amount = kind((x) =>
+    typeof x === "number" && Number.isFinite(x) && x >= 0 ? x : refuse(`must be a number, 0 or more, not ${show(x)}.`),
+);
 const oneOf = <T extends string>(allowed: readonly T[]) =>
     kind((x) => ((allowed as readonly unknown[]).includes(x) ? (x as T) : refuse(`must be one of ${allowed.join(", ")}, not ${show(x)}.`)));
 
@@ -378,6 +381,34 @@ export const settingsSchema = {
         "must be a list of { accountId, region } entries.",
     ),
     stagingStacks: list("Staging stacks a target stack reads key ARNs from", stackName, [], "must be a list of non-empty strings."),
+    pricing: group(
+        "Prices over the list prices of tools/pricing.ts, for the plan, verify and drill (docs/cost-and-quotas.md)",
+        {
+            origin: setting("Whose prices these are", description, OPTIONAL),
+            kms: group(
+                "KMS prices, USD",
+                {
+                    keyMonth: setting("Each key a month", amount, OPTIONAL),
+                    rotationMonth: setting("Each rotation a month", amount, OPTIONAL),
+                    billedRotations: setting("Rotations billed", whole(0, 100), OPTIONAL),
+                },
+                OPTIONAL,
+            ),
+            drsServerHour: setting(
+                "DRS per replicating server-hour, USD: a number, or { <region> or *: number }",
+                kind((x) => {
+                    if (typeof x === "number") return amount.read(x);
+                    if (x === null || typeof x !== "object" || Array.isArray(x))
+                        return refuse('must be a number or { "<region>": number }.');
+                    const bad = Object.entries(x).filter(([, value]) => amount.read(value) instanceof Problem);
+                    if (bad.length > 0) return refuse(`has ${bad.map(([region]) => region).join(", ")} not a number, 0 or more.`);
+                    return x as Record<string, number>;
+                }),
+                OPTIONAL,
+            ),
+        },
+        OPTIONAL,
+    ),
     identityCenter: group(
         "IAM Identity Center permission sets that reference the key-use policies",
         {

@@ -142,4 +142,26 @@ describe("pricing: the plan's monthly cost", () => {
         const missing = spawnCli("synth", "--stack", "target", "--prices", `${file}.nope`);
         expect([missing.status, missing.stderr]).to.deep.equal([2, `error: --prices ${file}.nope: cannot read it (ENOENT).\n`]);
     });
+
+    it("takes the stack's pricing config when no --prices is given, checked like every setting", () => {
+        const dir = fleetProject(1, {
+            pricing: { drsServerHour: { "us-east-1": 0.028 }, kms: { keyMonth: 0.9 } },
+            alerts: { enabled: false },
+        });
+        const configured = spawnCli("synth", "--stack", "fleet", "--servers", "10", "--config-file", path.join(dir, "Pulumi.fleet.yaml"));
+        expect(configured.status, configured.stderr).to.equal(0);
+        const cost = JSON.parse(configured.stdout).cost;
+        expect(cost.kms.monthly.now).to.equal(0.9);
+        expect(cost.drs.monthly).to.deep.equal({ min: 10 * 0.028 * hoursPerMonth, max: 10 * 0.028 * hoursPerMonth });
+        // --prices wins over the config.
+        const file = path.join(dir, "prices.json");
+        fs.writeFileSync(file, JSON.stringify({ kms: { keyMonth: 2 } }));
+        const flagged = spawnCli("synth", "--stack", "fleet", "--prices", file, "--config-file", path.join(dir, "Pulumi.fleet.yaml"));
+        expect(JSON.parse(flagged.stdout).cost.kms.monthly.now).to.equal(2);
+        const bad = fleetProject(1, { pricing: { kms: { keyMonth: -1 }, drsServerHour: { "us-east-1": "cheap" } } });
+        const refused = spawnCli("synth", "--stack", "fleet", "--config-file", path.join(bad, "Pulumi.fleet.yaml"));
+        expect(refused.status).to.equal(2);
+        expect(refused.stderr).to.contain("drs-cross-account-kms:pricing.kms.keyMonth must be a number, 0 or more, not -1.");
+        expect(refused.stderr).to.contain("drs-cross-account-kms:pricing.drsServerHour has us-east-1 not a number, 0 or more.");
+    });
 });

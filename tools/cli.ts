@@ -284,6 +284,11 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
         const estimate = await estimateOptions(options, format);
         const { synthesize } = await import("./synth");
         const result = await synthesize(stack, { configFile, projectDir: deps.projectDir });
+        if (format !== "mermaid") {
+            // Without --prices, the stack's own pricing config (checked by the program's run).
+            const { pricesFor, pricingConfigKey } = await import("./pricing");
+            estimate.prices = pricesFor(estimate.prices, result.config?.[pricingConfigKey]);
+        }
         for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
         let text: string;
         if (format === "mermaid") {

@@ -40,7 +40,7 @@ import {
 import { AssumedRoleAccess, AwsAccess, DrillAccess, IdentitySession, UnreachableAccount, isDrillAccess } from "./awsAccess";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
 import { Io, delayedProgress } from "./io";
-import { PriceTable, drsPriceIn, listPrices } from "./pricing";
+import { PriceTable, drsPriceIn, pricesFor } from "./pricing";
 import {
     allPages,
     describeEncryption,
@@ -510,7 +510,12 @@ class DrillRun {
                 `${plural(regions.length, "job")} (one per Region${regions.length > 0 ? `: ${regions.join(", ")}` : ""}) with ${plural(drillable.length, "server")}, ` +
                 `from the latest data (DRS takes an on-demand snapshot); DRS usually launches drill instances in 10 to 30 minutes, ` +
                 `longer for many or large disks. This run follows the job for up to ${timeoutMinutes} minutes (--timeout).`,
-            cost: drillCost(this.options.prices ?? listPrices, drillable, timeoutMinutes, this.options.keep ?? false),
+            cost: drillCost(
+                pricesFor(this.options.prices, this.input.settings.pricing),
+                drillable,
+                timeoutMinutes,
+                this.options.keep ?? false,
+            ),
         };
     }
 

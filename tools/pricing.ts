@@ -120,6 +120,16 @@ export function pricesWith(overrides: unknown, file = "--prices"): PriceTable {
     return { ...listPrices, origin, kms, drsServerHour };
 }
 
+export const pricingConfigKey = "drs-cross-account-kms:pricing";
+
+/** The prices a command uses: --prices, else the stack's `pricing` config, else the list prices. */
+export function pricesFor(flag: PriceTable | undefined, configured: unknown): PriceTable {
+    if (flag) return flag;
+    if (configured === undefined) return listPrices;
+    const table = pricesWith(configured, pricingConfigKey);
+    return { ...table, origin: (configured as PriceOverrides).origin ?? `AWS list prices, with the figures of ${pricingConfigKey}` };
+}
+
 /** DRS's price per server-hour in a Region, if the table has one. */
 export function drsPriceIn(prices: PriceTable, region: string): number | undefined {
     return prices.drsServerHour[region] ?? prices.drsServerHour["*"];

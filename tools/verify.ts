@@ -17,7 +17,7 @@ import {
 import { AwsAccess, UnreachableAccount } from "./awsAccess";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
 import { delayedProgress } from "./io";
-import { PriceTable, drsPriceIn, hoursPerMonth, listPrices, money } from "./pricing";
+import { PriceTable, drsPriceIn, hoursPerMonth, money, pricesFor } from "./pricing";
 import { nearLimit, quotas } from "./quotas";
 import { UsageError } from "./stackFiles";
 import {
@@ -350,7 +350,11 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
             );
         }
     }
-    results.push({ check: "monthly-cost", scope: "all", ...monthlyCost(keys, replicating, input.prices ?? listPrices) });
+    results.push({
+        check: "monthly-cost",
+        scope: "all",
+        ...monthlyCost(keys, replicating, pricesFor(input.prices, input.settings.pricing)),
+    });
     return results;
 }
 
