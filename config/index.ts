@@ -159,7 +159,7 @@ export function closest(word: string, candidates: string[]): string | undefined 
 }
 
 /** Exactly one of target and targets; a target stack deploys one account. */
-function targetProblems(raw: RawConfig, deploy: string): string[] {
+function targetProblems(raw: RawConfig, deploy: unknown): string[] {
     const [target, targets] = [raw.target !== undefined || dotted(raw, "target"), raw.targets !== undefined || dotted(raw, "targets")];
     if (deploy === "target" && targets) {
         return [

@@ -4,6 +4,7 @@ import {
     DescribeSourceServersCommand,
     DrsClient,
     GetReplicationConfigurationCommand,
+    SourceServer,
 } from "@aws-sdk/client-drs";
 import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from "@aws-sdk/client-kms";
@@ -176,7 +177,11 @@ describe("several targets: key policy", () => {
     it("has a set of target statements per target, each as that target only, and both staging role IDs in its Id", () => {
         const policy = buildKeyPolicy(withDrill);
         expect(policy.Id).to.equal("drs-cross-account-key-policy-AROAAAAAAAAAAAAAAAAA1-AROAAAAAAAAAAAAAAAAA2");
-        const perTarget = policy.Statement.slice(4).map((s) => [s.Sid, s.Principal!.AWS, s.Condition?.StringEquals["kms:CallerAccount"]]);
+        const perTarget = policy.Statement.slice(4).map((s) => [
+            s.Sid,
+            (s.Principal as { AWS: string }).AWS,
+            s.Condition?.StringEquals["kms:CallerAccount"],
+        ]);
         expect(perTarget).to.deep.equal([
             [`AllowDrsStagingAccountRoleReEncryptThroughEc2For${recovery}`, roleArn(stagingA, recovery), stagingA],
             [`AllowTargetAccountReEncryptThroughEc2For${recovery}`, `arn:aws:iam::${recovery}:root`, recovery],
@@ -445,7 +450,7 @@ describe("several targets: verify", () => {
         stagingAccounts: [{ accountId: stagingA, region }],
     }).settings;
 
-    const server = {
+    const server: SourceServer = {
         sourceServerID: "s-1",
         dataReplicationInfo: { dataReplicationState: "CONTINUOUS" },
         stagingArea: { status: "NOT_EXTENDED" },
