@@ -713,7 +713,7 @@ describe("config mistakes that pulumi config set makes easy", () => {
             "key.alais is not a known setting. Known: alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess. Did you mean alias?",
         ]);
         expect(problemsOf({ ...base, targte: { accountId: "111122223333" } })).to.deep.include(
-            "targte is not a setting of this program. Known keys: deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, identityCenter. Did you mean target?",
+            "targte is not a setting of this program. Known keys: deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter. Did you mean target?",
         );
     });
 
