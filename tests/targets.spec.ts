@@ -418,15 +418,16 @@ describe("several targets: verify", () => {
     const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
     const keyArn = `arn:aws:kms:${region}:${stagingA}:key/${keyId}`;
     const roleIds: Record<string, string> = { [recovery]: "AROARECOVERYROLE00001", [drill]: "AROADRILLROLE00000001" };
-    const twoTargetPolicy = buildKeyPolicy({
-        stagingAccountId: stagingA,
-        region,
-        targetAccess: "documented",
-        targetAccountId: recovery,
-        stagingRoleArn: roleArn(stagingA, recovery),
-        stagingRoleUniqueId: roleIds[recovery],
-        additionalTargets: [{ targetAccountId: drill, stagingRoleArn: roleArn(stagingA, drill), stagingRoleUniqueId: roleIds[drill] }],
-    });
+    /** The key policy the program deploys for these targets of the staging key. */
+    const policyFor = (...targets: string[]) => {
+        const [first, ...additionalTargets] = targets.map((t) => ({
+            targetAccountId: t,
+            stagingRoleArn: roleArn(stagingA, t),
+            stagingRoleUniqueId: roleIds[t],
+        }));
+        return buildKeyPolicy({ ...first, stagingAccountId: stagingA, region, targetAccess: "documented", additionalTargets });
+    };
+    const twoTargetPolicy = policyFor(recovery, drill);
     const stagingKey = {
         accountId: stagingA,
         region,
@@ -545,15 +546,7 @@ describe("several targets: verify", () => {
     });
 
     it("fails the key policy that lost a target's statements", async () => {
-        const onlyRecovery = buildKeyPolicy({
-            stagingAccountId: stagingA,
-            region,
-            targetAccess: "documented",
-            targetAccountId: recovery,
-            stagingRoleArn: roleArn(stagingA, recovery),
-            stagingRoleUniqueId: roleIds[recovery],
-        });
-        const results = await verify({ settings, outputs: stagingOutputs }, accounts(onlyRecovery).access);
+        const results = await verify({ settings, outputs: stagingOutputs }, accounts(policyFor(recovery)).access);
         const keyPolicy = results.find((r) => r.check === "key-policy")!;
         expect(keyPolicy.status).to.equal("FAIL");
         expect(keyPolicy.message).to.contain(`AllowTargetAccountReEncryptThroughEc2For${drill}`);
