@@ -321,27 +321,18 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
     }
     const workspace = deps.workspace === undefined ? await defaultWorkspace() : (deps.workspace ?? undefined);
     const progressDelayMs = deps.progressDelayMs ?? 1000;
+    // What every AWS command takes: the stack, its outputs and config, --json; and how it reaches AWS.
+    const common = { stack, outputsFile: options.outputs as string | undefined, configFile, json: Boolean(options.json) };
+    const awsDeps = { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir };
     if (name === "verify") {
         const { verifyCommand } = await import("./verify");
-        return verifyCommand(
-            {
-                stack,
-                outputsFile: options.outputs as string | undefined,
-                configFile,
-                json: Boolean(options.json),
-                prices: await readPrices(options.prices as string | undefined),
-            },
-            { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
-        );
+        return verifyCommand({ ...common, prices: await readPrices(options.prices as string | undefined) }, awsDeps);
     }
     if (name === "drill") {
         const { drillCommand } = await import("./drill");
         return drillCommand(
             {
-                stack,
-                outputsFile: options.outputs as string | undefined,
-                configFile,
-                json: Boolean(options.json),
+                ...common,
                 start: Boolean(options.start),
                 cleanup: Boolean(options.cleanup),
                 diagnose: Boolean(options.diagnose),
@@ -356,20 +347,17 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
                 stagingRoles: options.stagingRole as string[] | undefined,
                 prices: await readPrices(options.prices as string | undefined),
             },
-            { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
+            awsDeps,
         );
     }
     const { alignServersCommand } = await import("./alignServers");
     return alignServersCommand(
         {
-            stack,
-            outputsFile: options.outputs as string | undefined,
-            configFile,
-            json: Boolean(options.json),
+            ...common,
             apply: Boolean(options.apply),
             servers: options.server as string[] | undefined,
         },
-        { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir },
+        awsDeps,
     );
 }
 
