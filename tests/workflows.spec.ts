@@ -102,37 +102,36 @@ describe("workflows", () => {
         expect(deploy.jobs.target.needs).to.equal("staging"); // staging stacks verified first
     });
 
-    it("preview: adds the access report to each job's summary, and fails the job on a mismatch", () => {
+    /** Per preview job and its stack, the step that adds `marker`'s output to the job summary: after the preview, run even when it failed. */
+    const summarySteps = (marker: string) => {
         const preview = load("preview.yml");
-        for (const [job, stack] of [
-            ["staging", "${{ matrix.stack }}"],
-            ["target", "target"],
-        ] as const) {
+        return (
+            [
+                ["staging", "${{ matrix.stack }}"],
+                ["target", "target"],
+            ] as const
+        ).map(([job, stack]) => {
             const steps = preview.jobs[job].steps;
-            const report = steps.find((s) => s.run?.includes("npm run -s access-report"))!;
-            expect(report, job).not.to.equal(undefined);
-            expect(steps.indexOf(report)).to.be.greaterThan(steps.indexOf(pulumiStep(preview.jobs[job])));
-            expect(report.if).to.equal("${{ !cancelled() }}");
-            expect(report.run).to.include(`npm run -s access-report -- --stack "${stack}" > access-report.txt || status=$?`);
-            expect(report.run).to.include('>> "$GITHUB_STEP_SUMMARY"');
-            expect(report.run!.trim().split("\n").pop()).to.equal('exit "$status"');
+            const step = steps.find((s) => s.run?.includes(marker))!;
+            expect(step, job).not.to.equal(undefined);
+            expect(steps.indexOf(step)).to.be.greaterThan(steps.indexOf(pulumiStep(preview.jobs[job])));
+            expect(step.if).to.equal("${{ !cancelled() }}");
+            expect(step.run!.trim().split("\n").pop()).to.equal('exit "$status"');
+            return { stack, run: step.run! };
+        });
+    };
+
+    it("preview: adds the access report to each job's summary, and fails the job on a mismatch", () => {
+        for (const { stack, run } of summarySteps("npm run -s access-report")) {
+            expect(run).to.include(`npm run -s access-report -- --stack "${stack}" > access-report.txt || status=$?`);
+            expect(run).to.include('>> "$GITHUB_STEP_SUMMARY"');
         }
     });
 
     it("preview: adds the access map of each stack to its job's summary as a Mermaid block, also when the preview failed", () => {
-        const preview = load("preview.yml");
-        for (const [job, stack] of [
-            ["staging", "${{ matrix.stack }}"],
-            ["target", "target"],
-        ] as const) {
-            const steps = preview.jobs[job].steps;
-            const map = steps.find((s) => s.run?.includes("--format mermaid"))!;
-            expect(map, job).not.to.equal(undefined);
-            expect(steps.indexOf(map)).to.be.greaterThan(steps.indexOf(pulumiStep(preview.jobs[job])));
-            expect(map.if).to.equal("${{ !cancelled() }}");
-            expect(map.run).to.include(`npm run -s synth -- --stack "${stack}" --format mermaid > access-map.mmd || status=$?`);
-            expect(map.run).to.include("echo '```mermaid'; cat access-map.mmd; echo '```'; } >> \"$GITHUB_STEP_SUMMARY\"");
-            expect(map.run!.trim().split("\n").pop()).to.equal('exit "$status"');
+        for (const { stack, run } of summarySteps("--format mermaid")) {
+            expect(run).to.include(`npm run -s synth -- --stack "${stack}" --format mermaid > access-map.mmd || status=$?`);
+            expect(run).to.include("echo '```mermaid'; cat access-map.mmd; echo '```'; } >> \"$GITHUB_STEP_SUMMARY\"");
         }
     });
 
