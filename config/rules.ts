@@ -330,11 +330,12 @@ const keyUsePoliciesFit: Rule = (s, found) => {
     const { targets, key, stagingAccounts, identityCenter } = normalisedTargets(s as Settings);
     const counts = targets.map((target, i) => {
         const keys = keysOfTarget(target, stagingAccounts);
-        const problem = policyPlanProblem(target, keys, key.targetAccess);
-        if (problem) found.problems.push(`stagingAccounts ${targets.length > 1 ? `(for targets[${i}]) ` : ""}${problem}`);
-        return problem
-            ? undefined
-            : planTargetKeyUsePolicies({ keys, targetAccess: key.targetAccess, maxPolicies: target.maxPoliciesPerRole }).length;
+        try {
+            return planTargetKeyUsePolicies({ keys, targetAccess: key.targetAccess, maxPolicies: target.maxPoliciesPerRole }).length;
+        } catch (err) {
+            found.problems.push(`stagingAccounts ${targets.length > 1 ? `(for targets[${i}]) ` : ""}${(err as Error).message}`);
+            return undefined;
+        }
     });
     // A permission set names the same policies in every account it is provisioned to.
     if (identityCenter && new Set(counts.filter((n) => n !== undefined)).size > 1) {

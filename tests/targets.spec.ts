@@ -22,7 +22,7 @@ import {
 import { violations } from "../policy/rules";
 import { accessReport, mismatches } from "../tools/accessReport";
 import { AwsAccess } from "../tools/awsAccess";
-import { fleetProject } from "../tools/fleet";
+import { fleetEntries, fleetProject, fleetRegions } from "../tools/fleet";
 import { decide } from "../tools/simulate";
 import { synthesize } from "../tools/synth";
 import { verify } from "../tools/verify";
@@ -140,6 +140,26 @@ describe("several targets: config", () => {
             targets: [{ accountId: recovery }, { accountId: drill, regions: ["us-east-1", "cn-north-1"] }],
         });
         expect(crossed.some((p) => p.startsWith('targets[1].regions[1] "cn-north-1" is in partition aws-cn'))).to.equal(true);
+    });
+
+    it("refuses Identity Center with targets whose key-use policies split differently: a permission set names the same policies everywhere", () => {
+        const identityCenter = {
+            accountId: "999900001111",
+            region: "us-east-1",
+            instanceArn: "arn:aws:sso:::instance/ssoins-1234567890abcdef",
+            permissionSetArns: ["arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-1234567890abcdef"],
+        };
+        const stagingAccounts = fleetEntries(120);
+        const config = (drillRegions: string[]) => ({
+            stagingAccounts,
+            identityCenter,
+            targets: [{ accountId: recovery }, { accountId: drill, regions: drillRegions }],
+        });
+        const [problem] = problemsOf(config(["us-east-1"]));
+        expect(problem).to.match(
+            /^identityCenter: the targets' key-use policies split into \d+, \d+ policies, but a permission set names the same policies/,
+        );
+        expect(problemsOf(config([...fleetRegions]))).to.deep.equal([]);
     });
 
     it("refuses more targets than one key serves, with the numbers", () => {
