@@ -133,7 +133,7 @@ export function verifyHelp(): string {
     const group = (scope: CheckScope) => checks.filter((c) => c.scope === scope).map((c) => `  ${c.id.padEnd(30)} ${c.what}`);
     return [
         "Checks a deployed stack against real AWS, read-only: it never changes anything. It uses the roles",
-        "the stack config names (stagingAccounts[].roleArn, target.roleArn); without one, the current",
+        "the stack config names (stagingAccounts[].roleArn, target.roleArn or targets[].roleArn); without one, the current",
         "credentials, which must then be for that account. Each account is called in its entry's Region and",
         "partition (IAM in us-east-1, cn-north-1 or us-gov-west-1). It first checks, once, that the current",
         "credentials work (sts:GetCallerIdentity): if not, it says why and exits 2.",
