@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { KeyPlacement, TargetAccess, parseKeyArn, parseRoleArn } from "../components/policies";
 import { advice } from "./advice";
 import { Findings, ReadSettings, duplicatePlaces, policyPlanProblem, rules } from "./rules";
-import { Settings, TargetSettings, settingsSchema, stagingEntry } from "./schema";
+import { Settings, TargetSettings, closest, settingsSchema } from "./schema";
 
 export { secretPlaceholder } from "./schema";
 export { keysOfTarget, targetsOfKey } from "./rules";
@@ -48,21 +48,16 @@ const sections = Object.keys(settingsSchema) as Section[];
 export function parseConfig(raw: RawConfig): ParsedConfig {
     const found: Findings = { problems: [], warnings: [] };
     const deploy = v.safeParse(settingsSchema.deploy, raw.deploy).output ?? "all";
-    const read: ReadSettings = {};
+    const read: Record<string, unknown> = {};
     for (const section of sections) {
-        // A side this stack does not deploy is not read.
-        if (section === "stagingAccounts" && deploy === "target") continue;
-        if (section === "stagingStacks" && deploy !== "target") continue;
+        // A side this stack does not deploy is not read; target and targets are judged together (targetProblems).
+        if (section === "stagingAccounts" ? deploy === "target" : section === "stagingStacks" && deploy !== "target") continue;
         if ((section === "target" || section === "targets") && raw[section] === undefined) continue;
-        if (section === "stagingAccounts" && Array.isArray(raw.stagingAccounts)) {
-            read.stagingAccounts = raw.stagingAccounts.map((item, i) => readValue(stagingEntry, item, `stagingAccounts[${i}]`, found));
-            continue;
-        }
-        (read as Record<string, unknown>)[section] = readValue(settingsSchema[section], raw[section], section, found);
+        read[section] = readValue(settingsSchema[section], raw[section], section, found);
     }
     found.problems.push(...targetProblems(raw, deploy), ...topLevelProblems(raw));
     if (raw.stagingAccounts === undefined && deploy !== "target" && !dotted(raw, "stagingAccounts")) read.stagingAccounts = [];
-    for (const rule of rules) rule(read, found);
+    for (const rule of rules) rule(read as ReadSettings, found);
     if (found.problems.length > 0) throw new ConfigError(found.problems.map((p) => `${configNamespace}:${p}`));
     const settings = normalised(read as Settings);
     advice(settings, raw, found);
@@ -71,91 +66,31 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
 
 /**
  * One section's value; its problems, with their full key, go to `found`. A value with problems
- * still gives what reads well in it (salvage), so the rules between settings judge the rest.
+ * still gives what reads well in it (valibot's output less the values with problems, a list
+ * keeping their places), so the rules between settings judge the rest.
  */
-function readValue<S extends v.GenericSchema>(schema: S, value: unknown, path: string, found: Findings): v.InferOutput<S> | undefined {
-    const result = v.safeParse(schema, value);
-    if (result.success) return result.output;
-    const partial = salvage(schema, value) as v.InferOutput<S> | undefined;
-    const issues = result.issues.map((issue) => ({
-        path: path + (issue.path ?? []).map((item) => (typeof item.key === "number" ? `[${item.key}]` : `.${String(item.key)}`)).join(""),
-        message: issue.message,
-        unknownKey: issue.type === "strict_object" && issue.expected === "never" ? (JSON.parse(issue.received) as string) : undefined,
-        required: issue.expected === "required" || (issue.type === "strict_object" && issue.received === "undefined"),
-    }));
-    // A misspelt key is one problem, with a suggestion, not two (unknown, and the real one missing).
-    const dropped = new Set<string>();
+function readValue(schema: v.GenericSchema, value: unknown, section: string, found: Findings): unknown {
+    const { output, issues = [] } = v.safeParse(schema, value);
+    const keysOf = (issue: v.BaseIssue<unknown>) => (issue.path ?? []).map(({ key }) => key as string | number);
+    const pathOf = (keys: (string | number)[]) => section + keys.map((key) => (typeof key === "number" ? `[${key}]` : `.${key}`)).join("");
+    // A misspelt key is one problem, with a suggestion (group() adds it), not two: unknown, and the real one missing.
+    const meant = issues.flatMap((issue) => {
+        const key = / Did you mean (\w+)\?$/.exec(issue.message)?.[1];
+        return key ? [pathOf([...keysOf(issue).slice(0, -1), key])] : [];
+    });
     for (const issue of issues) {
-        if (!issue.unknownKey) continue;
-        const parent = issue.path.slice(0, issue.path.length - issue.unknownKey.length - 1);
-        const meant = closest(issue.unknownKey, knownKeysAt(schema, parent.slice(path.length)));
-        if (!meant) continue;
-        issue.message += ` Did you mean ${meant}?`;
-        dropped.add(`${parent}.${meant}`);
+        const required = issue.expected === "required" || (issue.type === "strict_object" && issue.received === "undefined");
+        if (!(required && meant.includes(pathOf(keysOf(issue))))) found.problems.push(`${pathOf(keysOf(issue))} ${issue.message}`);
     }
-    found.problems.push(...issues.filter((i) => !(i.required && dropped.has(i.path))).map((i) => `${i.path} ${i.message}`));
-    return partial;
-}
-
-type SchemaNode = { type?: string; entries?: Record<string, unknown>; item?: unknown; wrapped?: unknown; pipe?: unknown[] };
-
-/** The mapping or list under a setting's pipes and optional wrappers. */
-function unwrap(schema: unknown): SchemaNode {
-    let node = schema as SchemaNode;
-    for (;;) {
-        if (node.pipe && node.type !== "strict_object" && node.type !== "array") node = node.pipe[0] as SchemaNode;
-        else if (node.wrapped) node = node.wrapped as SchemaNode;
-        else return node;
+    for (const keys of issues.map(keysOf)) {
+        if (keys.length === 0) return undefined;
+        const parent = keys
+            .slice(0, -1)
+            .reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], output);
+        if (Array.isArray(parent)) parent[keys.at(-1) as number] = undefined;
+        else if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[keys.at(-1)!];
     }
-}
-
-/** What reads well in a value with problems: the good settings of a mapping, the good items of a list (bad ones undefined). */
-function salvage(schema: unknown, value: unknown): unknown {
-    const result = v.safeParse(schema as v.GenericSchema, value);
-    if (result.success) return result.output;
-    const node = unwrap(schema);
-    if (node.type === "strict_object" && value !== null && typeof value === "object" && !Array.isArray(value)) {
-        const entries = Object.entries(node.entries ?? {}).map(([key, entry]) => [
-            key,
-            salvage(entry, (value as Record<string, unknown>)[key]),
-        ]);
-        return Object.fromEntries(entries.filter(([, x]) => x !== undefined));
-    }
-    if (node.type === "array" && Array.isArray(value)) return value.map((item) => salvage(node.item, item));
-    return undefined;
-}
-
-/** The setting keys of the mapping at `path` (such as `[0].replication`) inside a schema. */
-function knownKeysAt(schema: unknown, path: string): string[] {
-    let node = unwrap(schema);
-    for (const step of path.match(/\[\d+\]|[^.[\]]+/g) ?? []) {
-        const next = step.startsWith("[") ? node.item : node.entries?.[step];
-        if (!next) return [];
-        node = unwrap(next);
-    }
-    return Object.keys(node.entries ?? {});
-}
-
-/** The candidate within two edits of `word` (case aside; swapping two neighbours is one edit), if there is exactly one nearest. */
-export function closest(word: string, candidates: string[]): string | undefined {
-    // Optimal string alignment: Levenshtein plus the transposition typing makes most.
-    const distance = (a: string, b: string) => {
-        const d = Array.from({ length: a.length + 1 }, (_, i) =>
-            Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-        );
-        for (let i = 1; i <= a.length; i++) {
-            for (let j = 1; j <= b.length; j++) {
-                const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-                d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-                if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-        return d[a.length][b.length];
-    };
-    const scored = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).filter((x) => x.d <= 2 && x.d > 0);
-    const best = Math.min(...scored.map((x) => x.d));
-    const nearest = scored.filter((x) => x.d === best);
-    return nearest.length === 1 ? nearest[0].c : undefined;
+    return output;
 }
 
 /** Exactly one of target and targets; a target stack deploys one account. */
@@ -248,9 +183,7 @@ export function parseStackConfig(config: Record<string, unknown>): ParsedConfig 
 export function programConfig(config: Record<string, unknown>): RawConfig {
     const prefix = `${configNamespace}:`;
     return Object.fromEntries(
-        Object.entries(config)
-            .filter(([key]) => key.startsWith(prefix))
-            .map(([key, value]) => [key.slice(prefix.length), value]),
+        Object.entries(config).flatMap(([key, value]) => (key.startsWith(prefix) ? [[key.slice(prefix.length), value]] : [])),
     );
 }
 
@@ -268,13 +201,13 @@ export function readStackConfig(): Settings {
         }
     };
     try {
-        const config = Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, decode(value)]));
-        const { settings, warnings } = parseStackConfig(config);
+        const { settings, warnings } = parseStackConfig(
+            Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, decode(value)])),
+        );
         for (const warning of warnings) pulumi.log.warn(warning);
         return settings;
     } catch (err) {
-        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
-        throw err;
+        throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;
     }
 }
 
@@ -295,11 +228,10 @@ export interface StagingKeyExport {
     stagingRoleArns?: Record<string, string>;
 }
 
-/** The outputs of one staging stack, as read through a StackReference. */
+/** The outputs of one staging stack, as read through a StackReference; `targetAccountIds` is set by a stack of several targets. */
 export interface StagingStackOutputs {
     stack: string;
     targetAccountId: unknown;
-    /** Set by a staging stack of several targets. */
     targetAccountIds?: unknown;
     targetAccess: unknown;
     stagingKeys: unknown;
@@ -307,9 +239,8 @@ export interface StagingStackOutputs {
 
 /**
  * Checks what the staging stacks exported against the target settings, with the detections
- * parseConfig applies to stagingAccounts, and returns the keys that serve this target (each with
- * this target's staging role); throws a ConfigError. A stack of several targets serves this one
- * if it lists it.
+ * parseConfig applies to stagingAccounts, and returns the keys that serve this target (a stack of
+ * several targets serves those it lists), each with this target's staging role. Throws a ConfigError.
  */
 export function checkStagingStackOutputs(
     stacks: StagingStackOutputs[],
@@ -323,11 +254,10 @@ export function checkStagingStackOutputs(
         const path = `stagingStacks[${i}] "${stack}"`;
         const targets = Array.isArray(targetAccountIds) ? targetAccountIds : [targetAccountId];
         if (!targets.includes(target.accountId)) {
-            problems.push(
+            return problems.push(
                 `${path} was deployed for target account${targets.length > 1 ? "s" : ""} ${targets.map((t) => JSON.stringify(t)).join(", ")}, not ${target.accountId}. ` +
                     "Point stagingStacks at stacks deployed for this target, or add it to the staging stack's targets.",
             );
-            return;
         }
         // The target policy grants exactly what the key policies grant: both must use one mode.
         if (stackAccess !== targetAccess) {
@@ -336,12 +266,9 @@ export function checkStagingStackOutputs(
             );
         }
         if (!Array.isArray(stagingKeys) || stagingKeys.length === 0) {
-            problems.push(`${path} exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
-            return;
+            return problems.push(`${path} exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
         }
-        const forThisTarget = (stagingKeys as StagingKeyExport[]).filter(
-            (key) => !key.targetAccountIds || key.targetAccountIds.includes(target.accountId),
-        );
+        const forThisTarget = (stagingKeys as StagingKeyExport[]).filter((key) => key.targetAccountIds?.includes(target.accountId) ?? true);
         if (forThisTarget.length === 0) {
             problems.push(
                 `${path} has no key that serves ${target.accountId}: none is in a Region that target recovers. Check its targets' regions.`,
@@ -370,22 +297,23 @@ export function checkStagingStackOutputs(
 /** The staging stacks' keys against the target's Regions, launch settings and policy sizes. */
 function keysServeTheTarget(target: TargetSettings, targetAccess: TargetAccess, keys: KeyPlacement[]): string[] {
     const keyRegions = new Set(keys.map((k) => k.region));
-    const problems = (target.regions ?? []).flatMap((region, i) =>
-        keyRegions.has(region)
-            ? []
-            : [
-                  `target.regions[${i}] "${region}" has no staging key in the staging stacks. KMS keys are regional; ` +
-                      `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
-              ],
-    );
     const sizing = policyPlanProblem(target, keys, targetAccess);
-    if (sizing) problems.push(`stagingStacks ${sizing}`);
-    target.launch.forEach((launch, i) => {
-        if (!keyRegions.has(launch.region)) {
-            problems.push(
-                `target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`,
-            );
-        }
-    });
-    return problems;
+    return [
+        ...(target.regions ?? []).flatMap((region, i) =>
+            keyRegions.has(region)
+                ? []
+                : [
+                      `target.regions[${i}] "${region}" has no staging key in the staging stacks. KMS keys are regional; ` +
+                          `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
+                  ],
+        ),
+        ...(sizing ? [`stagingStacks ${sizing}`] : []),
+        ...target.launch.flatMap((launch, i) =>
+            keyRegions.has(launch.region)
+                ? []
+                : [
+                      `target.launch[${i}].region "${launch.region}" has no staging key in the staging stacks: DRS recovers extended source servers in their staging Region.`,
+                  ],
+        ),
+    ];
 }

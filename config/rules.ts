@@ -1,12 +1,11 @@
-// Rules that relate settings to each other, each a small named function. They see the settings
-// that read well (an entry with a problem of its own is left out), so every problem is reported in
+// Rules that relate settings to each other, each a small named function. They see what reads well
+// of the settings (a value with a problem of its own is missing), so every problem is reported in
 // one pass without follow-on noise. The staging stacks' outputs are judged by the same detections.
 import {
     KeyPlacement,
     arnPartition,
     buildKeyPolicy,
     drsStagingRoleName,
-    targetAccountTag,
     drsStagingRolePath,
     isKnownRegion,
     knownRegions,
@@ -16,13 +15,11 @@ import {
     parseRoleArn,
     partitionOf,
     planTargetKeyUsePolicies,
+    targetAccountTag,
 } from "../components/policies";
 import { Settings, StagingEntry, TargetSettings, secretPlaceholder } from "./schema";
 
-/**
- * What reads well of the settings: a setting with a problem of its own is missing (so is an item
- * of a list), which the rules take as unknown rather than judge again.
- */
+/** What reads well of the settings: a setting with a problem of its own is missing (an item of a list is undefined). */
 export type ReadSettings = DeepPartial<Settings>;
 type DeepPartial<T> = T extends (infer I)[]
     ? (DeepPartial<I> | undefined)[]
@@ -35,59 +32,45 @@ export interface Findings {
     problems: string[];
     warnings: string[];
 }
-
 type Rule = (s: ReadSettings, found: Findings) => void;
+type TargetAccess = Settings["key"]["targetAccess"];
 
 const known = (value: string | undefined): value is string => value !== undefined && value !== secretPlaceholder;
-const entriesOf = (s: ReadSettings) =>
-    (s.stagingAccounts ?? []).flatMap((entry, i) => (entry ? [{ entry, path: `stagingAccounts[${i}]`, i }] : []));
-/** Every recovery account that reads well with its key: `target`, or each item of `targets`. */
+/** A list's items that read well, with their index. */
+const items = <T>(list: (T | undefined)[] | undefined) => (list ?? []).flatMap((item, i) => (item === undefined ? [] : [{ item, i }]));
+const entriesOf = (s: ReadSettings) => items(s.stagingAccounts).map(({ item, i }) => ({ entry: item, path: `stagingAccounts[${i}]` }));
+/** Every recovery account that reads well, with its key: `target`, or each item of `targets`. */
 const targetsOf = (s: ReadSettings) =>
     s.targets
         ? items(s.targets).map(({ item, i }) => ({ target: item, path: `targets[${i}]` }))
         : s.target
           ? [{ target: s.target, path: "target" }]
           : [];
-/** A list's items that read well, with their index. */
-const items = <T>(list: (T | undefined)[] | undefined) => (list ?? []).flatMap((item, i) => (item === undefined ? [] : [{ item, i }]));
-
-/** Values listed twice in a list. */
-export function repeated(values: string[]): string[] {
-    return [...new Set(values.filter((value, i) => values.indexOf(value) !== i))];
-}
 
 /** Places (account, Region) named twice, with the first place of each. */
 export function duplicatePlaces<T extends KeyPlacement>(places: T[]): { place: T; first: T }[] {
     const seen = new Map<string, T>();
     return places.flatMap((place) => {
-        const id = `${place.accountId}/${place.region}`;
-        const first = seen.get(id);
-        if (first) return [{ place, first }];
-        seen.set(id, place);
-        return [];
+        const first = seen.get(`${place.accountId}/${place.region}`);
+        if (!first) seen.set(`${place.accountId}/${place.region}`, place);
+        return first ? [{ place, first }] : [];
     });
 }
 
-/** Whether the target's key-use policies fit a role; the numbers and the way out when they do not. */
-export function policyPlanProblem(
-    target: Pick<TargetSettings, "maxPoliciesPerRole">,
-    keys: KeyPlacement[],
-    targetAccess: Settings["key"]["targetAccess"],
-): string | undefined {
+/** Whether a target's key-use policies fit a role; the numbers and the way out when they do not. */
+export function policyPlanProblem(target: Pick<TargetSettings, "maxPoliciesPerRole">, keys: KeyPlacement[], targetAccess: TargetAccess) {
     try {
         planTargetKeyUsePolicies({ keys, targetAccess, maxPolicies: target.maxPoliciesPerRole });
-        return undefined;
     } catch (err) {
         return (err as Error).message;
     }
 }
 
 const deployModeNeeds: Rule = (s, found) => {
-    const deploy = s.deploy ?? "all";
-    if (deploy !== "target" && s.stagingAccounts?.length === 0) {
+    if (s.deploy !== "target" && s.stagingAccounts?.length === 0) {
         found.problems.push("stagingAccounts is required: list one entry per staging account and Region ({ accountId, region }).");
     }
-    if (deploy === "target" && s.stagingStacks?.length === 0) {
+    if (s.deploy === "target" && s.stagingStacks?.length === 0) {
         found.problems.push(
             "stagingStacks is required with deploy: target: list the staging stacks to read key ARNs from, like organization/drs-cross-account-kms/staging.",
         );
@@ -97,18 +80,17 @@ const deployModeNeeds: Rule = (s, found) => {
 const stagingIsNotTarget: Rule = (s, found) => {
     const targets = new Map(targetsOf(s).map(({ target, path }) => [target.accountId, path]));
     for (const { entry, path } of entriesOf(s)) {
-        const target = known(entry.accountId) ? targets.get(entry.accountId) : undefined;
-        if (target) {
-            found.problems.push(
-                `${path}.accountId is the ${target === "target" ? "target account" : `account of ${target},`} ${entry.accountId}. A staging account replicates for a different (target) account; use another account.`,
-            );
-        }
+        const target = known(entry.accountId) && targets.get(entry.accountId);
+        if (!target) continue;
+        found.problems.push(
+            `${path}.accountId is the ${target === "target" ? "target account" : `account of ${target},`} ${entry.accountId}. A staging account replicates for a different (target) account; use another account.`,
+        );
     }
 };
 
 const oneKeyPerAccountAndRegion: Rule = (s, found) => {
-    const places = entriesOf(s).flatMap(({ entry, path }) =>
-        known(entry.accountId) && known(entry.region) ? [{ accountId: entry.accountId, region: entry.region, path }] : [],
+    const places = entriesOf(s).flatMap(({ entry: { accountId, region }, path }) =>
+        known(accountId) && known(region) ? [{ accountId, region, path }] : [],
     );
     for (const { place, first } of duplicatePlaces(places)) {
         found.problems.push(
@@ -119,47 +101,42 @@ const oneKeyPerAccountAndRegion: Rule = (s, found) => {
 
 /** One provider and one staging role per account: its entries agree on both. */
 const entriesOfAnAccountAgree: Rule = (s, found) => {
+    const why = { roleArn: ". Use one role per account.", stagingRole: ": the staging role exists once per account." };
     const firstOf = new Map<string, { entry: DeepPartial<StagingEntry>; path: string }>();
-    for (const { entry, path } of entriesOf(s)) {
-        if (!known(entry.accountId)) continue;
-        const first = firstOf.get(entry.accountId);
+    for (const { entry, path } of entriesOf(s).filter(({ entry }) => known(entry.accountId))) {
+        const first = firstOf.get(entry.accountId!);
         if (!first) {
-            firstOf.set(entry.accountId, { entry, path });
+            firstOf.set(entry.accountId!, { entry, path });
             continue;
         }
-        if (first.entry.roleArn !== entry.roleArn) {
-            found.problems.push(
-                `${path}.roleArn differs from ${first.path}.roleArn for the same account ${entry.accountId}. Use one role per account.`,
-            );
-        }
-        if (first.entry.stagingRole !== entry.stagingRole) {
-            found.problems.push(
-                `${path}.stagingRole differs from ${first.path}.stagingRole for the same account ${entry.accountId}: the staging role exists once per account.`,
-            );
+        for (const [key, reason] of Object.entries(why) as [keyof typeof why, string][]) {
+            if (first.entry[key] === entry[key]) continue;
+            found.problems.push(`${path}.${key} differs from ${first.path}.${key} for the same account ${entry.accountId}${reason}`);
         }
     }
 };
 
 /** A provider assumes a role in the account it deploys to; names and ARNs belong where they are used. */
 const arnsInTheirAccounts: Rule = (s, found) => {
-    const roleIn = (path: string, arn: string | undefined, accountId: string | undefined) => {
+    const roleIn = (path: string, arn: string | undefined, accountId: string | undefined, problem?: (account: string) => string) => {
         const role = known(arn) ? parseRoleArn(arn) : undefined;
-        if (role && known(accountId) && role.accountId !== accountId) {
-            found.problems.push(
+        if (!role || !known(accountId) || role.accountId === accountId) return;
+        found.problems.push(
+            problem?.(role.accountId) ??
                 `${path} is a role in account ${role.accountId}, but this entry's account is ${accountId}. The provider assumes a role in the account it deploys to.`,
-            );
-        }
+        );
     };
     roleIn("identityCenter.roleArn", s.identityCenter?.roleArn, s.identityCenter?.accountId);
     for (const { target, path } of targetsOf(s)) {
         roleIn(`${path}.roleArn`, target.roleArn, target.accountId);
         for (const { item: name, i } of items(target.keyUserRoleNames)) {
-            const role = known(name) ? parseRoleArn(name) : undefined;
-            if (role && known(target.accountId) && role.accountId !== target.accountId) {
-                found.problems.push(
-                    `${path}.keyUserRoleNames[${i}] "${name}" is in account ${role.accountId}, not the target account ${target.accountId}.`,
-                );
-            }
+            const where = `${path}.keyUserRoleNames[${i}] "${name}"`;
+            roleIn(
+                where,
+                name,
+                target.accountId,
+                (account) => `${where} is in account ${account}, not the target account ${target.accountId}.`,
+            );
         }
     }
     for (const { entry, path } of entriesOf(s)) {
@@ -191,9 +168,8 @@ const arnsInTheirAccounts: Rule = (s, found) => {
 /** A key belongs to one account and, unless it is multi-Region (one mrk- ID in several Regions), to one Region. */
 const keysAdoptedOnce: Rule = (s, found) => {
     const first = new Map<string, { entry: DeepPartial<StagingEntry>; path: string }>();
-    for (const { entry, path } of entriesOf(s)) {
-        if (!known(entry.importKeyId)) continue;
-        const id = parseKeyArn(entry.importKeyId)?.keyId ?? entry.importKeyId;
+    for (const { entry, path } of entriesOf(s).filter(({ entry }) => known(entry.importKeyId))) {
+        const id = parseKeyArn(entry.importKeyId!)?.keyId ?? entry.importKeyId!;
         const earlier = first.get(id);
         if (!earlier) first.set(id, { entry, path });
         else if (!id.startsWith("mrk-") || earlier.entry.accountId !== entry.accountId) {
@@ -205,8 +181,8 @@ const keysAdoptedOnce: Rule = (s, found) => {
 };
 
 const listsNameEachOnce: Rule = (s, found) => {
-    const once = (path: string, values: (string | undefined)[] | undefined) => {
-        const twice = repeated((values ?? []).filter(known));
+    const once = (path: string, values: (string | undefined)[] = []) => {
+        const twice = [...new Set(values.filter((value, i) => known(value) && values.indexOf(value) !== i))];
         if (twice.length > 0) found.problems.push(`${path} lists ${twice.join(", ")} more than once.`);
     };
     for (const { target, path } of targetsOf(s)) {
@@ -245,11 +221,11 @@ const onePartition: Rule = (s, found) => {
     const [anchor, ...regions] = regionsOf(s);
     if (!anchor) return;
     const partition = partitionOf(anchor[1]);
-    const arns = texts(s).flatMap(([path, value]): [string, string, string][] =>
-        value.startsWith("arn:") ? [[path, value, arnPartition(value)!]] : [],
-    );
-    for (const [path, value, its] of [...regions.map(([p, r]): [string, string, string] => [p, r, partitionOf(r)]), ...arns]) {
-        if (its === partition) continue;
+    const placed = [
+        ...regions.map(([path, region]) => [path, region, partitionOf(region)]),
+        ...texts(s).flatMap(([path, value]) => (value.startsWith("arn:") ? [[path, value, arnPartition(value)!]] : [])),
+    ];
+    for (const [path, value, its] of placed.filter(([, , its]) => its !== partition)) {
         found.problems.push(
             `${path} ${JSON.stringify(value)} is in partition ${its}, but ${anchor[0]} ${JSON.stringify(anchor[1])} is in ${partition}: ` +
                 "nothing crosses partitions, so one stack's accounts, Regions and ARNs are all in one.",
@@ -270,20 +246,15 @@ const unlistedRegionsWarned: Rule = (s, found) => {
     }
 };
 
-/**
- * KMS keys are regional: each recovery Region needs a key there, and each key a target that
- * recovers its Region. A key serves only the targets that recover its Region.
- */
+/** KMS keys are regional: each recovery Region needs a key there, and each key a target that recovers its Region. */
 const recoveryRegionsHaveKeys: Rule = (s, found) => {
     if (s.deploy === "target") return;
-    const entries = entriesOf(s);
-    const stagingRegions = new Set(entries.map(({ entry }) => entry.region).filter(known));
+    const stagingRegions = new Set(entriesOf(s).map(({ entry }) => entry.region));
     const targets = targetsOf(s);
     for (const { target, path } of targets) {
-        for (const { item: region, i } of items(target.regions)) {
-            if (!known(region) || stagingRegions.has(region)) continue;
+        for (const { item: region, i } of items(target.regions).filter(({ item }) => known(item) && !stagingRegions.has(item))) {
             found.problems.push(
-                `${path}.regions[${i}] "${region}" has no staging key. KMS keys are regional: a key in ${[...stagingRegions].join(", ") || "another Region"} ` +
+                `${path}.regions[${i}] "${region}" has no staging key. KMS keys are regional: a key in ${[...stagingRegions].filter(known).join(", ") || "another Region"} ` +
                     `is never used through ec2.${region}, and DRS recovers extended source servers in the staging Region. ` +
                     `Add a stagingAccounts entry in ${region}, or remove it from ${path}.regions.`,
             );
@@ -294,12 +265,11 @@ const recoveryRegionsHaveKeys: Rule = (s, found) => {
         targets.length === 1
             ? ["target.regions: the target would get", "target.regions"]
             : ["the regions of any target: no target would use", "a target's regions"];
-    for (const { entry, path } of entries) {
-        if (known(entry.region) && !targets.some(({ target }) => target.regions!.includes(entry.region!))) {
-            found.problems.push(
-                `${path}.region "${entry.region}" is not in ${where} a key it never recovers with. Add ${entry.region} to ${fix} or remove this entry.`,
-            );
-        }
+    for (const { entry, path } of entriesOf(s)) {
+        if (!known(entry.region) || targets.some(({ target }) => target.regions!.includes(entry.region))) continue;
+        found.problems.push(
+            `${path}.region "${entry.region}" is not in ${where} a key it never recovers with. Add ${entry.region} to ${fix} or remove this entry.`,
+        );
     }
 };
 
@@ -309,32 +279,36 @@ const launchWhereRecovered: Rule = (s, found) => {
     for (const { target, path } of targetsOf(s)) {
         const recovery = (target.regions ?? stagingRegions)?.filter(known);
         if (!recovery) continue; // a target stack without target.regions: checked against the staging stacks
-        for (const { item: launch, i } of items(target.launch)) {
-            if (known(launch.region) && !recovery.includes(launch.region)) {
-                found.problems.push(
-                    `${path}.launch[${i}].region "${launch.region}" is not a recovery Region (${recovery.join(", ")}): DRS recovers extended source servers in their staging Region.`,
-                );
-            }
+        for (const { item: launch, i } of items(target.launch).filter(
+            ({ item }) => known(item.region) && !recovery.includes(item.region),
+        )) {
+            found.problems.push(
+                `${path}.launch[${i}].region "${launch.region}" is not a recovery Region (${recovery.join(", ")}): DRS recovers extended source servers in their staging Region.`,
+            );
         }
     }
 };
 
 /** The keys a target uses: those in its recovery Regions (every key, without target.regions). */
 export function keysOfTarget<K extends { region: string }>(target: Pick<TargetSettings, "regions">, keys: K[]): K[] {
-    return target.regions ? keys.filter((key) => target.regions!.includes(key.region)) : keys;
+    return keys.filter((key) => !target.regions || target.regions.includes(key.region));
 }
 
-/** Each target's key-use policies must fit the roles they are attached to (judged once everything else reads well). */
+/** The targets one staging key serves: those that recover its Region. */
+export function targetsOfKey<T extends Pick<TargetSettings, "regions">>(targets: T[], key: { region: string }): T[] {
+    return targets.filter((target) => !target.regions || target.regions.includes(key.region));
+}
+
+/** Each target's key-use policies fit the roles they are attached to (judged once everything else reads well). */
 const keyUsePoliciesFit: Rule = (s, found) => {
     if (s.deploy !== "all" || found.problems.length > 0) return;
-    const { targets, key, stagingAccounts, identityCenter } = normalisedTargets(s as Settings);
+    const { stagingAccounts, key, identityCenter, target, targets = [target] } = s as Settings;
     const counts = targets.map((target, i) => {
-        const keys = keysOfTarget(target, stagingAccounts);
         try {
+            const keys = keysOfTarget(target, stagingAccounts);
             return planTargetKeyUsePolicies({ keys, targetAccess: key.targetAccess, maxPolicies: target.maxPoliciesPerRole }).length;
         } catch (err) {
             found.problems.push(`stagingAccounts ${targets.length > 1 ? `(for targets[${i}]) ` : ""}${(err as Error).message}`);
-            return undefined;
         }
     });
     // A permission set names the same policies in every account it is provisioned to.
@@ -348,46 +322,33 @@ const keyUsePoliciesFit: Rule = (s, found) => {
 
 /** Each key's policy, with a statement set per target it serves, fits KMS's limit (judged once everything else reads well). */
 const keyPoliciesFit: Rule = (s, found) => {
-    if (s.deploy === "target" || found.problems.length > 0) return;
-    const { targets, key, stagingAccounts } = normalisedTargets(s as Settings);
-    if (targets.length < 2) return;
+    if (s.deploy === "target" || !s.targets || s.targets.length < 2 || found.problems.length > 0) return;
+    const { targets, key, stagingAccounts } = s as Settings;
     stagingAccounts.forEach((entry, i) => {
         const problem = keyTargetsProblem(entry, targetsOfKey(targets, entry), key.targetAccess);
         if (problem) found.problems.push(`stagingAccounts[${i}] ${problem}`);
     });
 };
 
-/** The targets one staging key serves: those that recover its Region. */
-export function targetsOfKey<T extends Pick<TargetSettings, "regions">>(targets: T[], key: { region: string }): T[] {
-    return targets.filter((target) => !target.regions || target.regions.includes(key.region));
-}
-
 /** Whether a key policy serving these targets fits KMS's limit; the numbers when it does not. */
 export function keyTargetsProblem(
     entry: Pick<StagingEntry, "accountId" | "region">,
-    targets: Pick<TargetSettings, "accountId">[],
-    targetAccess: Settings["key"]["targetAccess"],
-): string | undefined {
-    const partition = partitionOf(entry.region);
+    targets: { accountId: string }[],
+    targetAccess: TargetAccess,
+) {
     const [first, ...additionalTargets] = targets.map(({ accountId }) => ({
         targetAccountId: accountId,
-        stagingRoleArn: `arn:${partition}:iam::${entry.accountId}:role${drsStagingRolePath}${drsStagingRoleName(accountId)}`,
+        stagingRoleArn: `arn:${partitionOf(entry.region)}:iam::${entry.accountId}:role${drsStagingRolePath}${drsStagingRoleName(accountId)}`,
         // The length IAM gives unique IDs: the policy Id carries one per target.
         stagingRoleUniqueId: `AROA${"0".repeat(17)}`,
     }));
     try {
         buildKeyPolicy({ ...first, stagingAccountId: entry.accountId, region: entry.region, targetAccess, additionalTargets });
         targetAccountTag(targets.map((t) => t.accountId));
-        return undefined;
     } catch (err) {
         const why = (err as Error).message.replace(/^Cannot build the DRS key policy: /, "");
         return `cannot serve all ${targets.length} targets with one key: ${why} Give some targets regions without this one, or serve them from other staging accounts.`;
     }
-}
-
-/** `target` as a list of one, for rules judged on settings that read well. */
-function normalisedTargets(s: Settings): Settings {
-    return { ...s, targets: s.targets ?? [s.target] };
 }
 
 export const rules: Rule[] = [

@@ -1,6 +1,5 @@
-// The program's settings, each declared once: how it is read (its type and what AWS accepts), its
-// default, and a one-line doc. The TypeScript types are inferred from here; rules that relate
-// settings to each other are in rules.ts.
+// The program's settings, each declared once: its kind (what AWS accepts), default and one-line doc.
+// The TypeScript types are inferred from here; rules between settings are in rules.ts.
 import * as v from "valibot";
 import {
     LaunchDisposition,
@@ -23,11 +22,31 @@ import {
 } from "../components/policies";
 
 /**
- * What stands for a `secure:` value that cannot be decrypted here (the offline tools read stack
- * files without the Pulumi CLI): the checks do not judge it, and it is never printed. Under the
- * engine, secrets arrive decrypted and are checked like any other value.
+ * Stands for a `secure:` value the offline tools cannot decrypt: a text setting holding it is not
+ * judged, and it is never printed. Under the engine, secrets arrive decrypted and are checked.
  */
 export const secretPlaceholder = "[secret]";
+
+/** The one candidate nearest `word` within two edits (case aside), if there is exactly one. */
+export function closest(word: string, candidates: string[]): string | undefined {
+    const scored = candidates.map((c) => ({ c, d: typos(word.toLowerCase(), c.toLowerCase()) })).filter(({ d }) => d > 0 && d <= 2);
+    const nearest = scored.filter(({ d }) => d === Math.min(...scored.map((x) => x.d)));
+    return nearest.length === 1 ? nearest[0].c : undefined;
+}
+
+/** Edits from a to b, counting the swap of two neighbours as one (optimal string alignment): the typos people make. */
+function typos(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) =>
+        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
+}
 
 /** Why a value is refused: the text that follows its key. */
 class Problem {
@@ -36,86 +55,83 @@ class Problem {
 const refuse = (message: string) => new Problem(message);
 const show = (value: unknown) => JSON.stringify(value);
 
-/** How a value is read: its type and what AWS accepts. A text value may be a secret the offline tools cannot read: not judged. */
-interface Kind<T> {
-    read: (value: unknown) => T | Problem;
-    /** What to set, when a required setting is missing. */
-    hint?: string;
-    text?: boolean;
-}
-const kind = <T>(read: Kind<T>["read"]): Kind<T> => ({ read });
-const text = (read: Kind<string>["read"], hint?: string): Kind<string> => ({ read, hint, text: true });
-const shaped = (pattern: RegExp, what: string, hint?: string) =>
-    text((x) => (typeof x === "string" && pattern.test(x) ? x : refuse(`${show(x)} is not ${what}.`)), hint);
+/** Reads a value as AWS accepts it, or says why not; `hint` says what to set when it is required and missing. */
+type Kind<T> = ((x: unknown) => T | Problem) & { hint?: string; text?: boolean };
+/** A text kind: it may hold a secret the offline tools cannot read, which is not judged. */
+const text = (read: Kind<string>, hint?: string): Kind<string> => Object.assign(read, { hint, text: true });
+const shaped = (valid: RegExp | ((x: string) => unknown), what: string, hint?: string) =>
+    text(
+        (x) => (typeof x === "string" && (valid instanceof RegExp ? valid.test(x) : valid(x)) ? x : refuse(`${show(x)} is not ${what}.`)),
+        hint,
+    );
 
-/** Marks a setting without a default: its absence is a problem. */
+/** A setting without a default: its absence is a problem (REQUIRED), or it may be left out (OPTIONAL). */
 const REQUIRED = Symbol("required");
-/** Marks a setting without a default that may be left out. */
 const OPTIONAL = Symbol("optional");
 type Fallback = typeof REQUIRED | typeof OPTIONAL | unknown;
 type Of<T, F> = F extends typeof OPTIONAL ? v.OptionalSchema<v.GenericSchema<unknown, T>, undefined> : v.GenericSchema<unknown, T>;
 
-/** A schema with its one-line doc and its default (REQUIRED: none, OPTIONAL: may be missing). */
 function declared<T, F extends Fallback>(doc: string, schema: v.GenericSchema<unknown, T>, fallback: F): Of<T, F> {
-    const documented = v.pipe(schema, v.description(doc));
-    if (fallback === REQUIRED) return documented as unknown as Of<T, F>;
-    if (fallback === OPTIONAL) return v.optional(documented) as unknown as Of<T, F>;
-    return v.pipe(v.optional(schema, fallback as never), v.description(doc)) as unknown as Of<T, F>;
+    const defaulted = fallback === REQUIRED ? schema : v.optional(schema, fallback === OPTIONAL ? undefined : (fallback as never));
+    return v.pipe(defaulted, v.description(doc)) as unknown as Of<T, F>;
 }
 
-/** A setting of a kind, defaulting to `fallback`. */
-function setting<T, F extends Fallback>(doc: string, { read, hint, text }: Kind<T>, fallback: F): Of<T, F> {
+/** A setting of a kind; a required one reads its own absence, to say what to set. */
+function setting<T, F extends Fallback>(doc: string, read: Kind<T>, fallback: F): Of<T, F> {
     const checked = v.pipe(
         v.unknown(),
         v.rawTransform<unknown, T>(({ dataset: { value }, addIssue, NEVER }) => {
-            if (text && value === secretPlaceholder) return value as T;
-            const result = value === REQUIRED ? refuse(hint ? `is required: ${hint}` : "is required.") : read(value);
+            if (read.text && value === secretPlaceholder) return value as T;
+            const result = value === REQUIRED ? refuse(read.hint ? `is required: ${read.hint}` : "is required.") : read(value);
             if (!(result instanceof Problem)) return result;
             addIssue({ message: result.message, expected: value === REQUIRED ? "required" : undefined });
             return NEVER;
         }),
     );
-    // A required setting reads its absence itself, to say what to set.
     return declared(doc, fallback === REQUIRED ? v.optional(checked, REQUIRED as never) : checked, fallback) as Of<T, F>;
 }
 
-/** A mapping of settings. An unknown key is a problem that lists the known ones; `refused` keys get their own reason. */
+/** A mapping of settings: an unknown key is refused with the known ones and the one likely meant; `refused` keys get their own reason. */
 function group<const E extends v.ObjectEntries, F extends Fallback>(
     doc: string,
     entries: E,
     fallback: F,
     refused: Record<string, string> = {},
 ) {
+    const known = Object.keys(entries);
     const shape = v.strictObject(entries, (issue) => {
         if (issue.expected !== "never") return issue.received === "undefined" ? "is required." : "must be an object (a YAML mapping).";
-        return refused[JSON.parse(issue.received)] ?? `is not a known setting. Known: ${Object.keys(entries).join(", ")}.`;
+        const key = JSON.parse(issue.received) as string;
+        const meant = closest(key, known);
+        return refused[key] ?? `is not a known setting. Known: ${known.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
     });
     return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback);
 }
 
-/** A list of settings of a kind, or of mappings; `shape` says what the list must hold. */
+/** A list of a kind, or of mappings; `shape` says what the list must hold. */
 function list<T, F extends Fallback>(doc: string, item: Kind<T> | v.GenericSchema<unknown, T>, fallback: F, shape: string) {
-    const items = v.array("read" in item ? setting("", item, REQUIRED) : item, shape);
+    const items = v.array(typeof item === "function" ? setting("", item, REQUIRED) : item, shape);
     return declared(doc, items as v.GenericSchema<unknown, T[]>, fallback);
 }
 
 // The kinds of values, each saying what AWS accepts in words a user can act on.
 
-const bool = kind((x) =>
-    typeof x === "boolean" ? x : x === "true" || x === "false" ? x === "true" : refuse(`must be true or false, not ${show(x)}.`),
-);
-const whole = (min: number, max: number) =>
-    kind((x) => {
+const bool: Kind<boolean> = (x) =>
+    typeof x === "boolean" ? x : x === "true" || x === "false" ? x === "true" : refuse(`must be true or false, not ${show(x)}.`);
+const whole =
+    (min: number, max: number): Kind<number> =>
+    (x) => {
         const n = typeof x === "string" && /^\d+$/.test(x) ? Number(x) : x;
         return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max
             ? n
             : refuse(`must be a whole number from ${min} to ${max}, not ${show(x)}.`);
-    });
-const amount = kind((x) =>
-    typeof x === "number" && Number.isFinite(x) && x >= 0 ? x : refuse(`must be a number, 0 or more, not ${show(x)}.`),
-);
-const oneOf = <T extends string>(allowed: readonly T[]) =>
-    kind((x) => ((allowed as readonly unknown[]).includes(x) ? (x as T) : refuse(`must be one of ${allowed.join(", ")}, not ${show(x)}.`)));
+    };
+const amount: Kind<number> = (x) =>
+    typeof x === "number" && Number.isFinite(x) && x >= 0 ? x : refuse(`must be a number, 0 or more, not ${show(x)}.`);
+const oneOf =
+    <T extends string>(allowed: readonly T[]): Kind<T> =>
+    (x) =>
+        (allowed as readonly unknown[]).includes(x) ? (x as T) : refuse(`must be one of ${allowed.join(", ")}, not ${show(x)}.`);
 
 const accountId = text((x) => {
     // YAML reads an unquoted 012345678901 as a number and drops the leading zero: say so.
@@ -124,15 +140,25 @@ const accountId = text((x) => {
     if (Number.isInteger(x) && String(x).length === 12) return String(x);
     return refuse(`reads as the number ${x}: quote the 12-digit account ID ("0..."), as YAML drops leading zeros of an unquoted one.`);
 }, "the 12-digit AWS account ID, quoted.");
-const region = text(
-    (x) => (isRegionName(x) ? x : refuse(`${show(x)} is not an AWS Region name (such as us-east-1).`)),
-    "an AWS Region name such as us-east-1.",
+const region = shaped(isRegionName, "an AWS Region name (such as us-east-1)", "an AWS Region name such as us-east-1.");
+const roleArn = shaped(parseRoleArn, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+const id = (prefix: string, what: string) => shaped(new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`), what);
+const arnPattern = (service: string, rest: string) => new RegExp(`^arn:(aws|aws-cn|aws-us-gov):${service}:${rest}$`);
+const subnetId = id("subnet", "a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0");
+const securityGroupId = id("sg", "a security group ID (sg-...)");
+const instanceType = shaped(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, "an EC2 instance type (family.size, such as t3.small)");
+const replicationTemplateId = shaped(
+    /^rct-[0-9a-zA-Z]{17}$/,
+    "a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates)",
 );
-const roleArn = text((x) =>
-    typeof x === "string" && parseRoleArn(x) ? x : refuse(`${show(x)} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`),
+const launchTemplateId = shaped(/^lct-[0-9a-zA-Z]{17}$/, "a launch configuration template ID (lct- and 17 characters)");
+const topicArn = shaped(arnPattern("sns", "[a-z0-9-]+:\\d{12}:[\\w-]{1,256}"), "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)");
+const bucketArn = shaped(arnPattern("s3", "::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"), "an S3 bucket ARN (arn:aws:s3:::<bucket>)");
+const instanceArn = shaped(
+    parseIdentityCenterInstanceArn,
+    "an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>)",
 );
-const arnOf = (parse: (arn: string) => unknown, what: string) =>
-    text((x) => (typeof x === "string" && parse(x) ? x : refuse(`${show(x)} is not ${what}.`)));
+const permissionSetArn = shaped(parsePermissionSetArn, "a permission set ARN (arn:aws:sso:::permissionSet/ssoins-.../ps-...)");
 
 /** A role name, or the ARN of a role (its account is checked against the target's). */
 const keyUserRole = text((x) => {
@@ -153,54 +179,45 @@ const keyUserRole = text((x) => {
     if (x.startsWith("arn:")) return parseRoleArn(x) ? x : refuse(`${show(x)} is not an IAM role ARN.`);
     return /^[\w+=,.@-]{1,64}$/.test(x) ? x : refuse(`${show(x)} is not an IAM role name (up to 64 of letters, digits and +=,.@_-).`);
 });
-
-const alias = text((x) =>
-    typeof x === "string" && /^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(x) && !x.startsWith("alias/aws/")
-        ? x
-        : refuse(
-              `${show(x)} is not a valid alias. Use alias/<name> with letters, digits, /, _ or -, at most 256 characters, not under alias/aws/.`,
-          ),
+const alias = shaped(
+    (x) => /^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(x) && !x.startsWith("alias/aws/"),
+    "a valid alias. Use alias/<name> with letters, digits, /, _ or -, at most 256 characters, not under alias/aws/",
 );
-const keyReference = text((x) =>
-    typeof x === "string" && (/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(x) || parseKeyArn(x))
-        ? x
-        : refuse(
-              `${show(x)} is not a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key ID (mrk-...) or a key ARN. An alias does not name a key for good: use the key's ID.`,
-          ),
+const keyReference = shaped(
+    (x) => /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(x) || parseKeyArn(x),
+    "a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key ID (mrk-...) or a key ARN. An alias does not name a key for good: use the key's ID",
 );
 const description = text((x) =>
     typeof x === "string" && x.length > 0 && x.length <= 8192 ? x : refuse("must be a non-empty string of at most 8,192 characters."),
 );
-const stackName = text((x) =>
-    typeof x === "string" && /^[\w.-]+(\/[\w.-]+){0,2}$/.test(x) && x.split("/").every((part) => !/^\.+$/.test(part))
-        ? x
-        : refuse(`${show(x)} is not a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>.`),
+const stackName = shaped(
+    (x) => /^[\w.-]+(\/[\w.-]+){0,2}$/.test(x) && x.split("/").every((part) => !/^\.+$/.test(part)),
+    "a stack name. Use <stack>, <project>/<stack> or <organization>/<project>/<stack>",
 );
-const arnPattern = (service: string, rest: string) => new RegExp(`^arn:(aws|aws-cn|aws-us-gov):${service}:${rest}$`);
 
 /**
  * Tags as AWS accepts them: keys of 1 to 128 and values of up to 256 letters, digits, spaces and
  * _.:/=+-@, no key under the reserved aws: prefix, at most `max`. A number or true/false (what
  * `pulumi config set --path` writes for `tags.CostCenter 1234`) becomes text.
  */
-const tags = (max: number) =>
-    kind((x) => {
+const tags =
+    (max: number): Kind<Record<string, string>> =>
+    (x) => {
         if (x === null || typeof x !== "object" || Array.isArray(x)) return refuse("must be a mapping of tag names to values.");
         const allowed = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-        const problems: string[] = [];
-        const read = Object.entries(x).map(([key, raw]) => {
-            const value = typeof raw === "number" || typeof raw === "boolean" ? String(raw) : raw;
-            if (key.length > 128 || !allowed.test(key))
-                problems.push(`the tag name ${show(key)} is not 1 to 128 of letters, digits, spaces and _.:/=+-@`);
-            else if (key.toLowerCase().startsWith("aws:"))
-                problems.push(`the tag name ${show(key)} uses the aws: prefix, which AWS reserves`);
-            if (typeof value !== "string" || value.length > 256 || !allowed.test(value))
-                problems.push(`the tag ${show(key)} has a value that is not up to 256 of letters, digits, spaces and _.:/=+-@`);
-            return [key, value as string];
-        });
+        const read = Object.entries(x).map(([key, raw]) => [key, typeof raw === "number" || typeof raw === "boolean" ? String(raw) : raw]);
+        const problems = read.flatMap(([key, value]) => [
+            ...(key.length > 128 || !allowed.test(key)
+                ? [`the tag name ${show(key)} is not 1 to 128 of letters, digits, spaces and _.:/=+-@`]
+                : []),
+            ...(/^aws:/i.test(key) ? [`the tag name ${show(key)} uses the aws: prefix, which AWS reserves`] : []),
+            ...(typeof value !== "string" || value.length > 256 || !allowed.test(value)
+                ? [`the tag ${show(key)} has a value that is not up to 256 of letters, digits, spaces and _.:/=+-@`]
+                : []),
+        ]);
         if (read.length > max) problems.push(`has ${read.length} tags; at most ${max} fit on a resource with the program's own`);
         return problems.length > 0 ? refuse(`${problems.join("; ")}.`) : Object.fromEntries(read);
-    });
+    };
 
 /** AWS's 50 tags per resource, less the program's own tags and the two each key carries (Purpose, TargetAccount). */
 export const maxExtraTags = 50 - Object.keys(programTags).length - 2;
@@ -209,15 +226,12 @@ export const maxExtraTags = 50 - Object.keys(programTags).length - 2;
 
 const d = replicationDefaults;
 const refusedEncryption = "is set by the program (CUSTOM, with this entry's key). Remove ebsEncryption and ebsEncryptionKeyArn.";
+const retainOnDelete = setting("Keep the template in AWS when it leaves the stack", bool, true);
 
 const replication = group(
     "Manage the DRS replication template: the defaults of servers added later",
     {
-        stagingAreaSubnetId: setting(
-            "Subnet for the replication servers and staging disks",
-            shaped(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, "a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0"),
-            REQUIRED,
-        ),
+        stagingAreaSubnetId: setting("Subnet for the replication servers and staging disks", subnetId, REQUIRED),
         associateDefaultSecurityGroup: setting("Associate DRS's default security group", bool, d.associateDefaultSecurityGroup),
         bandwidthThrottling: setting("Mbps; 0 is unthrottled", whole(0, 10_000), d.bandwidthThrottling),
         createPublicIp: setting("Give replication servers a public IP", bool, d.createPublicIp),
@@ -225,13 +239,13 @@ const replication = group(
         defaultLargeStagingDiskType: setting("GP2, GP3, ST1 or AUTO", oneOf(["GP2", "GP3", "ST1", "AUTO"]), d.defaultLargeStagingDiskType),
         replicationServerInstanceType: setting(
             "EC2 instance type of the replication servers",
-            shaped(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, "an EC2 instance type (family.size, such as t3.small)"),
+            instanceType,
             d.replicationServerInstanceType,
         ),
         useDedicatedReplicationServer: setting("One replication server per source server", bool, d.useDedicatedReplicationServer),
         replicationServersSecurityGroupsIds: list(
             "Security groups of the replication servers",
-            shaped(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, "a security group ID (sg-...)"),
+            securityGroupId,
             d.replicationServersSecurityGroupsIds,
             "must be a list of security group IDs (sg-...).",
         ),
@@ -242,15 +256,8 @@ const replication = group(
             d.pitRetentionDays,
         ),
         autoReplicateNewDisks: setting("Replicate disks added to a server later; default: DRS's", bool, OPTIONAL),
-        importTemplateId: setting(
-            "Adopt this existing template instead of creating one",
-            shaped(
-                /^rct-[0-9a-zA-Z]{17}$/,
-                "a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates)",
-            ),
-            OPTIONAL,
-        ),
-        retainOnDelete: setting("Keep the template in AWS when it leaves the stack", bool, true),
+        importTemplateId: setting("Adopt this existing template instead of creating one", replicationTemplateId, OPTIONAL),
+        retainOnDelete,
     },
     OPTIONAL,
     { ebsEncryption: refusedEncryption, ebsEncryptionKeyArn: refusedEncryption },
@@ -268,11 +275,7 @@ export const stagingEntry = group(
             "create",
         ),
         replication,
-        alertTopicArn: setting(
-            "An existing SNS topic (same account and Region) for this key's alerts",
-            shaped(arnPattern("sns", "[a-z0-9-]+:\\d{12}:[\\w-]{1,256}"), "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
-            OPTIONAL,
-        ),
+        alertTopicArn: setting("An existing SNS topic (same account and Region) for this key's alerts", topicArn, OPTIONAL),
         importKeyId: setting("Adopt this existing key: its key ID, mrk- ID or key ARN", keyReference, OPTIONAL),
     },
     REQUIRED,
@@ -289,17 +292,9 @@ const launch = group(
         osByol: setting("Bring your own OS license", bool, OPTIONAL),
         targetInstanceTypeRightSizingMethod: setting("NONE, BASIC or IN_AWS", oneOf(Object.values(RightSizingMethod)), OPTIONAL),
         postLaunchEnabled: setting("Run the post-launch actions", bool, OPTIONAL),
-        exportBucketArn: setting(
-            "S3 bucket to export source network templates to",
-            shaped(arnPattern("s3", "::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"), "an S3 bucket ARN (arn:aws:s3:::<bucket>)"),
-            OPTIONAL,
-        ),
-        importTemplateId: setting(
-            "Adopt this existing launch configuration template",
-            shaped(/^lct-[0-9a-zA-Z]{17}$/, "a launch configuration template ID (lct- and 17 characters)"),
-            OPTIONAL,
-        ),
-        retainOnDelete: setting("Keep the template in AWS when it leaves the stack", bool, true),
+        exportBucketArn: setting("S3 bucket to export source network templates to", bucketArn, OPTIONAL),
+        importTemplateId: setting("Adopt this existing launch configuration template", launchTemplateId, OPTIONAL),
+        retainOnDelete,
     },
     REQUIRED,
 );
@@ -328,18 +323,24 @@ export const targetEntry = group(
     REQUIRED,
 );
 
+const nonEmpty = <S extends v.GenericSchema<unknown, unknown[] | undefined>>(schema: S, fix: string) =>
+    v.pipe(
+        schema,
+        v.check((items: v.InferOutput<S>) => items === undefined || items.length > 0, `is empty: ${fix}`),
+    );
+
 /** Every setting of the program, in the order problems are reported. */
 export const settingsSchema = {
     deploy: setting("Which side this stack deploys: all (both), staging or target", oneOf(["all", "staging", "target"] as const), "all"),
     target: targetEntry,
-    targets: v.pipe(
+    targets: nonEmpty(
         list(
             "Several recovery accounts (staging-side stacks): each item shaped like target",
             targetEntry,
             OPTIONAL,
             "must be a list of { accountId, ... } target entries.",
         ),
-        v.check((targets) => targets === undefined || targets.length > 0, "is empty: list the recovery accounts, or set target instead."),
+        "list the recovery accounts, or set target instead.",
     ),
     key: group(
         "The staging keys",
@@ -396,14 +397,15 @@ export const settingsSchema = {
             ),
             drsServerHour: setting(
                 "DRS per replicating server-hour, USD: a number, or { <region> or *: number }",
-                kind((x) => {
-                    if (typeof x === "number") return amount.read(x);
+                (x) => {
+                    if (typeof x === "number") return amount(x);
                     if (x === null || typeof x !== "object" || Array.isArray(x))
                         return refuse('must be a number or { "<region>": number }.');
-                    const bad = Object.entries(x).filter(([, value]) => amount.read(value) instanceof Problem);
-                    if (bad.length > 0) return refuse(`has ${bad.map(([region]) => region).join(", ")} not a number, 0 or more.`);
-                    return x as Record<string, number>;
-                }),
+                    const bad = Object.entries(x).filter(([, value]) => amount(value) instanceof Problem);
+                    return bad.length > 0
+                        ? refuse(`has ${bad.map(([region]) => region).join(", ")} not a number, 0 or more.`)
+                        : (x as Record<string, number>);
+                },
                 OPTIONAL,
             ),
         },
@@ -415,22 +417,15 @@ export const settingsSchema = {
             accountId: setting("The account that administers the instance", accountId, REQUIRED),
             region: setting("The instance's Region", region, REQUIRED),
             roleArn: setting("Role in that account the Identity Center provider assumes", roleArn, OPTIONAL),
-            instanceArn: setting(
-                "The instance",
-                arnOf(
-                    parseIdentityCenterInstanceArn,
-                    "an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>)",
-                ),
-                REQUIRED,
-            ),
-            permissionSetArns: v.pipe(
+            instanceArn: setting("The instance", instanceArn, REQUIRED),
+            permissionSetArns: nonEmpty(
                 list(
                     "The permission sets of the people who run recoveries and drills",
-                    arnOf(parsePermissionSetArn, "a permission set ARN (arn:aws:sso:::permissionSet/ssoins-.../ps-...)"),
+                    permissionSetArn,
                     REQUIRED,
                     "must be a list of permission set ARNs.",
                 ),
-                v.check((arns) => arns.length > 0, "is empty: list the permission sets of the people who run recoveries and drills."),
+                "list the permission sets of the people who run recoveries and drills.",
             ),
         },
         OPTIONAL,
@@ -438,10 +433,7 @@ export const settingsSchema = {
 };
 
 type Declared = { [K in keyof typeof settingsSchema]: v.InferOutput<(typeof settingsSchema)[K]> };
-/**
- * The settings; a stack that deploys no staging side has no staging entries. `targets` is every
- * recovery account (`target` alone is a list of one), `target` the first of them.
- */
+/** The settings; `targets` is every recovery account (`target` alone is a list of one), `target` the first. */
 export type Settings = Omit<Declared, "stagingAccounts" | "targets"> & { stagingAccounts: StagingEntry[]; targets: TargetSettings[] };
 export type StagingEntry = v.InferOutput<typeof stagingEntry>;
 export type TargetSettings = v.InferOutput<typeof targetEntry>;
