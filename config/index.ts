@@ -93,6 +93,13 @@ function readValue(schema: v.GenericSchema, value: unknown, section: string, fou
     return output;
 }
 
+/** A prices file, read as the `pricing` setting is: its figures, or its problems, each naming its key. */
+export function readPricing(value: unknown): { pricing?: Settings["pricing"]; problems: string[] } {
+    const found: Findings = { problems: [], warnings: [] };
+    const pricing = readValue(settingsSchema.pricing, value, "pricing", found) as Settings["pricing"];
+    return { pricing, problems: found.problems.map((p) => p.replace(/^pricing\.?/, "")) };
+}
+
 /** Exactly one of target and targets; a target stack deploys one account. */
 function targetProblems(raw: RawConfig, deploy: unknown): string[] {
     const [target, targets] = [raw.target !== undefined || dotted(raw, "target"), raw.targets !== undefined || dotted(raw, "targets")];

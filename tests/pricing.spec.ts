@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { ConfigError, parseConfig } from "../config";
 import { PricesError, drsCost, estimateCost, formatCost, hoursPerMonth, listPrices, parseServerCount, pricesWith } from "../tools/pricing";
 import { fleetProject } from "../tools/fleet";
 import { SynthResult, planDocument, synthesize } from "../tools/synth";
@@ -34,13 +35,28 @@ describe("pricing: the one table", () => {
         expect(p.origin).to.equal("our rates");
         expect(pricesWith({ drsServerHour: 0.05 }).drsServerHour).to.deep.equal({ "*": 0.05 });
         expect(prices([])).to.equal("prices.json: not a JSON object of prices.");
-        expect(prices({ kms: { keyMonth: -1 } })).to.equal("prices.json: kms.keyMonth must be a number, 0 or more.");
-        expect(prices({ kms: { perKey: 1 } })).to.match(/unknown key "kms.perKey"/);
-        expect(prices({ ec2: {} })).to.equal('prices.json: unknown key "ec2" (known: origin, kms, drsServerHour).');
-        expect(prices({ drsServerHour: { "us-east-1": "0.03" } })).to.equal(
-            "prices.json: drsServerHour.us-east-1 must be a number, 0 or more.",
+        expect(prices({ kms: { keyMonth: -1 } })).to.equal("prices.json: kms.keyMonth must be a number, 0 or more, not -1.");
+        expect(prices({ kms: { perKey: 1 } })).to.match(
+            /kms.perKey is not a known setting. Known: keyMonth, rotationMonth, billedRotations/,
         );
-        expect(prices({ kms: { billedRotations: 1.5 } })).to.equal("prices.json: kms.billedRotations must be a whole number.");
+        expect(prices({ ec2: {} })).to.equal("prices.json: ec2 is not a known setting. Known: origin, kms, drsServerHour.");
+        expect(prices({ drsServerHour: { "us-east-1": "0.03" } })).to.equal(
+            "prices.json: drsServerHour has us-east-1 not a number, 0 or more.",
+        );
+        // One declaration: a file and the stack's `pricing` setting are refused in the same words.
+        const configured = {
+            target: { accountId: "111122223333" },
+            stagingAccounts: [],
+            deploy: "staging",
+            pricing: { kms: { keyMonth: -1 } },
+        };
+        expect(() => parseConfig(configured)).to.throw(
+            ConfigError,
+            `drs-cross-account-kms:pricing.${prices(configured.pricing).replace("prices.json: ", "")}`,
+        );
+        expect(prices({ kms: { billedRotations: 1.5 } })).to.equal(
+            "prices.json: kms.billedRotations must be a whole number from 0 to 100, not 1.5.",
+        );
     });
 
     it("reads --servers as a total or per Region", () => {
@@ -137,7 +153,7 @@ describe("pricing: the plan's monthly cost", () => {
         expect([bad.status, bad.stdout, bad.stderr]).to.deep.equal([
             2,
             "",
-            `error: --prices ${file}: kms.keyMonth must be a number, 0 or more.\n`,
+            `error: --prices ${file}: kms.keyMonth must be a number, 0 or more, not "one".\n`,
         ]);
         const missing = spawnCli("synth", "--stack", "target", "--prices", `${file}.nope`);
         expect([missing.status, missing.stderr]).to.deep.equal([2, `error: --prices ${file}.nope: cannot read it (ENOENT).\n`]);

@@ -1,8 +1,8 @@
 // What the plan costs a month: ONE table of list prices, each figure with the page it comes from
 // and the date it was read (docs/cost-and-quotas.md), and the estimate the plan, verify and drill
-// make from it. `--prices <file.json>` replaces any figure. No imports beyond the policy vocabulary:
-// this file is on the plan's path.
+// make from it. `--prices <file.json>` replaces any figure, checked as the `pricing` setting is.
 import { kmsKeyTypes, parseKeyArn, partitionOf } from "../components/policies";
+import { Settings, readPricing } from "../config";
 import type { PlannedResource, SynthResult } from "./synth";
 
 /** A page a figure comes from, and when it was read. */
@@ -77,47 +77,21 @@ export const listPrices: PriceTable = {
     ],
 };
 
-/** A --prices file: any of the table's figures, the rest from the list prices. */
-export interface PriceOverrides {
-    origin?: string;
-    kms?: Partial<PriceTable["kms"]>;
-    drsServerHour?: number | Record<string, number>;
-}
+/** A --prices file: any of the table's figures, the rest from the list prices. Its shape is the `pricing` setting's. */
+export type PriceOverrides = NonNullable<Settings["pricing"]>;
 
 /** Thrown for a --prices file that is not one: the CLI shows the message. */
 export class PricesError extends Error {}
 
-/** The list prices with a --prices file's figures over them; every figure checked. */
+/** The list prices with a --prices file's figures over them, checked as the `pricing` setting is (config/schema.ts). */
 export function pricesWith(overrides: unknown, file = "--prices"): PriceTable {
-    const fail = (message: string): never => {
-        throw new PricesError(`${file}: ${message}`);
-    };
-    if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides)) fail("not a JSON object of prices.");
-    const o = overrides as Record<string, unknown>;
-    const known = ["origin", "kms", "drsServerHour"];
-    for (const key of Object.keys(o)) if (!known.includes(key)) fail(`unknown key "${key}" (known: ${known.join(", ")}).`);
-    const price = (value: unknown, where: string): number =>
-        typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : fail(`${where} must be a number, 0 or more.`);
-    const kms = { ...listPrices.kms };
-    if (o.kms !== undefined) {
-        if (o.kms === null || typeof o.kms !== "object") fail("kms must be an object (keyMonth, rotationMonth, billedRotations).");
-        for (const [key, value] of Object.entries(o.kms as Record<string, unknown>)) {
-            if (!(key in kms)) fail(`unknown key "kms.${key}" (known: ${Object.keys(kms).join(", ")}).`);
-            kms[key as keyof typeof kms] = price(value, `kms.${key}`);
-        }
-        if (!Number.isInteger(kms.billedRotations)) fail("kms.billedRotations must be a whole number.");
-    }
-    let drsServerHour = { ...listPrices.drsServerHour };
-    if (typeof o.drsServerHour === "number") drsServerHour = { "*": price(o.drsServerHour, "drsServerHour") };
-    else if (o.drsServerHour !== undefined) {
-        if (o.drsServerHour === null || typeof o.drsServerHour !== "object")
-            fail('drsServerHour must be a number or {"<region>": number}.');
-        for (const [region, value] of Object.entries(o.drsServerHour as Record<string, unknown>))
-            drsServerHour[region] = price(value, `drsServerHour.${region}`);
-    }
-    if (o.origin !== undefined && typeof o.origin !== "string") fail("origin must be text.");
-    const origin = (o.origin as string | undefined) ?? "AWS list prices, with the figures of a --prices file";
-    return { ...listPrices, origin, kms, drsServerHour };
+    if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides))
+        throw new PricesError(`${file}: not a JSON object of prices.`);
+    const { pricing = {}, problems } = readPricing(overrides);
+    if (problems.length > 0) throw new PricesError(`${file}: ${problems.join(" ")}`);
+    const { origin = "AWS list prices, with the figures of a --prices file", kms, drsServerHour: drs } = pricing;
+    const drsServerHour = typeof drs === "number" ? { "*": drs } : { ...listPrices.drsServerHour, ...drs };
+    return { ...listPrices, origin, kms: { ...listPrices.kms, ...kms }, drsServerHour };
 }
 
 export const pricingConfigKey = "drs-cross-account-kms:pricing";
