@@ -52,7 +52,7 @@ describe("pricing: the one table", () => {
         };
         expect(() => parseConfig(configured)).to.throw(
             ConfigError,
-            `drs-cross-account-kms:pricing.${prices(configured.pricing).replace("prices.json: ", "")}`,
+            `drs-cross-account-kms:pricing.${(prices(configured.pricing) as string).replace("prices.json: ", "")}`,
         );
         expect(prices({ kms: { billedRotations: 1.5 } })).to.equal(
             "prices.json: kms.billedRotations must be a whole number from 0 to 100, not 1.5.",
