@@ -1152,6 +1152,7 @@ describe("drill command line", () => {
             "--diagnose",
             "--job",
             "--staging-role",
+            "--target",
             "--json",
             "--config-file",
         ];
@@ -1224,5 +1225,72 @@ describe("drill command line", () => {
         expect(out).to.include("Dry run: nothing is started.");
         expect(out).to.include(`on its entry's key: yes (${keyArn})`);
         expect(calls(w.m.drillDrs, StartRecoveryCommand)).to.have.length(0);
+    });
+
+    it("drills the target --target names in a stack of several targets, with its roles, policies and staging role; refuses to guess", async () => {
+        const w = world();
+        const other = "999988887777";
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-drill-"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: drs-cross-account-kms\nruntime: nodejs\n");
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.all.yaml"),
+            "config:\n  drs-cross-account-kms:targets:\n" +
+                `    - { accountId: "${other}", keyUserRoleNames: [OtherOperator] }\n` +
+                `    - { accountId: "${target}", keyUserRoleNames: [${operator}] }\n` +
+                `  drs-cross-account-kms:stagingAccounts:\n    - { accountId: "${staging}", region: ${region}, roleArn: "arn:aws:iam::${staging}:role/Deploy", replication: { stagingAreaSubnetId: subnet-0123456789abcdef0 } }\n`,
+        );
+        const otherPolicy = `arn:aws:iam::${other}:policy/DrsCrossAccountKmsKeyUse`;
+        const outputsFile = path.join(dir, "outputs.json");
+        fs.writeFileSync(
+            outputsFile,
+            JSON.stringify({
+                deploy: "all",
+                // The first target's, as the program exports them with several targets.
+                targetAccountId: other,
+                targetAccountIds: [other, target],
+                targetAccess: "documented",
+                stagingKeys: [
+                    {
+                        ...key,
+                        stagingRoleArn: `arn:aws:iam::${staging}:role/service-role/DRSStagingAccountRole_${other}`,
+                        targetAccountIds: [other, target],
+                        stagingRoleArns: {
+                            [other]: `arn:aws:iam::${staging}:role/service-role/DRSStagingAccountRole_${other}`,
+                            [target]: key.stagingRoleArn,
+                        },
+                    },
+                ],
+                targetKeyUsePolicyArns: [otherPolicy],
+                targetKeyUserRoleNames: ["OtherOperator"],
+                targetKeyAccess: [
+                    { accountId: other, policyArns: [otherPolicy], roleNames: ["OtherOperator"] },
+                    { accountId: target, policyArns: [keyUsePolicyArn], roleNames: [operator] },
+                ],
+            }),
+        );
+        const drillAll = async (...args: string[]) => {
+            let [out, err] = ["", ""];
+            const code = await runCli(["drill", "-s", "all", "--outputs", outputsFile, "--json", ...args], {
+                workspace: null,
+                projectDir: dir,
+                progressDelayMs: 0,
+                io: { out: (t) => void (out += t), err: (t) => void (err += t) },
+                access: () => w.access,
+            });
+            return { code, out, err };
+        };
+        const drilled = await drillAll("--target", target);
+        expect(drilled.code, drilled.err).to.equal(0);
+        const report = JSON.parse(drilled.out) as DrillReport;
+        expect([report.targetAccountId, report.identity?.roleArn]).to.deep.equal([target, operatorArn]);
+        expect(report.plan!.servers.map((s) => s.onKey)).to.deep.equal(["yes"]);
+        expect(await drillAll()).to.deep.include({
+            code: 2,
+            err: `error: stack all recovers into 2 targets (${other}, ${target}): give --target <account> to drill one.\n`,
+        });
+        expect(await drillAll("--target", "123456789012")).to.deep.include({
+            code: 2,
+            err: `error: --target 123456789012: not a target of stack all (${other}, ${target}).\n`,
+        });
     });
 });

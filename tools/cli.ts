@@ -234,6 +234,7 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         .addOption(new Option("--diagnose", "only the KMS diagnosis of the drill job given with --job"))
         .addOption(listOption("--job <jobID>", "a drill job, for --cleanup or --diagnose (repeatable)"))
         .addOption(listOption("--staging-role <arn>", "a role to read a staging account with, where the config names none (repeatable)"))
+        .addOption(valueOption("--target <account>", "the target account to drill, in a stack of several targets"))
         .addOption(pricesOption())
         .addOption(jsonOption("the plan and the results; progress on stderr"))
         .addOption(configFileOption())
@@ -345,6 +346,7 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
                 keep: Boolean(options.keep),
                 jobs: options.job as string[] | undefined,
                 stagingRoles: options.stagingRole as string[] | undefined,
+                target: options.target as string | undefined,
                 prices: await readPrices(options.prices as string | undefined),
             },
             awsDeps,

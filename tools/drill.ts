@@ -1718,6 +1718,7 @@ export function drillHelp(): string {
         "  npm run -s drill -- -s target --role DrsRecoveryOperator --start",
         "  npm run -s drill -- -s target --current-credentials --start        # an Identity Center session",
         "  npm run -s drill -- -s target --role Admin --any-identity --start  # insist: no key-use policy",
+        "  npm run -s drill -- -s all --target 222233334444 --start  # a stack of several targets: drill one",
         "  npm run -s drill -- -s target --timeout 90 --start",
         "  npm run -s drill -- -s target --keep --start        # leave the drill instances running",
         "  npm run -s drill -- -s target --cleanup --job drsjob-1234567890abcdef0",
@@ -1763,6 +1764,8 @@ export interface DrillCommandOptions extends AwsCommandOptions {
     keep?: boolean;
     jobs?: string[];
     stagingRoles?: string[];
+    /** --target: the target account to drill, in a stack of several targets. */
+    target?: string;
     /** --prices, read by the command line. */
     prices?: PriceTable;
 }
@@ -1796,6 +1799,7 @@ export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
         `-s ${o.stack}`,
         o.outputsFile ? `--outputs ${o.outputsFile === "-" ? "<outputs file>" : o.outputsFile}` : "",
         o.configFile ? `--config-file ${o.configFile}` : "",
+        o.target ? `--target ${o.target}` : "",
         ...(o.stagingRoles ?? []).map((r) => `--staging-role ${r}`),
         o.role ? `--role ${o.role}` : "",
         o.currentCredentials ? "--current-credentials" : "",
@@ -1832,6 +1836,38 @@ function stagingRolesOf(arns: string[] = []): Map<string, string> {
  * The command as the CLI runs it: reads the stack like verify, checks the credentials once, then
  * drill. Ctrl-C (SIGINT) stops following the job and cleans up; a second one exits at once.
  */
+/**
+ * The stack as the drilled target sees it. A stack of several targets needs --target: the drill
+ * then reads that target's settings, key-use policies and the keys that serve it.
+ */
+export function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInput {
+    const { settings, outputs, stack } = input;
+    const ids = Array.isArray(outputs.targetAccountIds)
+        ? (outputs.targetAccountIds as string[])
+        : [String(outputs.targetAccountId ?? settings.target.accountId)];
+    if (chosen === undefined && ids.length > 1)
+        throw new CannotDrill(
+            `stack ${stack} recovers into ${ids.length} targets (${ids.join(", ")}): give --target <account> to drill one.`,
+        );
+    const i = chosen === undefined ? 0 : ids.indexOf(chosen);
+    if (i < 0) throw new CannotDrill(`--target ${chosen}: not a target of stack ${stack} (${ids.join(", ")}).`);
+    if (ids.length === 1) return input;
+    const access = (outputs.targetKeyAccess as { accountId: string; policyArns?: string[]; roleNames?: string[] }[] | undefined)?.find(
+        (a) => a.accountId === ids[i],
+    );
+    return {
+        stack,
+        settings: { ...settings, target: settings.targets[i] },
+        outputs: {
+            ...outputs,
+            targetAccountId: ids[i],
+            targetKeyUsePolicyArns: access?.policyArns,
+            targetKeyUserRoleNames: access?.roleNames,
+        },
+        keys: input.keys.filter((key) => !key.targetAccountIds || key.targetAccountIds.includes(ids[i])),
+    };
+}
+
 export async function drillCommand(options: DrillCommandOptions, deps: AwsCommandDeps & Partial<DrillDeps>): Promise<number> {
     const drillOptions = drillOptionsOf(options);
     const stagingRoles = stagingRolesOf(options.stagingRoles);
@@ -1849,7 +1885,8 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
                 "Give roles for the staging accounts with --staging-role.",
         );
     }
-    const target = stack.settings.target.accountId;
+    const input = drillInputFor({ settings: stack.settings, outputs: stack.outputs, keys, stack: options.stack }, options.target);
+    const target = input.settings.target.accountId;
     for (const account of stagingRoles.keys()) {
         if (account === target)
             throw new CannotDrill(`--staging-role for ${account}: that is the target account (its role is target.roleArn).`);
@@ -1878,7 +1915,7 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
         process.on("SIGINT", onSigint);
     }
     try {
-        const report = await drill({ settings: stack.settings, outputs: stack.outputs, keys, stack: options.stack }, access, drillOptions, {
+        const report = await drill(input, access, drillOptions, {
             io,
             clock: deps.clock,
             signal: deps.signal ?? controller?.signal,
