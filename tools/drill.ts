@@ -1857,7 +1857,8 @@ export function drillInputFor(input: DrillInput, chosen: string | undefined): Dr
     );
     return {
         stack,
-        settings: { ...settings, target: settings.targets[i] },
+        // By account: the order of the config's targets may have changed since the outputs were written.
+        settings: { ...settings, target: settings.targets.find((t) => t.accountId === ids[i]) ?? settings.targets[i] },
         outputs: {
             ...outputs,
             targetAccountId: ids[i],
