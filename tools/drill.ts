@@ -1833,10 +1833,6 @@ function stagingRolesOf(arns: string[] = []): Map<string, string> {
 }
 
 /**
- * The command as the CLI runs it: reads the stack like verify, checks the credentials once, then
- * drill. Ctrl-C (SIGINT) stops following the job and cleans up; a second one exits at once.
- */
-/**
  * The stack as the drilled target sees it. A stack of several targets needs --target: the drill
  * then reads that target's settings, key-use policies and the keys that serve it.
  */
@@ -1869,6 +1865,10 @@ export function drillInputFor(input: DrillInput, chosen: string | undefined): Dr
     };
 }
 
+/**
+ * The command as the CLI runs it: reads the stack like verify, checks the credentials once, then
+ * drill. Ctrl-C (SIGINT) stops following the job and cleans up; a second one exits at once.
+ */
 export async function drillCommand(options: DrillCommandOptions, deps: AwsCommandDeps & Partial<DrillDeps>): Promise<number> {
     const drillOptions = drillOptionsOf(options);
     const stagingRoles = stagingRolesOf(options.stagingRoles);

@@ -2,7 +2,7 @@
 // and the date it was read (docs/cost-and-quotas.md), and the estimate the plan, verify and drill
 // make from it. `--prices <file.json>` replaces any figure, checked as the `pricing` setting is.
 import { kmsKeyTypes, parseKeyArn, partitionOf } from "../components/policies";
-import { Settings, readPricing } from "../config";
+import { type Settings, readPricing } from "../config";
 import type { PlannedResource, SynthResult } from "./synth";
 
 /** A page a figure comes from, and when it was read. */
