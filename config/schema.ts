@@ -1,5 +1,6 @@
 // The program's settings, each declared once: its kind (what AWS accepts), default and one-line doc.
 // The TypeScript types are inferred from here; rules between settings are in rules.ts.
+import edits from "damerau-levenshtein";
 import * as v from "valibot";
 import {
     LaunchDisposition,
@@ -29,23 +30,10 @@ export const secretPlaceholder = "[secret]";
 
 /** The one candidate nearest `word` within two edits (case aside), if there is exactly one. */
 export function closest(word: string, candidates: string[]): string | undefined {
-    const scored = candidates.map((c) => ({ c, d: typos(word.toLowerCase(), c.toLowerCase()) })).filter(({ d }) => d > 0 && d <= 2);
+    // A swap of two neighbours is one edit (optimal string alignment): the typos people make.
+    const scored = candidates.map((c) => ({ c, d: edits(word.toLowerCase(), c.toLowerCase()).steps })).filter(({ d }) => d > 0 && d <= 2);
     const nearest = scored.filter(({ d }) => d === Math.min(...scored.map((x) => x.d)));
     return nearest.length === 1 ? nearest[0].c : undefined;
-}
-
-/** Edits from a to b, counting the swap of two neighbours as one (optimal string alignment): the typos people make. */
-function typos(a: string, b: string): number {
-    const d = Array.from({ length: a.length + 1 }, (_, i) =>
-        Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-    );
-    for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) {
-            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-    }
-    return d[a.length][b.length];
 }
 
 /** Why a value is refused: the text that follows its key. */
