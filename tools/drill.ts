@@ -1836,7 +1836,7 @@ function stagingRolesOf(arns: string[] = []): Map<string, string> {
  * The stack as the drilled target sees it. A stack of several targets needs --target: the drill
  * then reads that target's settings, key-use policies and the keys that serve it.
  */
-export function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInput {
+function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInput {
     const { settings, outputs, stack } = input;
     const ids = Array.isArray(outputs.targetAccountIds)
         ? (outputs.targetAccountIds as string[])
