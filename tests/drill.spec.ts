@@ -1268,6 +1268,7 @@ describe("drill command line", () => {
                 ],
             }),
         );
+        let accessed = 0;
         const drillAll = async (...args: string[]) => {
             let [out, err] = ["", ""];
             const code = await runCli(["drill", "-s", "all", "--outputs", outputsFile, "--json", ...args], {
@@ -1275,7 +1276,7 @@ describe("drill command line", () => {
                 projectDir: dir,
                 progressDelayMs: 0,
                 io: { out: (t) => void (out += t), err: (t) => void (err += t) },
-                access: () => w.access,
+                access: () => (accessed++, w.access),
             });
             return { code, out, err };
         };
@@ -1292,5 +1293,7 @@ describe("drill command line", () => {
             code: 2,
             err: `error: --target 123456789012: not a target of stack all (${other}, ${target}).\n`,
         });
+        // Both refused before any AWS client was made: only the first run reached AWS.
+        expect(accessed).to.equal(1);
     });
 });

@@ -35,7 +35,16 @@ export interface OpenedStack {
     access: AwsAccess;
 }
 
-export async function openStack(command: string, options: AwsCommandOptions, deps: AwsCommandDeps): Promise<OpenedStack> {
+/**
+ * Reads the stack and checks the credentials once. `checkFlags` judges the command's own flags
+ * against the stack first, so a wrong flag is refused before any AWS call.
+ */
+export async function openStack(
+    command: string,
+    options: AwsCommandOptions,
+    deps: AwsCommandDeps,
+    checkFlags?: (stack: DeployedStack, keys: StagingKeyExport[]) => void,
+): Promise<OpenedStack> {
     const stack = await readDeployedStack({
         stack: options.stack,
         outputsFile: options.outputsFile,
@@ -47,6 +56,7 @@ export async function openStack(command: string, options: AwsCommandOptions, dep
     const io = redacting(deps.io, stack.secrets);
     for (const warning of stack.warnings) io.err(`warning: ${warning}\n`);
     const keys = stagingKeysOf(stack.outputs);
+    checkFlags?.(stack, keys);
     const access = deps.access?.(stack.roleArns, command) ?? new AssumedRoleAccess(stack.roleArns, command);
     if (access instanceof AssumedRoleAccess) {
         const { settings } = stack;

@@ -1877,25 +1877,27 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
         for (const [account, arn] of stagingRoles) merged.set(account, arn);
         return deps.access ? deps.access(merged, command) : new AssumedRoleAccess(merged, command);
     };
-    const { stack, keys, io, access } = await openStack("drill", options, { ...deps, access: factory });
+    let input: DrillInput | undefined;
+    const { io, access } = await openStack("drill", options, { ...deps, access: factory }, (stack, keys) => {
+        if (stack.settings.deploy === "staging") {
+            throw new CannotDrill(
+                `stack ${options.stack} deploys the staging side only: run drill on the target stack (or a deploy: all stack), whose config names the key-user roles. ` +
+                    "Give roles for the staging accounts with --staging-role.",
+            );
+        }
+        input = drillInputFor({ settings: stack.settings, outputs: stack.outputs, keys, stack: options.stack }, options.target);
+        const target = input.settings.target.accountId;
+        for (const account of stagingRoles.keys()) {
+            if (account === target)
+                throw new CannotDrill(`--staging-role for ${account}: that is the target account (its role is target.roleArn).`);
+            if (!keys.some((k) => k.accountId === account))
+                throw new CannotDrill(
+                    `--staging-role for ${account}: not a staging account of the stack (${[...new Set(keys.map((k) => k.accountId))].join(", ")}).`,
+                );
+        }
+    });
     if (!isDrillAccess(access))
         throw new Error("drill needs CloudTrail and the drill identity's sessions: the AWS access given has neither.");
-    if (stack.settings.deploy === "staging") {
-        throw new CannotDrill(
-            `stack ${options.stack} deploys the staging side only: run drill on the target stack (or a deploy: all stack), whose config names the key-user roles. ` +
-                "Give roles for the staging accounts with --staging-role.",
-        );
-    }
-    const input = drillInputFor({ settings: stack.settings, outputs: stack.outputs, keys, stack: options.stack }, options.target);
-    const target = input.settings.target.accountId;
-    for (const account of stagingRoles.keys()) {
-        if (account === target)
-            throw new CannotDrill(`--staging-role for ${account}: that is the target account (its role is target.roleArn).`);
-        if (!keys.some((k) => k.accountId === account))
-            throw new CannotDrill(
-                `--staging-role for ${account}: not a staging account of the stack (${[...new Set(keys.map((k) => k.accountId))].join(", ")}).`,
-            );
-    }
     const started: string[] = [];
     let controller: AbortController | undefined;
     let onSigint: (() => void) | undefined;
@@ -1916,7 +1918,7 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
         process.on("SIGINT", onSigint);
     }
     try {
-        const report = await drill(input, access, drillOptions, {
+        const report = await drill(input!, access, drillOptions, {
             io,
             clock: deps.clock,
             signal: deps.signal ?? controller?.signal,
