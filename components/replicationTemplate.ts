@@ -75,7 +75,9 @@ export class DrsReplicationTemplate extends pulumi.ComponentResource {
                 replicationServerInstanceType: args.replicationServerInstanceType ?? d.replicationServerInstanceType,
                 useDedicatedReplicationServer: args.useDedicatedReplicationServer ?? d.useDedicatedReplicationServer,
                 replicationServersSecurityGroupsIds: args.replicationServersSecurityGroupsIds ?? d.replicationServersSecurityGroupsIds,
-                stagingAreaTags: args.stagingAreaTags ?? d.stagingAreaTags,
+                // As an Output: the SDK prints a plain input with `${value}`, which throws for tags without a
+                // prototype, or with a tag named toString or valueOf.
+                stagingAreaTags: pulumi.output(args.stagingAreaTags ?? d.stagingAreaTags),
                 autoReplicateNewDisks: args.autoReplicateNewDisks,
                 pitPolicies: pitPolicies(args.pitRetentionDays ?? d.pitRetentionDays),
             },

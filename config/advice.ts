@@ -3,6 +3,18 @@ import { RawConfig } from ".";
 import { Findings } from "./rules";
 import { Settings } from "./schema";
 
+/**
+ * The first Pulumi CLI that imports a resource and updates what differs in one deployment:
+ * pulumi/pulumi#19339 came in 3.174.0, whose `pulumi up` panics on any import (fixed by #19750 in
+ * 3.175.0; both in pulumi/pulumi's CHANGELOG.md). Older CLIs stop at preview.
+ */
+const importThenUpdateCli = "3.175.0";
+const importThenUpdate =
+    `in one deployment needs Pulumi CLI ${importThenUpdateCli} or later (pulumi/pulumi#19339 and #19750); ` +
+    'older CLIs stop at preview with "inputs to import do not match the existing resource"';
+
+// Offline, a boolean setting may be a secret the tools cannot decrypt (secretPlaceholder): a warning
+// that depends on one compares with true or false, so an unknown value is neither.
 export function advice(s: Settings, raw: RawConfig, found: Findings): void {
     const warn = (message: string) => found.warnings.push(message);
     const buildsStaging = s.deploy !== "target";
@@ -14,8 +26,7 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
                 `${path}.importTemplateId adopts ${e.replication.importTemplateId}: its EBS encryption becomes CUSTOM with ` +
                     `the new key, for servers added to ${e.accountId}/${e.region} later. Servers already replicating there keep their own ` +
                     "settings: `npm run -s verify` lists those not on the key and `npm run -s align-servers` moves them. " +
-                    "Current Pulumi CLIs (since pulumi/pulumi#19339, 2025) import the template and then update the settings that differ; " +
-                    'older CLIs fail with "inputs to import do not match the existing resource" until the config matches the template.',
+                    `Importing the template and updating the settings that differ ${importThenUpdate} until the config matches the template.`,
             );
         }
         if (e.replication?.retainOnDelete === false) {
@@ -39,7 +50,7 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
     const targets = s.targets.map((target, i) => ({ target, path: raw.targets === undefined ? "target" : `targets[${i}]` }));
     for (const { target, path } of targets) {
         target.launch.forEach((launch, i) => {
-            if (!launch.retainOnDelete) {
+            if (launch.retainOnDelete === false) {
                 warn(
                     `${path}.launch[${i}].retainOnDelete is false: removing this launch entry, or \`pulumi destroy\`, deletes the launch ` +
                         `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
@@ -76,15 +87,15 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
     }
 
     const key = s.key;
-    if (!key.enableKeyRotation) warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
-    if (!key.retainOnDelete) {
+    if (key.enableKeyRotation === false) warn("key.enableKeyRotation is false: AWS recommends rotation for customer managed keys.");
+    if (key.retainOnDelete === false) {
         warn(
             "key.retainOnDelete is false: a key that leaves the stack (an edited config, or `pulumi destroy` once key.protect is false) is " +
                 "scheduled for deletion, which makes every snapshot it encrypted unrecoverable. Keep the default (true) unless you mean it.",
         );
     }
-    if (key.primaryRegion && !key.multiRegion) warn("key.primaryRegion is ignored without key.multiRegion: true.");
-    if (key.primaryRegion && key.multiRegion && buildsStaging && !entries.some((e) => e.region === key.primaryRegion)) {
+    if (key.primaryRegion && key.multiRegion === false) warn("key.primaryRegion is ignored without key.multiRegion: true.");
+    if (key.primaryRegion && key.multiRegion === true && buildsStaging && !entries.some((e) => e.region === key.primaryRegion)) {
         warn(
             `key.primaryRegion ${key.primaryRegion} has no staging entry: each account's primary goes to the first of its Regions by name.`,
         );
@@ -93,25 +104,34 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
         e.importKeyId ? [`stagingAccounts[${i}] (${e.importKeyId} in ${e.accountId}/${e.region})`] : [],
     );
     if (adopted.length > 0) {
+        // What the import changes on the live key: what DrsCrossAccountKey sets (aws.kms.Key, or ReplicaKey for a replica).
+        const kept =
+            key.retainOnDelete === true
+                ? " (key.retainOnDelete)."
+                : key.retainOnDelete === false
+                  ? ": but key.retainOnDelete is false."
+                  : " unless key.retainOnDelete (a secret here) is false.";
         warn(
             `${adopted.join(", ")} ${adopted.length === 1 ? "adopts an existing key" : "adopt existing keys"}: the program replaces the key policy ` +
-                "with its own (`pulumi preview` shows the difference), applies tags and rotation, and adopts an existing alias of key.alias's name. " +
-                "Key spec, usage and multi-Region are taken from the key. An adopted key is never deleted by the program" +
-                (key.retainOnDelete ? " (key.retainOnDelete)." : ": but key.retainOnDelete is false."),
+                "with its own (`pulumi preview` shows the difference), enables a disabled key, sets the description to key.description " +
+                "and rotation to key.enableKeyRotation (a multi-Region replica's follows its primary), and sets the tags to the program's: " +
+                "the default tags (ManagedBy, Project and `tags`) and the key's own (Purpose, TargetAccount); any other tag is removed. " +
+                "It adopts an existing alias of key.alias's name. Key spec, usage and multi-Region are taken from the key. " +
+                `An adopted key is never deleted by the program${kept} Importing a key and updating it ${importThenUpdate}.`,
         );
     }
-    if (!key.protect) {
+    if (key.protect === false) {
         warn(
-            key.retainOnDelete
+            key.retainOnDelete === true
                 ? "key.protect is false: `pulumi destroy` removes the keys and staging roles from the stack; the keys stay in AWS (key.retainOnDelete)."
                 : "key.protect is false: `pulumi destroy` can schedule the key's deletion, which makes every snapshot it encrypted unrecoverable.",
         );
     }
-    if (!s.alerts.enabled && buildsStaging) {
+    if (s.alerts.enabled === false && buildsStaging) {
         warn(
             "alerts.enabled is false: nobody hears when a DRS key is disabled or scheduled for deletion, which makes its snapshots unrecoverable.",
         );
     }
-    if (!s.alerts.enabled && entries.some((e) => e.alertTopicArn))
+    if (s.alerts.enabled === false && entries.some((e) => e.alertTopicArn))
         warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
 }

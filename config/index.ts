@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { KeyPlacement, TargetAccess, parseKeyArn, parseRoleArn } from "../components/policies";
 import { advice } from "./advice";
 import { Findings, ReadSettings, duplicatePlaces, policyPlanProblem, rules } from "./rules";
-import { Settings, TargetSettings, closest, settingsSchema } from "./schema";
+import { Settings, TargetSettings, closest, pathStep, settingsSchema, shown, shownKey } from "./schema";
 
 export { secretPlaceholder } from "./schema";
 export { keysOfTarget, targetsOfKey } from "./rules";
@@ -72,7 +72,8 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
 function readValue(schema: v.GenericSchema, value: unknown, section: string, found: Findings): unknown {
     const { output, issues = [] } = v.safeParse(schema, value);
     const keysOf = (issue: v.BaseIssue<unknown>) => (issue.path ?? []).map(({ key }) => key as string | number);
-    const pathOf = (keys: (string | number)[]) => section + keys.map((key) => (typeof key === "number" ? `[${key}]` : `.${key}`)).join("");
+    // A key of any length or characters is named safely: plain as .name, otherwise as JSON writes it, cut short.
+    const pathOf = (keys: (string | number)[]) => section + keys.map(pathStep).join("");
     // A misspelt key is one problem, with a suggestion (group() adds it), not two: unknown, and the real one missing.
     const meant = issues.flatMap((issue) => {
         const key = / Did you mean (\w+)\?$/.exec(issue.message)?.[1];
@@ -127,13 +128,14 @@ function topLevelProblems(raw: RawConfig): string[] {
         .map((key) => {
             const [head] = key.split(".");
             if (key.includes(".") && (sections as string[]).includes(head)) {
+                const named = shownKey(key);
                 return (
-                    `${key} is set as one key whose name contains a dot, not as ${head}'s setting: set it with ` +
-                    `\`pulumi config set --path '${configNamespace}:${key}' <value>\`, and remove this key (\`pulumi config rm '${configNamespace}:${key}'\`).`
+                    `${named} is set as one key whose name contains a dot, not as ${head}'s setting: set it with ` +
+                    `\`pulumi config set --path '${configNamespace}:${named}' <value>\`, and remove this key (\`pulumi config rm '${configNamespace}:${named}'\`).`
                 );
             }
             const meant = closest(key, sections);
-            return `${key} is not a setting of this program. Known keys: ${sections.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
+            return `${shownKey(key)} is not a setting of this program. Known keys: ${sections.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
         });
 }
 
@@ -169,9 +171,10 @@ export function parseStackConfig(config: Record<string, unknown>): ParsedConfig 
         const nearName = closest(namespace, [configNamespace]) !== undefined;
         const ours = (sections as string[]).includes(key.split(".")[0]);
         if (!nearName && !ours) return [];
+        const named = shownKey(key);
         return [
-            `${full} is under the namespace "${namespace}", which this program never reads: ` +
-                `did you mean ${configNamespace}:${key}? (pulumi config set ${nearName ? "" : "--path "}'${configNamespace}:${key}' ...)`,
+            `${shownKey(full)} is under the namespace ${shown(namespace)}, which this program never reads: ` +
+                `did you mean ${configNamespace}:${named}? (pulumi config set ${nearName ? "" : "--path "}'${configNamespace}:${named}' ...)`,
         ];
     });
     let parsed: ParsedConfig | undefined;

@@ -17,7 +17,7 @@ import {
     planTargetKeyUsePolicies,
     targetAccountTag,
 } from "../components/policies";
-import { Settings, StagingEntry, TargetSettings, secretPlaceholder } from "./schema";
+import { Settings, StagingEntry, TargetSettings, secretPlaceholder, shown } from "./schema";
 
 /** What reads well of the settings: a setting with a problem of its own is missing (an item of a list is undefined). */
 export type ReadSettings = DeepPartial<Settings>;
@@ -187,10 +187,7 @@ const listsNameEachOnce: Rule = (s, found) => {
     };
     for (const { target, path } of targetsOf(s)) {
         once(`${path}.regions`, target.regions);
-        once(
-            `${path}.keyUserRoleNames`,
-            target.keyUserRoleNames?.map((name) => (name && parseRoleArn(name)?.name) ?? name),
-        );
+        rolesNamedOnce(`${path}.keyUserRoleNames`, target.keyUserRoleNames, target.accountId, found);
         once(
             `${path}.launch`,
             target.launch?.map((launch) => launch?.region),
@@ -203,6 +200,28 @@ const listsNameEachOnce: Rule = (s, found) => {
     once("identityCenter.permissionSetArns", s.identityCenter?.permissionSetArns);
     once("stagingStacks", s.stagingStacks);
 };
+
+/**
+ * Each role once: IAM role names are unique regardless of case (DrsAdmin and drsadmin cannot both
+ * exist), so two entries whose names match up to case, as names or ARNs, name one role.
+ */
+function rolesNamedOnce(path: string, roles: (string | undefined)[] = [], accountId: string | undefined, found: Findings) {
+    const first = new Map<string, { i: number; name: string }>();
+    roles.forEach((role, i) => {
+        const arn = known(role) ? parseRoleArn(role) : undefined;
+        // A role of another account is refused on its own (arnsInTheirAccounts), not as a repeat.
+        if (!known(role) || (arn && known(accountId) && arn.accountId !== accountId)) return;
+        const name = arn?.name ?? role;
+        const earlier = first.get(name.toLowerCase());
+        if (!earlier) return void first.set(name.toLowerCase(), { i, name });
+        const same = `${path}[${i}] ${shown(role)} names the same role as ${path}[${earlier.i}] ${shown(roles[earlier.i])}`;
+        found.problems.push(
+            earlier.name === name
+                ? `${same}. List the role once.`
+                : `${same}: IAM role names are unique regardless of case (${earlier.name} and ${name} cannot both exist). List the role once, spelt as IAM has it.`,
+        );
+    });
+}
 
 /** Every text value of the settings with its key, staging entries first (tags aside: their values are free text). */
 function texts(s: ReadSettings): [string, string][] {

@@ -1,9 +1,11 @@
 import { expect } from "chai";
 import * as fs from "fs";
+import * as os from "os";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import * as v from "valibot";
 import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig, parseStackConfig, secretPlaceholder } from "../config";
+import { readProjectFile, readStackConfigFiles } from "../tools/stackFiles";
 import { settingsSchema } from "../config/schema";
 import { fleetEntries } from "../tools/fleet";
 
@@ -274,6 +276,11 @@ describe("config", () => {
             expect(warnings[0]).to.match(
                 /adopts rct-0123456789abcdef0.*for servers added to .* later\. Servers already replicating there keep their own settings: .*verify.*align-servers.*pulumi\/pulumi#19339.*inputs to import do not match/,
             );
+            expect(warnings[0]).to.have.string(
+                "Importing the template and updating the settings that differ in one deployment needs Pulumi CLI 3.175.0 or later " +
+                    '(pulumi/pulumi#19339 and #19750); older CLIs stop at preview with "inputs to import do not match the existing resource" ' +
+                    "until the config matches the template.",
+            );
         });
 
         it("warns when a template is to be deleted with the stack (retainOnDelete: false), and refuses a non-boolean", () => {
@@ -315,6 +322,22 @@ describe("config", () => {
             expect(
                 parseConfig(withKey(`arn:aws:kms:us-east-1:444455556666:key/${keyId}`)).settings.stagingAccounts[0].importKeyId,
             ).to.equal(keyId);
+        });
+
+        it("warns what adopting a key changes on it, and which Pulumi CLI it needs", () => {
+            const { warnings } = parseConfig(withKey(keyId));
+            expect(warnings).to.deep.equal([
+                `stagingAccounts[0] (${keyId} in 444455556666/us-east-1) adopts an existing key: the program replaces the key policy ` +
+                    "with its own (`pulumi preview` shows the difference), enables a disabled key, sets the description to key.description and rotation " +
+                    "to key.enableKeyRotation (a multi-Region replica's follows its primary), and sets the tags to the program's: the default tags " +
+                    "(ManagedBy, Project and `tags`) and the key's own (Purpose, TargetAccount); any other tag is removed. It adopts an existing alias " +
+                    "of key.alias's name. Key spec, usage and multi-Region are taken from the key. An adopted key is never deleted by the program " +
+                    "(key.retainOnDelete). Importing a key and updating it in one deployment needs Pulumi CLI 3.175.0 or later " +
+                    '(pulumi/pulumi#19339 and #19750); older CLIs stop at preview with "inputs to import do not match the existing resource".',
+            ]);
+            expect(parseConfig({ ...withKey(keyId), key: { retainOnDelete: false } }).warnings.join("\n")).to.have.string(
+                "An adopted key is never deleted by the program: but key.retainOnDelete is false. Importing a key",
+            );
         });
 
         it("refuses an alias, a malformed ID, and a key ARN of another account or Region", () => {
@@ -469,9 +492,9 @@ describe("config", () => {
                 /not the target account/,
             );
             expectProblem(
-                { ...valid, target: { ...target, keyUserRoleNames: ["A", "A"] } },
-                "target.keyUserRoleNames",
-                /lists A more than once/,
+                { ...valid, target: { ...target, keyUserRoleNames: ["A", "arn:aws:iam::111122223333:role/ops/A"] } },
+                "target.keyUserRoleNames[1]",
+                /^target\.keyUserRoleNames\[1\] "arn:aws:iam::111122223333:role\/ops\/A" names the same role as target\.keyUserRoleNames\[0\] "A"\. List the role once\.$/,
             );
             expectProblem(
                 { ...valid, target: { ...target, keyUserRoleNames: ["bad name"] } },
@@ -786,5 +809,222 @@ describe("Pulumi.yaml's config declarations", () => {
                 v.getDescription(schema as v.GenericSchema),
             ]);
         }
+    });
+});
+
+describe("config values at the edges", () => {
+    const sectionList = "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter";
+    const keyList =
+        "alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess";
+    const targetList = "accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, launch";
+    const replicationList =
+        "stagingAreaSubnetId, associateDefaultSecurityGroup, bandwidthThrottling, createPublicIp, dataPlaneRouting, defaultLargeStagingDiskType, " +
+        "replicationServerInstanceType, useDedicatedReplicationServer, replicationServersSecurityGroupsIds, stagingAreaTags, pitRetentionDays, " +
+        "autoReplicateNewDisks, importTemplateId, retainOnDelete";
+    const subnet = "subnet-0123456789abcdef0";
+    const withReplication = (replication: Record<string, unknown>) => ({
+        ...base,
+        stagingAccounts: [{ ...base.stagingAccounts[0], replication: { stagingAreaSubnetId: subnet, ...replication } }],
+    });
+
+    it("answers a 100,000-character unknown key at once, showing its first 128 characters and its length", () => {
+        const long = "a".repeat(100_000);
+        const shown = `"${"a".repeat(128)}…" (100000 characters)`;
+        const raw = { ...base, [long]: 1, key: { [long]: 1 }, target: { ...base.target, [long]: 1 } };
+        const heap = process.memoryUsage().heapUsed;
+        const started = Date.now();
+        const found = problemsOf(raw);
+        // Before: the did-you-mean search allocated a 100,001² table (out of memory in seconds).
+        expect(Date.now() - started).to.be.lessThan(1000);
+        expect(process.memoryUsage().heapUsed - heap).to.be.lessThan(50 * 1024 * 1024);
+        expect(found).to.deep.equal([
+            `target[${shown}] is not a known setting. Known: ${targetList}.`,
+            `key[${shown}] is not a known setting. Known: ${keyList}.`,
+            `${shown} is not a setting of this program. Known keys: ${sectionList}.`,
+        ]);
+    });
+
+    it("shows a long value, a long namespace and a long tag name by their first 128 characters and length", () => {
+        const long = "x".repeat(1_000_000);
+        expect(problemsOf({ ...base, stagingAccounts: [{ ...base.stagingAccounts[0], region: long }] })).to.deep.equal([
+            `stagingAccounts[0].region "${"x".repeat(128)}…" (1000000 characters) is not an AWS Region name (such as us-east-1).`,
+        ]);
+        expect(problemsOf({ ...base, tags: { [long]: "x" } })).to.deep.equal([
+            `tags the tag name "${"x".repeat(128)}…" (1000000 characters) is not 1 to 128 of letters, digits, spaces and _.:/=+-@.`,
+        ]);
+        let problems: string[] = [];
+        try {
+            parseStackConfig({ "drs-cross-account-kms:target": base.target, [`${long}:tags`]: {} });
+        } catch (err) {
+            problems = (err as ConfigError).problems;
+        }
+        expect(problems).to.deep.equal([
+            `"${"x".repeat(128)}…" (1000005 characters) is under the namespace "${"x".repeat(128)}…" (1000000 characters), which this program never reads: ` +
+                "did you mean drs-cross-account-kms:tags? (pulumi config set --path 'drs-cross-account-kms:tags' ...)",
+            "drs-cross-account-kms:stagingAccounts is required: list one entry per staging account and Region ({ accountId, region }).",
+        ]);
+    });
+
+    it("names a key of quotes, backslashes or control characters as JSON writes it", () => {
+        const inKey = (name: string) => problemsOf({ ...base, key: { [name]: 1 } });
+        expect(inKey('ke"y')).to.deep.equal([`key["ke\\"y"] is not a known setting. Known: ${keyList}.`]);
+        expect(inKey("a\\b")).to.deep.equal([`key["a\\\\b"] is not a known setting. Known: ${keyList}.`]);
+        expect(inKey("a\nb")).to.deep.equal([`key["a\\nb"] is not a known setting. Known: ${keyList}.`]);
+        expect(inKey("a\tb")).to.deep.equal([`key["a\\tb"] is not a known setting. Known: ${keyList}.`]);
+        expect(inKey("")).to.deep.equal([`key[""] is not a known setting. Known: ${keyList}.`]);
+        expect(problemsOf({ ...base, "a\nb": 1 })).to.deep.equal([`"a\\nb" is not a setting of this program. Known keys: ${sectionList}.`]);
+    });
+
+    it("refuses a key named like an object internal as any unknown key", () => {
+        for (const name of ["constructor", "toString", "__proto__"]) {
+            expect(problemsOf(withReplication(JSON.parse(`{${JSON.stringify(name)}: 1}`))), name).to.deep.equal([
+                `stagingAccounts[0].replication.${name} is not a known setting. Known: ${replicationList}.`,
+            ]);
+        }
+    });
+
+    it("refuses keyUserRoleNames that name one role up to case, as IAM role names are unique regardless of case", () => {
+        expect(
+            problemsOf({
+                ...base,
+                target: {
+                    ...base.target,
+                    keyUserRoleNames: ["DrsAdmin", "Ops", "drsadmin", "arn:aws:iam::111122223333:role/ops/DRSADMIN", "Ops"],
+                },
+            }),
+        ).to.deep.equal([
+            'target.keyUserRoleNames[2] "drsadmin" names the same role as target.keyUserRoleNames[0] "DrsAdmin": IAM role names are unique regardless of case (DrsAdmin and drsadmin cannot both exist). List the role once, spelt as IAM has it.',
+            'target.keyUserRoleNames[3] "arn:aws:iam::111122223333:role/ops/DRSADMIN" names the same role as target.keyUserRoleNames[0] "DrsAdmin": IAM role names are unique regardless of case (DrsAdmin and DRSADMIN cannot both exist). List the role once, spelt as IAM has it.',
+            'target.keyUserRoleNames[4] "Ops" names the same role as target.keyUserRoleNames[1] "Ops". List the role once.',
+        ]);
+    });
+
+    it("refuses an empty tag name in every tags setting", () => {
+        expect(problemsOf({ ...base, tags: { "": "x" } })).to.deep.equal([
+            'tags the tag name "" is not 1 to 128 of letters, digits, spaces and _.:/=+-@.',
+        ]);
+        expect(problemsOf(withReplication({ stagingAreaTags: { "": "x" } }))).to.deep.equal([
+            'stagingAccounts[0].replication.stagingAreaTags the tag name "" is not 1 to 128 of letters, digits, spaces and _.:/=+-@.',
+        ]);
+    });
+
+    it("keeps tags named like object internals, in objects without a prototype, and refuses __proto__, which the Pulumi SDK drops", () => {
+        const internals = { constructor: "a", toString: "b", hasOwnProperty: "c", valueOf: "d" };
+        const tags = JSON.parse(JSON.stringify(internals));
+        const { settings } = parseConfig(withReplication({ stagingAreaTags: tags }));
+        const read = { ...parseConfig({ ...base, tags }).settings.tags };
+        expect(read).to.deep.equal(internals);
+        expect({ ...settings.stagingAccounts[0].replication!.stagingAreaTags }).to.deep.equal(internals);
+        expect(Object.getPrototypeOf(settings.tags)).to.equal(null);
+        expect(Object.getPrototypeOf(settings.stagingAccounts[0].replication!.stagingAreaTags)).to.equal(null);
+        const proto = JSON.parse('{"__proto__": "x", "Owner": "me"}');
+        const why =
+            'the tag name "__proto__" cannot reach AWS: the Pulumi SDK for Node.js drops an input key of that name. Rename the tag.';
+        expect(problemsOf({ ...base, tags: proto })).to.deep.equal([`tags ${why}`]);
+        expect(problemsOf(withReplication({ stagingAreaTags: proto }))).to.deep.equal([
+            `stagingAccounts[0].replication.stagingAreaTags ${why}`,
+        ]);
+    });
+
+    it("refuses a tag without a value (YAML's null), saying how to write an empty one", () => {
+        expect(problemsOf({ ...base, tags: { Owner: null } })).to.deep.equal([
+            'tags the tag "Owner" has no value (YAML reads an empty value, null or ~ as none): write "" for an empty value.',
+        ]);
+    });
+
+    describe("read from a stack file", () => {
+        const fromFile = (stackYaml: string) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-config-"));
+            fs.copyFileSync(path.join(__dirname, "..", "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            fs.writeFileSync(path.join(dir, "Pulumi.s.yaml"), stackYaml);
+            return readStackConfigFiles(readProjectFile(dir), "s").config;
+        };
+        const stack = (tags: string) =>
+            "config:\n" +
+            '  drs-cross-account-kms:target:\n    accountId: "111122223333"\n' +
+            '  drs-cross-account-kms:stagingAccounts:\n    - accountId: "444455556666"\n      region: us-east-1\n' +
+            `  drs-cross-account-kms:tags:\n${tags}`;
+
+        it("takes dates, numbers and booleans as tag values as the text the Pulumi CLI passes", () => {
+            const config = fromFile(
+                stack("    Since: 2024-01-01\n    At: 2024-01-01T10:00:00Z\n    CostCenter: 1234\n    Critical: true\n"),
+            );
+            expect({ ...parseStackConfig(config).settings.tags }).to.deep.equal({
+                Since: "2024-01-01",
+                At: "2024-01-01T10:00:00Z",
+                CostCenter: "1234",
+                Critical: "true",
+            });
+        });
+
+        it("keeps YAML merge keys, and keys named like object internals", () => {
+            const config = fromFile("base: &base\n  Team: dr\n" + stack("    <<: *base\n    toString: t\n    constructor: c\n"));
+            expect({ ...parseStackConfig(config).settings.tags }).to.deep.equal({ Team: "dr", toString: "t", constructor: "c" });
+            const proto = fromFile(stack("    __proto__: x\n"));
+            expect(() => parseStackConfig(proto)).to.throw(
+                ConfigError,
+                'drs-cross-account-kms:tags the tag name "__proto__" cannot reach AWS',
+            );
+        });
+    });
+
+    it("does not judge a secret of any kind offline, and the rules and warnings do not read it as true or false", () => {
+        const secret = secretPlaceholder;
+        const { settings, warnings } = parseConfig({
+            ...valid,
+            alerts: { enabled: secret },
+            key: {
+                protect: secret,
+                enableKeyRotation: secret,
+                retainOnDelete: secret,
+                multiRegion: secret,
+                primaryRegion: "eu-west-1",
+                deletionWindowInDays: secret,
+            },
+            tags: { Owner: secret },
+            stagingAccounts: [
+                {
+                    ...entry,
+                    importKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab",
+                    replication: { ...entry.replication, createPublicIp: secret, retainOnDelete: secret, stagingAreaTags: secret },
+                },
+            ],
+        });
+        expect([
+            settings.alerts.enabled,
+            settings.key.protect,
+            settings.key.multiRegion,
+            settings.key.deletionWindowInDays,
+            settings.stagingAccounts[0].replication!.createPublicIp,
+        ]).to.deep.equal(Array(5).fill("[secret]"));
+        expect({ ...settings.tags }).to.deep.equal({ Owner: "[secret]" });
+        // A secret mapping of tags stands as one tag of the placeholder, as the plan shows it.
+        expect({ ...settings.stagingAccounts[0].replication!.stagingAreaTags }).to.deep.equal({ "[secret]": "[secret]" });
+        // No warning that depends on a secret: rotation, protection, retention, alerts, primaryRegion; the adopted key's says so.
+        expect(warnings).to.deep.equal([
+            "stagingAccounts[0] (1234abcd-12ab-34cd-56ef-1234567890ab in 444455556666/us-east-1) adopts an existing key: the program replaces the key policy " +
+                "with its own (`pulumi preview` shows the difference), enables a disabled key, sets the description to key.description and rotation " +
+                "to key.enableKeyRotation (a multi-Region replica's follows its primary), and sets the tags to the program's: the default tags " +
+                "(ManagedBy, Project and `tags`) and the key's own (Purpose, TargetAccount); any other tag is removed. It adopts an existing alias " +
+                "of key.alias's name. Key spec, usage and multi-Region are taken from the key. An adopted key is never deleted by the program unless " +
+                "key.retainOnDelete (a secret here) is false. Importing a key and updating it in one deployment needs Pulumi CLI 3.175.0 or later " +
+                '(pulumi/pulumi#19339 and #19750); older CLIs stop at preview with "inputs to import do not match the existing resource".',
+        ]);
+        // Under the engine, secrets arrive decrypted and are judged as any value.
+        expect(problemsOf({ ...valid, alerts: { enabled: "yes" } })).to.deep.equal(['alerts.enabled must be true or false, not "yes".']);
+    });
+
+    it("refuses, offline, a secret the plan is built on (deploy, key.targetAccess) and a secret price", () => {
+        const why = "is a secret, which the offline tools cannot decrypt, and the plan is built on it: set it in plain text.";
+        expect(problemsOf({ ...valid, deploy: secretPlaceholder, key: { targetAccess: secretPlaceholder } })).to.deep.equal([
+            `deploy ${why}`,
+            `key.targetAccess ${why}`,
+        ]);
+        expect(problemsOf({ ...valid, pricing: { kms: { keyMonth: secretPlaceholder }, drsServerHour: secretPlaceholder } })).to.deep.equal(
+            [
+                "pricing.kms.keyMonth is a secret, but only the offline tools read prices and they cannot decrypt it: write the figure in plain text.",
+                "pricing.drsServerHour is a secret, but only the offline tools read prices and they cannot decrypt it: write the figure in plain text.",
+            ],
+        );
     });
 });

@@ -299,6 +299,25 @@ describe("program options", () => {
         expect(run.warnings.join("\n")).to.match(/no replication block[\s\S]*protect is false/);
     });
 
+    it("passes tags named like object internals to the default tags and the template's staging area tags", async () => {
+        const internals = { constructor: "a", toString: "b", hasOwnProperty: "c", valueOf: "d" };
+        const run = await runProgram({
+            target: { accountId: target, keyUserRoleNames: ["R"] },
+            stagingAccounts: [
+                { accountId: stagingA, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, stagingAreaTags: internals } },
+            ],
+            tags: internals,
+        });
+        for (const provider of byType(run.mocks, types.provider)) {
+            expect(JSON.parse(provider.inputs.defaultTags).tags, provider.name).to.deep.equal({
+                ManagedBy: "pulumi",
+                Project: "drs-cross-account-kms",
+                ...internals,
+            });
+        }
+        expect(byType(run.mocks, types.template)[0].inputs.stagingAreaTags).to.deep.equal(internals);
+    });
+
     it("stops on bad config before registering any resource, with every problem", async () => {
         let error: Error | undefined;
         let mocks: RecordingMocks | undefined;

@@ -111,7 +111,7 @@ describe("several targets: config", () => {
             `stagingAccounts[0].accountId is the account of targets[2], ${stagingA}. A staging account replicates for a different (target) account; use another account.`,
             `targets[1].roleArn is a role in account ${recovery}, but this entry's account is ${drill}. The provider assumes a role in the account it deploys to.`,
             `targets[1].keyUserRoleNames[0] "arn:aws:iam::${recovery}:role/DrsDrillRunner" is in account ${recovery}, not the target account ${drill}.`,
-            "targets[1].keyUserRoleNames lists A more than once.",
+            'targets[1].keyUserRoleNames[2] "A" names the same role as targets[1].keyUserRoleNames[1] "A". List the role once.',
             `targets (accountId) lists ${recovery} more than once.`,
         ]);
         expect(found.some((p) => p.startsWith('targets[1].regions[1] "eu-west-1" has no staging key.'))).to.equal(true);

@@ -24,6 +24,14 @@ export class UsageError extends Error {
     }
 }
 
+/**
+ * YAML as the Pulumi CLI reads it (Go's yaml.v3): a date such as 2024-01-01 stays the text written,
+ * as the CLI passes it, where js-yaml's default schema makes a Date; merge keys (<<) are kept. The
+ * core schema has no timestamp, binary, set, omap or pairs types: their explicit tags are errors.
+ */
+// js-yaml 4 exports its types as `types`; @types/js-yaml does not declare it.
+const pulumiYaml = yaml.CORE_SCHEMA.extend({ implicit: [(yaml as unknown as { types: { merge: yaml.Type } }).types.merge] });
+
 /** Stack and project files are a few kilobytes: anything near this is not one. */
 export const maxYamlBytes = 1024 * 1024;
 /** Values in a document once its aliases are expanded: a billion-laughs document has billions. */
@@ -46,7 +54,7 @@ export function readYamlFile(file: string, what = "file"): unknown {
     }
     let doc: unknown;
     try {
-        doc = yaml.load(text, { filename: file });
+        doc = yaml.load(text, { filename: file, schema: pulumiYaml });
     } catch (err) {
         if (err instanceof yaml.YAMLException) {
             const where = err.mark ? `${file}:${err.mark.line + 1}:${err.mark.column + 1}` : file;
