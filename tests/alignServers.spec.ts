@@ -1,30 +1,27 @@
 import {
+    DescribeRecoverySnapshotsCommand,
     DescribeSourceServersCommand,
     DrsClient,
     GetReplicationConfigurationCommand,
     SourceServer,
     UpdateReplicationConfigurationCommand,
 } from "@aws-sdk/client-drs";
-import { DescribeKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { DescribeSnapshotsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { StagingKeyExport } from "../config";
-import {
-    AlignOptions,
-    CannotAlign,
-    alignServers,
-    alignServersHelp,
-    applyAlignment,
-    permissions,
-    planAlignment,
-} from "../tools/alignServers";
+import { AlignOptions, CannotAlign, alignServers, alignServersHelp, applyAlignment, planAlignment } from "../tools/alignServers";
 import { AwsAccess } from "../tools/awsAccess";
+import { Clock, Deadline } from "../tools/clock";
+import { commandPermissions } from "../tools/permissions";
 import { spawnCli } from "./mocks";
 
 const staging = "444455556666";
+const target = "111122223333";
 const region = "us-east-1";
 const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
 const keyArn = `arn:aws:kms:${region}:${staging}:key/${keyId}`;
@@ -43,7 +40,8 @@ interface FakeServer {
     hostname: string;
     ebsEncryption: "DEFAULT" | "CUSTOM" | "NONE";
     ebsEncryptionKeyArn?: string;
-    extended?: boolean;
+    /** Extended into this account from another (EXTENDED), or its extension failed (EXTENSION_ERROR). */
+    extended?: boolean | "EXTENSION_ERROR";
 }
 
 /** web-1 on aws/ebs, db-1 on another key, app-1 on the key, files-1 unencrypted, and one server extended from elsewhere. */
@@ -62,19 +60,73 @@ const denied = (action: string) =>
         `User: arn:aws:sts::${staging}:assumed-role/Ops/me is not authorized to perform: ${action} on resource: arn:aws:drs:${region}:${staging}:source-server/s-0123456789abcd002`,
     );
 
+/** The old key's policy: the DRS multi-account page's statement for the target, unless `sharedWithTarget` is false. */
+const oldKeyPolicy = (sharedWithTarget = true) =>
+    JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "Admin", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${staging}:root` }, Action: "kms:*", Resource: "*" },
+            ...(sharedWithTarget
+                ? [
+                      {
+                          Sid: "TargetReEncrypt",
+                          Effect: "Allow",
+                          Principal: { AWS: `arn:aws:iam::${target}:root` },
+                          Action: "kms:ReEncrypt*",
+                          Resource: "*",
+                      },
+                  ]
+                : []),
+        ],
+    });
+
 /**
  * A staging account whose DRS keeps each server's replication configuration: GetReplicationConfiguration
- * reads it, UpdateReplicationConfiguration changes it (unless `failing` names the server).
+ * reads it, UpdateReplicationConfiguration changes it (unless `failing` names the server). Each server's
+ * newest point in time is on the key it is on (`pit` changes that), and replication is CONTINUOUS
+ * (`states` changes that).
  */
 function stagingAccount(servers: FakeServer[] = fleet()) {
     const kms = new KMSClient({ region });
     const drs = new DrsClient({ region });
+    const ec2 = new EC2Client({ region });
     const kmsMock = mockClient(kms);
     const drsMock = mockClient(drs);
+    const ec2Mock = mockClient(ec2);
     const state = new Map(servers.map((s) => [s.id, { ebsEncryption: s.ebsEncryption, ebsEncryptionKeyArn: s.ebsEncryptionKeyArn }]));
     const failing = new Map<string, Error>();
+    /** The key of each server's newest point in time, when it is not the one it is on now. */
+    const pit = new Map<string, string | undefined>();
+    /** Each server's replication states, one per read, the last one from then on. */
+    const states = new Map<string, string[]>();
     kmsMock.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: keyId, Arn: keyArn, KeyState: "Enabled" } });
-    drsMock.on(DescribeSourceServersCommand).resolves({ items: servers.map(sourceServer) });
+    kmsMock.on(GetKeyPolicyCommand).resolves({ Policy: oldKeyPolicy() });
+    drsMock.on(DescribeSourceServersCommand).callsFake(async (input: { filters?: { sourceServerIDs?: string[] } }) => ({
+        items: servers
+            .filter((s) => !input.filters?.sourceServerIDs || input.filters.sourceServerIDs.includes(s.id))
+            .map((s) => {
+                const seen = states.get(s.id);
+                const replication = seen && seen.length > 1 ? seen.shift()! : (seen?.[0] ?? "CONTINUOUS");
+                return { ...sourceServer(s), dataReplicationInfo: { dataReplicationState: replication as never } };
+            }),
+    }));
+    drsMock.on(DescribeRecoverySnapshotsCommand).callsFake(async (input: { sourceServerID: string }) => ({
+        items: [
+            {
+                snapshotID: `pit-${input.sourceServerID}`,
+                sourceServerID: input.sourceServerID,
+                timestamp: "2026-12-04T10:00:00Z",
+                ebsSnapshots: [`snap-${input.sourceServerID}`],
+            },
+        ],
+    }));
+    ec2Mock.on(DescribeSnapshotsCommand).callsFake(async (input: { SnapshotIds: string[] }) => ({
+        Snapshots: input.SnapshotIds.map((id) => {
+            const server = id.replace(/^snap-/, "");
+            const kmsKey = pit.has(server) ? pit.get(server) : state.get(server)?.ebsEncryptionKeyArn;
+            return { SnapshotId: id, Encrypted: kmsKey !== undefined, KmsKeyId: kmsKey };
+        }),
+    }));
     drsMock.on(GetReplicationConfigurationCommand).callsFake(async (input: { sourceServerID: string }) => ({
         sourceServerID: input.sourceServerID,
         stagingAreaSubnetId: "subnet-0123456789abcdef0",
@@ -87,22 +139,39 @@ function stagingAccount(servers: FakeServer[] = fleet()) {
         state.set(input.sourceServerID, { ebsEncryption: input.ebsEncryption, ebsEncryptionKeyArn: input.ebsEncryptionKeyArn });
         return { sourceServerID: input.sourceServerID, ...state.get(input.sourceServerID) };
     });
+    // Writes go through their own client (it retries only a throttled call); the mock is the same account's DRS.
     const access: AwsAccess = {
         kms: async () => kms,
         drs: async () => drs,
+        drsWriter: async () => drs,
+        ec2: async () => ec2,
         iam: async () => {
             throw new Error("align-servers never uses IAM");
         },
     };
-    return { access, kmsMock, drsMock, state, failing };
+    return { access, kmsMock, drsMock, ec2Mock, state, failing, pit, states };
 }
 
 function sourceServer(s: FakeServer): SourceServer {
     return {
         sourceServerID: s.id,
         sourceProperties: { identificationHints: { hostname: s.hostname } },
-        stagingArea: { status: s.extended ? "EXTENDED" : "NOT_EXTENDED" },
+        stagingArea: { status: s.extended === "EXTENSION_ERROR" ? "EXTENSION_ERROR" : s.extended ? "EXTENDED" : "NOT_EXTENDED" },
     };
+}
+
+/** A fake clock: sleeping moves time on at once, and is recorded. */
+function fakeClock() {
+    let now = Date.parse("2026-12-04T10:00:00Z");
+    const sleeps: number[] = [];
+    const clock: Clock = {
+        now: () => now,
+        sleep: async (ms) => {
+            sleeps.push(ms);
+            now += ms;
+        },
+    };
+    return { clock, sleeps };
 }
 
 /** Runs the command's core with mocked accounts; returns exit code, stdout and stderr. */
@@ -112,7 +181,7 @@ async function run(access: AwsAccess, options: Partial<AlignOptions> = {}, keys 
     const code = await alignServers(
         keys,
         access,
-        { apply: false, json: false, ...options },
+        { apply: false, json: false, targets: [target], ...options },
         { out: (t) => (out += t), err: (t) => (err += t) },
     );
     return { code, out, err };
@@ -136,21 +205,33 @@ const caveat = [
     "Points in time taken before a move stay under the old key: keep that key until they expire.",
     "Snapshots under the AWS managed key aws/ebs can never be shared with another account.",
     "So a moved server is recoverable in the target account only from its first point in time on the new key.",
+    "",
+    "Until a moved server has resynced, it has no point in time on the new key: the target can recover it only from then on.",
+    "Moving many servers at once resyncs them at once: bandwidth from the sources and staging storage multiply. --batch <n>",
+    "moves n servers, waits until each is back on continuous replication with a point in time on the key, then the next n.",
 ];
+const oldKeyNote =
+    `  old key ${oldKeyArn} (1 server): its policy lets ${target} (TargetReEncrypt) use it: points in time taken before the move stay ` +
+    "recoverable there while this key is kept and enabled, if the roles that recover also have an IAM allow for it (the key-use policies name only the stack's keys).";
+const unencryptedNote =
+    "1 server replicates unencrypted (ebsEncryption NONE): recoverable in the target without a key, but not encrypted at rest. --include-unencrypted moves them onto the key too.";
 
 describe("align-servers", () => {
-    it("dry run: prints what it would move, per key, and writes nothing (exit 1)", async () => {
+    it("dry run: prints what it would move, per key, the old key's use in the target, the unencrypted server apart, and writes nothing (exit 1)", async () => {
         const { access, drsMock } = stagingAccount();
         const { code, out, err } = await run(access);
         expect(out.split("\n")).to.deep.equal([
             "Dry run: nothing is changed. Run again with --apply to move the servers listed.",
             "",
-            `444455556666/us-east-1 key ${keyArn}: 4 servers replicate here, 1 already on the key, 3 to move`,
+            `444455556666/us-east-1 key ${keyArn}: 4 servers replicate here, 1 already on the key, 2 to move, 1 unencrypted (not moved)`,
             `  s-0123456789abcd001 (web-1): DEFAULT (the AWS managed key aws/ebs) -> ${keyArn}; a full sync may be required`,
             `  s-0123456789abcd002 (db-1): CUSTOM ${oldKeyArn} -> ${keyArn}; a full sync may be required`,
-            `  s-0123456789abcd004 (files-1): NONE -> ${keyArn}; a full sync may be required`,
+            "  warning: s-0123456789abcd004 (files-1) replicates unencrypted (NONE): recoverable in the target without a key; not moved (--include-unencrypted moves it)",
+            oldKeyNote,
             "",
-            "3 servers to move. Run again with --apply to move them.",
+            "2 servers to move. Run again with --apply to move them.",
+            "",
+            unencryptedNote,
             "",
             ...caveat,
             "",
@@ -208,9 +289,9 @@ describe("align-servers", () => {
         ]);
     });
 
-    it("--apply moves each server off the key, prints each result, and leaves servers on the key untouched (exit 0)", async () => {
+    it("--apply --include-unencrypted moves each server off the key, prints each result, and leaves servers on the key untouched (exit 0)", async () => {
         const { access, drsMock, state } = stagingAccount();
-        const { code, out } = await run(access, { apply: true });
+        const { code, out } = await run(access, { apply: true, includeUnencrypted: true });
         expect(out.split("\n")).to.deep.equal([
             `444455556666/us-east-1 key ${keyArn}: 4 servers replicate here, 1 already on the key, 3 to move`,
             "",
@@ -233,7 +314,7 @@ describe("align-servers", () => {
 
     it("sends only sourceServerID, ebsEncryption CUSTOM and ebsEncryptionKeyArn", async () => {
         const { access, drsMock } = stagingAccount();
-        await run(access, { apply: true });
+        await run(access, { apply: true, includeUnencrypted: true });
         const sent = updates(drsMock);
         expect(sent).to.have.length(3);
         for (const input of sent) {
@@ -244,7 +325,7 @@ describe("align-servers", () => {
 
     it("re-reads each server before it writes, and skips one already on the key", async () => {
         const { access, drsMock, state } = stagingAccount();
-        const plan = await planAlignment([key], access);
+        const plan = await planAlignment([key], access, { includeUnencrypted: true });
         state.set("s-0123456789abcd002", { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn }); // moved meanwhile, e.g. in the console
         const reported: string[] = [];
         const outcome = await applyAlignment(plan, access, (r) => reported.push(`${r.status} ${r.sourceServerID}`));
@@ -259,7 +340,7 @@ describe("align-servers", () => {
             "s-0123456789abcd002",
             awsError("ValidationException", "Invalid EBS encryption key: the key is not accessible to the DRS service-linked role"),
         );
-        const first = await run(access, { apply: true });
+        const first = await run(access, { apply: true, includeUnencrypted: true });
         expect(first.code).to.equal(1);
         expect(first.out).to.include(
             "  failed  s-0123456789abcd002 (db-1): ValidationException: Invalid EBS encryption key: the key is not accessible to the DRS service-linked role\n",
@@ -271,22 +352,32 @@ describe("align-servers", () => {
 
         failing.clear();
         drsMock.resetHistory();
-        const again = await run(access, { apply: true });
+        const again = await run(access, { apply: true, includeUnencrypted: true });
         expect(again.code).to.equal(0);
         expect(again.out).to.include(": 4 servers replicate here, 3 already on the key, 1 to move\n");
         expect(updatedIds(drsMock)).to.deep.equal(["s-0123456789abcd002"]);
     });
 
-    it("stops at an access error, naming the permission and how many servers were moved before it (exit 2)", async () => {
+    it("stops at an access error, naming the server it stopped at, the permission, what was moved before it, and the command that resumes (exit 1)", async () => {
         const { access, drsMock, failing } = stagingAccount();
         failing.set("s-0123456789abcd002", denied("drs:UpdateReplicationConfiguration"));
-        const { code, out, err } = await run(access, { apply: true });
-        expect(code).to.equal(2);
+        const { code, out, err } = await run(access, {
+            apply: true,
+            includeUnencrypted: true,
+            resume: "npm run -s align-servers -- -s staging --apply",
+        });
+        expect(code).to.equal(1);
         expect(updatedIds(drsMock)).to.deep.equal(["s-0123456789abcd001", "s-0123456789abcd002"]); // files-1 not attempted
         expect(out).to.include("1 moved, 0 skipped (already on the key), 0 failed.");
         expect(err).to.match(
-            /^error: stopped: the credentials for 444455556666 lack drs:UpdateReplicationConfiguration \(AccessDeniedException: .*\)\. 1 server was moved before it\. Grant drs:UpdateReplicationConfiguration in 444455556666 and run again: servers already on the key are skipped\.$/m,
+            /^error: stopped at s-0123456789abcd002 in 444455556666\/us-east-1: the credentials for 444455556666 lack drs:UpdateReplicationConfiguration \(AccessDeniedException: .*\)\. 1 server was moved before it\. Grant drs:UpdateReplicationConfiguration in 444455556666, then resume: npm run -s align-servers -- -s staging --apply \(servers already on the key are skipped\)\.$/m,
         );
+    });
+
+    it("a stop before anything moved could not run (exit 2)", async () => {
+        const { access, failing } = stagingAccount();
+        failing.set("s-0123456789abcd001", denied("drs:UpdateReplicationConfiguration"));
+        expect((await run(access, { apply: true })).code).to.equal(2);
     });
 
     it("names the action it called when the access error does not name the permission", async () => {
@@ -297,6 +388,10 @@ describe("align-servers", () => {
         expect(outcome.results).to.deep.equal([]);
         expect(outcome.stopped).to.deep.equal({
             accountId: staging,
+            region,
+            at: "s-0123456789abcd001",
+            reason: "access",
+            resume: "npm run -s align-servers -- -s <stack> --apply",
             action: "drs:UpdateReplicationConfiguration",
             permission: "drs:UpdateReplicationConfiguration",
             message: `the credentials for ${staging} were refused calling drs:UpdateReplicationConfiguration (AccessDeniedException: Access denied)`,
@@ -368,7 +463,7 @@ describe("align-servers", () => {
     it("--json writes one JSON document on stdout, the plan and the results; progress goes to stderr", async () => {
         const { access, failing } = stagingAccount();
         failing.set("s-0123456789abcd004", awsError("ValidationException", "bad"));
-        const { code, out, err } = await run(access, { apply: true, json: true });
+        const { code, out, err } = await run(access, { apply: true, json: true, includeUnencrypted: true });
         const doc = JSON.parse(out);
         expect(Object.keys(doc)).to.deep.equal(["mode", "plan", "results", "exitCode"]);
         expect([doc.mode, doc.exitCode, code]).to.deep.equal(["apply", 1, 1]);
@@ -377,15 +472,171 @@ describe("align-servers", () => {
         expect(err).to.include("  failed  s-0123456789abcd004 (files-1): ValidationException: bad\n");
     });
 
-    it("calls exactly the actions its help names as permissions", async () => {
-        const { access, kmsMock, drsMock } = stagingAccount();
-        await run(access, { apply: true });
-        const actions = (prefix: string, m: typeof kmsMock | typeof drsMock) =>
+    it("calls exactly the actions the permissions table lists for the staging account, and its help names them", async () => {
+        const { access, kmsMock, drsMock, ec2Mock } = stagingAccount();
+        await run(access, { apply: true, batch: 2, clock: fakeClock().clock });
+        const actions = (prefix: string, m: typeof kmsMock | typeof drsMock | typeof ec2Mock) =>
             m.calls().map((c) => `${prefix}:${(c.args[0] as object).constructor.name.replace(/Command$/, "")}`);
-        const called = new Set([...actions("kms", kmsMock), ...actions("drs", drsMock)]);
-        expect([...called].sort()).to.deep.equal([...permissions.plan, ...permissions.apply].sort());
+        const called = new Set([...actions("kms", kmsMock), ...actions("drs", drsMock), ...actions("ec2", ec2Mock)]);
+        const listed = commandPermissions["align-servers"].find((i) => i.id === "staging")!.calls.map((c) => c.action);
+        expect([...called].sort()).to.deep.equal([...listed].sort());
         const help = alignServersHelp();
-        for (const p of [...permissions.plan, ...permissions.apply]) expect(help).to.include(p);
+        for (const p of listed) expect(help).to.include(p);
+        expect(help).to.include("drs:UpdateReplicationConfiguration (--apply) with its 7 dependent");
+    });
+
+    describe("--batch: a few servers at a time, each waited for until it has a point in time on the key", () => {
+        it("moves a batch, waits with progress until each is CONTINUOUS with its newest point in time on the key, then the next", async () => {
+            const { access, drsMock, pit, states } = stagingAccount();
+            // web-1 resyncs (RESCAN, then CONTINUOUS with a point in time still on aws/ebs, then on the key); db-1 comes back at once.
+            // The plan's listing reads the first state.
+            states.set("s-0123456789abcd001", ["CONTINUOUS", "RESCAN", "CONTINUOUS"]);
+            pit.set("s-0123456789abcd001", undefined);
+            let reads = 0;
+            drsMock.on(DescribeRecoverySnapshotsCommand).callsFake(async (input: { sourceServerID: string }) => {
+                if (input.sourceServerID === "s-0123456789abcd001" && ++reads === 2) pit.delete("s-0123456789abcd001");
+                return {
+                    items: [{ snapshotID: "pit", timestamp: "2026-12-04T11:00:00Z", ebsSnapshots: [`snap-${input.sourceServerID}`] }],
+                };
+            });
+            const { clock, sleeps } = fakeClock();
+            const { code, out, err } = await run(access, { apply: true, batch: 1, clock, pollMs: 60_000 });
+            expect(code).to.equal(0);
+            // The order: a move, its wait, then the next move.
+            const order = drsMock
+                .calls()
+                .map((c) => c.args[0] as { constructor: { name: string }; input: { sourceServerID?: string } })
+                .filter((c) => ["UpdateReplicationConfigurationCommand", "DescribeRecoverySnapshotsCommand"].includes(c.constructor.name))
+                .map((c) => `${c.constructor.name.replace(/Command$/, "")} ${c.input.sourceServerID}`);
+            expect(order.indexOf("UpdateReplicationConfiguration s-0123456789abcd002")).to.be.greaterThan(
+                order.lastIndexOf("DescribeRecoverySnapshots s-0123456789abcd001"),
+            );
+            expect(sleeps).to.deep.equal([60_000, 60_000]);
+            expect(err).to.include("Waiting for batch 1 to resync onto the key: s-0123456789abcd001 RESCAN...\n");
+            expect(err).to.include(
+                "Waiting for batch 1 to resync onto the key: s-0123456789abcd001 CONTINUOUS (its newest point in time (2026-12-04T11:00:00Z) is not on the key yet)...\n",
+            );
+            expect(err).to.include(
+                "  s-0123456789abcd001: back on CONTINUOUS replication; point in time 2026-12-04T11:00:00Z is on the key.\n",
+            );
+            expect(out).to.include("Moving 2 servers, 1 at a time:");
+            expect(out).to.include("2 servers confirmed with a point in time on the key.");
+        });
+
+        it("stops at the time limit while a batch resyncs, naming the servers and the command that resumes (exit 1)", async () => {
+            const { access, states } = stagingAccount();
+            states.set("s-0123456789abcd001", ["CONTINUOUS", "RESCAN"]);
+            const { clock } = fakeClock();
+            const { code, err } = await run(access, {
+                apply: true,
+                batch: 1,
+                clock,
+                deadline: new Deadline(clock, 5),
+                resume: "npm run -s align-servers -- -s staging --apply",
+            });
+            expect(code).to.equal(1);
+            expect(err).to.include(
+                "error: stopped at s-0123456789abcd001 in 444455556666/us-east-1: the 5-minute --time-limit was reached while waiting for batch 1. " +
+                    "1 server was moved before it. Resume: npm run -s align-servers -- -s staging --apply --batch 1 (servers already on the key are skipped; those still resyncing are waited for first).\n",
+            );
+        });
+
+        it("a resumed run waits first for servers on the key whose newest point in time is not on it yet", async () => {
+            const { access, drsMock, pit, state } = stagingAccount();
+            // web-1 was moved by the interrupted run: on the key now, its newest point in time still on aws/ebs.
+            state.set("s-0123456789abcd001", { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn });
+            pit.set("s-0123456789abcd001", undefined);
+            let reads = 0;
+            drsMock.on(DescribeRecoverySnapshotsCommand).callsFake(async (input: { sourceServerID: string }) => {
+                if (input.sourceServerID === "s-0123456789abcd001" && ++reads === 3) pit.delete("s-0123456789abcd001");
+                return {
+                    items: [{ snapshotID: "pit", timestamp: "2026-12-04T11:00:00Z", ebsSnapshots: [`snap-${input.sourceServerID}`] }],
+                };
+            });
+            const { code, out, err } = await run(access, { apply: true, batch: 5, clock: fakeClock().clock });
+            expect(code).to.equal(0);
+            expect(out).to.include(
+                "  resyncing s-0123456789abcd001 (web-1): on the key, but its newest point in time (2026-12-04T11:00:00Z) is not on the key yet",
+            );
+            expect(err).to.include("Waiting first for 1 servers moved earlier to have a point in time on the key...");
+            expect(updatedIds(drsMock)).to.deep.equal(["s-0123456789abcd002"]);
+            expect(err.indexOf("s-0123456789abcd001: back on CONTINUOUS")).to.be.within(
+                0,
+                err.indexOf("s-0123456789abcd002: back on CONTINUOUS"),
+            );
+        });
+
+        it("goes with --apply only (the command line)", async () => {
+            const r = spawnCli("align-servers", "-s", "staging", "--outputs", "-", "--batch", "2");
+            expect([r.status, r.stderr]).to.deep.equal([2, "error: --batch goes with --apply: a dry run moves nothing.\n"]);
+            const zero = spawnCli("align-servers", "-s", "staging", "--outputs", "-", "--apply", "--batch", "0");
+            expect([zero.status, zero.stderr]).to.deep.equal([2, "error: --batch 0: give the servers, 1 or more and at most 300.\n"]);
+        });
+    });
+
+    describe("a write sent once", () => {
+        const lost = () => Object.assign(new Error("socket hang up"), { name: "Error", code: "ECONNRESET" });
+
+        it("an answer lost after DRS made the change: a re-read shows the server on the key, and it is not sent again", async () => {
+            const { access, drsMock, state } = stagingAccount();
+            drsMock.on(UpdateReplicationConfigurationCommand).callsFake(async (input: any) => {
+                state.set(input.sourceServerID, { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: input.ebsEncryptionKeyArn });
+                throw lost();
+            });
+            const { code, out } = await run(access, { apply: true, servers: ["s-0123456789abcd001"] });
+            expect(code).to.equal(0);
+            expect(out).to.include(
+                `  moved   s-0123456789abcd001 (web-1): was DEFAULT (the AWS managed key aws/ebs) (the answer was lost; a re-read shows it on the key), now on ${keyArn}`,
+            );
+            expect(updatedIds(drsMock)).to.deep.equal(["s-0123456789abcd001"]);
+        });
+
+        it("an answer lost before DRS made it: failed, saying it was not sent again (exit 1)", async () => {
+            const { access, drsMock } = stagingAccount();
+            drsMock.on(UpdateReplicationConfigurationCommand).rejects(lost());
+            const { code, out } = await run(access, { apply: true, servers: ["s-0123456789abcd001"] });
+            expect(code).to.equal(1);
+            expect(out).to.include(
+                "  failed  s-0123456789abcd001 (web-1): Error: socket hang up: the answer was lost, and a re-read shows it still on DEFAULT (the AWS managed key aws/ebs); it was not sent again",
+            );
+            expect(updatedIds(drsMock)).to.deep.equal(["s-0123456789abcd001"]);
+        });
+    });
+
+    it("counts a server whose extension failed (EXTENSION_ERROR) as extended: it replicates in the other account", async () => {
+        const { access, drsMock } = stagingAccount([
+            ...fleet(),
+            { id: "s-0123456789abcd006", hostname: "broken-ext", ebsEncryption: "DEFAULT", extended: "EXTENSION_ERROR" },
+        ]);
+        const [k] = (await planAlignment([key], access)).keys;
+        expect(k.replicating).to.equal(4);
+        const read = drsMock.commandCalls(GetReplicationConfigurationCommand).map((c) => c.args[0].input.sourceServerID);
+        expect(read).not.to.include("s-0123456789abcd006");
+    });
+
+    describe("an old customer managed key: can the target still use its points in time?", () => {
+        it("says so when its policy does not let the target use it", async () => {
+            const { access, kmsMock } = stagingAccount();
+            kmsMock.on(GetKeyPolicyCommand).resolves({ Policy: oldKeyPolicy(false) });
+            const { out, code } = await run(access);
+            expect(out).to.include(
+                `  old key ${oldKeyArn} (1 server): its policy does not let ${target} use it: points in time taken before the move are not recoverable there.`,
+            );
+            expect(code).to.equal(1);
+        });
+
+        it("is not checked, and says why, when its policy may not be read (exit 3 once nothing is left to move)", async () => {
+            const { access, kmsMock, state } = stagingAccount();
+            kmsMock.on(GetKeyPolicyCommand).rejects(denied("kms:GetKeyPolicy"));
+            const [k] = (await planAlignment([key], access, { targets: [target] })).keys;
+            expect(k.oldKeys[0].notChecked).to.match(
+                /^the credentials for 444455556666 were refused kms:GetKeyPolicy \(AccessDeniedException/,
+            );
+            // Moved already (the plan still shows the old key of a server it cannot read the key of): 3.
+            state.set("s-0123456789abcd001", { ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn });
+            const one = await run(access, { servers: ["s-0123456789abcd002"] });
+            expect(one.code).to.equal(1);
+        });
     });
 });
 
@@ -403,11 +654,15 @@ describe("align-servers command line", () => {
             "--json ",
             "npm run -s align-servers -- -s staging --outputs outputs.json --server s-1234567890abcdef0 --apply",
             "It never touches a server already on the key, never changes any other replication setting",
-            "never changes the replication\ntemplate",
+            "never resent), and never changes the replication template.",
             "partial failure run it again",
-            "always (plan):  drs:DescribeSourceServers, drs:GetReplicationConfiguration, kms:DescribeKey",
-            "--apply:        drs:UpdateReplicationConfiguration",
-            "Exit codes: 0 nothing to move (or everything moved), 1 servers to move (dry run) or a server failed, 2 could not run",
+            "--batch <n>",
+            "--include-unencrypted",
+            "drs:DescribeSourceServers; drs:GetReplicationConfiguration; kms:DescribeKey;",
+            "drs:UpdateReplicationConfiguration (--apply) with its 7 dependent\n    actions",
+            "--print-policy [staging|you]",
+            "Exit codes: 0 nothing to move (or everything moved), 1 servers to move (dry run), a server failed, or a run stopped with servers left, 2 could not run",
+            "3 nothing failed, but some checks could not run",
         ]) {
             expect(run.stdout).to.include(text);
         }

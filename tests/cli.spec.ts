@@ -87,6 +87,8 @@ describe("command line", () => {
             const access = (): AwsAccess => ({
                 kms: async (account) => Promise.reject(new UnreachableAccount(account, "no role")),
                 drs: async (account) => Promise.reject(new UnreachableAccount(account, "no role")),
+                drsWriter: async (account) => Promise.reject(new UnreachableAccount(account, "no role")),
+                ec2: async (account) => Promise.reject(new UnreachableAccount(account, "no role")),
                 iam: async (account) => Promise.reject(new UnreachableAccount(account, "no role")),
             });
             const repeated = await cli(["align-servers", "-s", "staging", "--outputs", outputs, "--server", "s-1", "--server", "s-2,s-3"], {
@@ -423,7 +425,7 @@ describe("command line", () => {
             expect(r.out + r.err).not.to.include("TopSecretDeployRole");
             const results = JSON.parse(r.out);
             expect(results.find((x: { check: string }) => x.check === "key-state").message).to.equal(
-                `Not verified: cannot reach account ${staging}: assuming [secret] failed (AccessDenied: User is not authorized to perform: sts:AssumeRole on resource: [secret]).`,
+                `Not checked: cannot reach account ${staging}: assuming [secret] failed (AccessDenied: User is not authorized to perform: sts:AssumeRole on resource: [secret]).`,
             );
             expect(r.err).to.include(`Checking key 1 of 1: staging account ${staging} in us-east-1`);
             expect(r.code).to.equal(2); // the target checks ran with the current credentials; no staging check could

@@ -1,361 +1,61 @@
-import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import {
     DescribeJobLogItemsCommand,
     DescribeJobsCommand,
-    DescribeSourceServersCommand,
-    DrsClient,
-    GetLaunchConfigurationCommand,
     GetReplicationConfigurationCommand,
-    Job,
-    JobLog,
-    SourceServer,
     StartRecoveryCommand,
     TerminateRecoveryInstancesCommand,
 } from "@aws-sdk/client-drs";
-import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import { DescribeVolumesCommand } from "@aws-sdk/client-ec2";
+import { GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { StagingKeyExport, parseConfig } from "../config";
-import { AssumedRoleAccess, DrillAccess, IdentitySession, UnreachableAccount } from "../tools/awsAccess";
+import { AssumedRoleAccess } from "../tools/awsAccess";
 import { run as runCli } from "../tools/cli";
-import {
-    Clock,
-    DiagnosisContext,
-    DrillOptions,
-    DrillReport,
-    drill,
-    drillCost,
-    drillHelp,
-    drillRequest,
-    drillTag,
-    explainAll,
-    lookupEventsIntervalMs,
-    pacer,
-    permissions,
-    TrailRecord,
-} from "../tools/drill";
+import { Deadline, pacer } from "../tools/clock";
+import { DrillReport, drillCost, drillHelp, drillRequest } from "../tools/drill";
+import { commandPermissions } from "../tools/permissions";
 import { pricesWith } from "../tools/pricing";
+import { DiagnosisContext, TrailRecord, explainAll, lookupEventsIntervalMs } from "../tools/trailDiagnosis";
 import { spawnCli } from "./mocks";
-
-const target = "111122223333";
-const staging = "444455556666";
-const region = "us-east-1";
-const keyId = "1234abcd-12ab-34cd-56ef-1234567890ab";
-const keyArn = `arn:aws:kms:${region}:${staging}:key/${keyId}`;
-const key: StagingKeyExport = {
-    accountId: staging,
-    region,
-    keyId,
+import {
+    World,
+    allStartRecoveryInputs,
+    awsError,
+    calls,
+    db,
+    fakeClock,
+    fleet,
+    job,
+    jobAnswers,
+    jobId,
+    key,
     keyArn,
-    aliasName: "alias/drs-cross-account-ebs",
-    stagingRoleArn: `arn:aws:iam::${staging}:role/service-role/DRSStagingAccountRole_${target}`,
-};
-const operator = "DrsRecoveryOperator";
-/** Roles may have paths: the drill must take the ARN from GetRole, never build it. */
-const operatorArn = `arn:aws:iam::${target}:role/dr/${operator}`;
-const operatorRoleId = "AROAOPERATOREXAMPLE01";
-const session = `arn:aws:sts::${target}:assumed-role/${operator}/drs-cross-account-kms-drill`;
-const keyUsePolicyArn = `arn:aws:iam::${target}:policy/DrsCrossAccountKmsKeyUse`;
-const outputs = {
-    deploy: "target",
-    targetAccountId: target,
-    targetAccess: "documented",
-    stagingKeys: [key],
-    targetKeyUsePolicyArns: [keyUsePolicyArn],
-    targetKeyUserRoleNames: [operator, "DrsAdmin"],
-};
-const settingsWith = (target_: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
-    parseConfig({
-        deploy: "target",
-        target: { accountId: target, keyUserRoleNames: [operator, "DrsAdmin"], ...target_ },
-        stagingStacks: ["organization/drs-cross-account-kms/staging"],
-        ...extra,
-    }).settings;
-
-const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
-const started = Date.parse("2025-03-01T10:00:00Z");
-
-/** Every StartRecovery request any test sent: the suite proves none was ever a recovery. */
-const allStartRecoveryInputs: Record<string, unknown>[] = [];
-
-interface FakeServer {
-    id: string;
-    hostname: string;
-    stagingId: string;
-    state?: string;
-    status?: string;
-    errorMessage?: string;
-    recoveryInstanceId?: string;
-    /** Its staging server's own encryption; default the key. */
-    encryption?: { ebsEncryption: string; ebsEncryptionKeyArn?: string };
-}
-
-/** web-1 and db-1 replicate normally; the others are not picked by --count. */
-const fleet = (): FakeServer[] => [
-    { id: "s-1000000000000web1", hostname: "web-1", stagingId: "s-aaaaaaaaaaaaaweb1" },
-    { id: "s-10000000000000db1", hostname: "db-1", stagingId: "s-aaaaaaaaaaaaaadb1" },
-    { id: "s-1000000000stalled", hostname: "stalled-1", stagingId: "s-aaaaaaaaastalled", state: "STALLED" },
-    {
-        id: "s-1000000000exterr1",
-        hostname: "broken-1",
-        stagingId: "s-aaaaaaaaaexterr1",
-        status: "EXTENSION_ERROR",
-        errorMessage: "role gone",
-    },
-    { id: "s-100000000recinst1", hostname: "recovered-1", stagingId: "s-aaaaaaaarecinst1", recoveryInstanceId: "i-0realrecovery0001" },
-];
-
-function extended(s: FakeServer): SourceServer {
-    return {
-        sourceServerID: s.id,
-        sourceProperties: { identificationHints: { hostname: s.hostname } },
-        dataReplicationInfo: { dataReplicationState: (s.state ?? "CONTINUOUS") as never },
-        stagingArea: {
-            status: (s.status ?? "EXTENDED") as never,
-            stagingAccountID: staging,
-            stagingSourceServerArn: `arn:aws:drs:${region}:${staging}:source-server/${s.stagingId}`,
-            errorMessage: s.errorMessage,
-        },
-        recoveryInstanceId: s.recoveryInstanceId,
-    };
-}
-
-/** A fake clock: sleeping moves time on at once, and is recorded. */
-function fakeClock() {
-    let now = started;
-    const sleeps: number[] = [];
-    const clock: Clock = {
-        now: () => now,
-        sleep: async (ms, signal) => {
-            if (signal?.aborted) return;
-            sleeps.push(ms);
-            now += ms;
-        },
-    };
-    return { clock, sleeps, advance: (ms: number) => (now += ms) };
-}
-
-const jobId = "drsjob-0123456789abcdef0";
-const job = (status: string, servers: { id: string; launch: string; instance?: string }[], extra: Partial<Job> = {}): Job => ({
-    jobID: jobId,
-    type: "LAUNCH",
-    initiatedBy: "START_DRILL",
-    status: status as never,
-    creationDateTime: new Date(started + 5_000).toISOString(),
-    participatingServers: servers.map((s) => ({ sourceServerID: s.id, launchStatus: s.launch as never, recoveryInstanceID: s.instance })),
-    tags: { [drillTag.key]: drillTag.value },
-    ...extra,
-});
-const logItem = (event: string, sourceServerID?: string, rawError?: string): JobLog => ({
-    logDateTime: new Date(started + 60_000).toISOString(),
-    event: event as never,
-    eventData: { sourceServerID, rawError },
-});
-
-/** A CloudTrail event as LookupEvents returns it, with the record as CloudTrailEvent. */
-function trailEvent(record: Record<string, unknown>) {
-    return {
-        EventId: String(record.eventID ?? "e"),
-        EventName: String(record.eventName),
-        EventSource: "kms.amazonaws.com",
-        EventTime: new Date(String(record.eventTime)),
-        Resources: [{ ResourceType: "AWS::KMS::Key", ResourceName: keyArn }],
-        CloudTrailEvent: JSON.stringify(record),
-    };
-}
-const refused = (eventName: string, arn: string, extra: Record<string, unknown> = {}) =>
-    trailEvent({
-        eventVersion: "1.08",
-        eventTime: "2025-03-01T10:06:00Z",
-        eventSource: "kms.amazonaws.com",
-        eventName,
-        awsRegion: region,
-        sourceIPAddress: "ec2.amazonaws.com",
-        errorCode: "AccessDenied",
-        errorMessage: `User: ${arn} is not authorized to perform: kms:${eventName} on resource: ${keyArn} because no resource-based policy allows the kms:${eventName} action`,
-        userIdentity: { type: "AssumedRole", arn, accountId: arn.split(":")[4], invokedBy: "ec2.amazonaws.com" },
-        resources: [{ accountId: staging, type: "AWS::KMS::Key", ARN: keyArn }],
-        eventID: `ev-${eventName}`,
-        sharedEventID: `shared-${eventName}`,
-        ...extra,
-    });
-/** A KMS event on another key, or one that succeeded: never a finding. */
-const noise = [
-    trailEvent({ eventTime: "2025-03-01T10:05:00Z", eventName: "Decrypt", userIdentity: { arn: session, accountId: target } }),
-    {
-        ...trailEvent({
-            eventTime: "2025-03-01T10:05:00Z",
-            eventName: "Decrypt",
-            errorCode: "AccessDenied",
-            userIdentity: { arn: session, accountId: target },
-            resources: [{ ARN: `arn:aws:kms:${region}:${staging}:key/ffffffff-0000-0000-0000-000000000000` }],
-        }),
-        Resources: [],
-    },
-];
-
-/**
- * The accounts, mocked: the target as the command reads it (DRS, IAM), the drill identity's session
- * (DRS, STS), and the staging account (DRS, CloudTrail).
- */
-function world(options: { servers?: FakeServer[]; stagingUnreachable?: boolean } = {}) {
-    const servers = options.servers ?? fleet();
-    const targetDrs = new DrsClient({ region });
-    const targetIam = new IAMClient({ region });
-    const drillDrs = new DrsClient({ region });
-    const drillSts = new STSClient({ region });
-    const stagingDrs = new DrsClient({ region });
-    const trail = new CloudTrailClient({ region });
-    const m = {
-        targetDrs: mockClient(targetDrs),
-        iam: mockClient(targetIam),
-        drillDrs: mockClient(drillDrs),
-        sts: mockClient(drillSts),
-        stagingDrs: mockClient(stagingDrs),
-        trail: mockClient(trail),
-    };
-    m.targetDrs.on(DescribeSourceServersCommand).callsFake(async (input: { filters?: { sourceServerIDs?: string[] } }) => ({
-        items: servers.filter((s) => !input.filters?.sourceServerIDs || input.filters.sourceServerIDs.includes(s.id)).map(extended),
-    }));
-    m.targetDrs.on(GetLaunchConfigurationCommand).callsFake(async (input: { sourceServerID: string }) => ({
-        sourceServerID: input.sourceServerID,
-        launchDisposition: "STARTED",
-        targetInstanceTypeRightSizingMethod: "BASIC",
-        copyPrivateIp: false,
-        copyTags: true,
-        licensing: { osByol: false },
-        postLaunchEnabled: false,
-        ec2LaunchTemplateID: "lt-0123456789abcdef0",
-    }));
-    m.iam.on(GetRoleCommand).callsFake(async (input: { RoleName: string }) => {
-        if (input.RoleName === operator) return { Role: { RoleName: operator, Arn: operatorArn, RoleId: operatorRoleId, Path: "/dr/" } };
-        if (input.RoleName === "Admin")
-            return { Role: { RoleName: "Admin", Arn: `arn:aws:iam::${target}:role/Admin`, RoleId: "AROAADMINEXAMPLE0001" } };
-        throw awsError("NoSuchEntityException", `The role with name ${input.RoleName} cannot be found.`);
-    });
-    m.iam.on(ListAttachedRolePoliciesCommand).callsFake(async (input: { RoleName: string }) => ({
-        AttachedPolicies:
-            input.RoleName === operator
-                ? [
-                      {
-                          PolicyName: "AWSElasticDisasterRecoveryConsoleFullAccess_v2",
-                          PolicyArn: "arn:aws:iam::aws:policy/AWSElasticDisasterRecoveryConsoleFullAccess_v2",
-                      },
-                      { PolicyName: "DrsCrossAccountKmsKeyUse", PolicyArn: keyUsePolicyArn },
-                  ]
-                : [{ PolicyName: "AdministratorAccess", PolicyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }],
-        IsTruncated: false,
-    }));
-    // The session is the role assumed last (only the first key-user role's is the constant `session`).
-    let assumedRole = operator;
-    m.sts.on(GetCallerIdentityCommand).callsFake(async () => ({
-        Account: target,
-        Arn: `arn:aws:sts::${target}:assumed-role/${assumedRole}/drs-cross-account-kms-drill`,
-    }));
-    m.stagingDrs.on(DescribeSourceServersCommand).callsFake(async (input: { filters?: { sourceServerIDs?: string[] } }) => ({
-        items: servers
-            .filter((s) => input.filters?.sourceServerIDs?.includes(s.stagingId))
-            .map((s) => ({ sourceServerID: s.stagingId, sourceProperties: { identificationHints: { hostname: s.hostname } } })),
-    }));
-    m.stagingDrs.on(GetReplicationConfigurationCommand).callsFake(async (input: { sourceServerID: string }) => ({
-        sourceServerID: input.sourceServerID,
-        ...(servers.find((s) => s.stagingId === input.sourceServerID)?.encryption ?? {
-            ebsEncryption: "CUSTOM",
-            ebsEncryptionKeyArn: keyArn,
-        }),
-    }));
-    m.drillDrs.on(StartRecoveryCommand).callsFake(async (input: Record<string, unknown>) => {
-        allStartRecoveryInputs.push(input);
-        const ids = (input.sourceServers as { sourceServerID: string }[]).map((s) => s.sourceServerID);
-        return {
-            job: job(
-                "PENDING",
-                ids.map((id) => ({ id, launch: "PENDING" })),
-            ),
-        };
-    });
-    m.drillDrs.on(DescribeJobLogItemsCommand).resolves({ items: [] });
-    m.drillDrs.on(TerminateRecoveryInstancesCommand).resolves({ job: { jobID: "drsjob-terminate000000001" } });
-    m.trail.on(LookupEventsCommand).resolves({ Events: [] });
-    const identities: (string | undefined)[] = [];
-    const access: DrillAccess = {
-        kms: async () => {
-            throw new Error("drill never uses KMS");
-        },
-        drs: async (account) => {
-            if (account === target) return targetDrs;
-            if (options.stagingUnreachable)
-                throw new UnreachableAccount(
-                    account,
-                    `the current credentials are for account ${target}, and the config names no roleArn for ${account}`,
-                );
-            return stagingDrs;
-        },
-        iam: async (account) => {
-            if (account !== target) throw new Error("drill reads IAM in the target only");
-            return targetIam;
-        },
-        cloudTrail: async (account) => {
-            if (account !== staging) throw new Error("CloudTrail is read in the staging account only");
-            if (options.stagingUnreachable)
-                throw new UnreachableAccount(
-                    account,
-                    `the current credentials are for account ${target}, and the config names no roleArn for ${account}`,
-                );
-            return trail;
-        },
-        identity: async (roleArn): Promise<IdentitySession> => {
-            identities.push(roleArn);
-            if (roleArn) assumedRole = roleArn.split("/").pop()!;
-            return { drs: drillDrs, sts: drillSts };
-        },
-    };
-    return { access, m, identities, servers };
-}
-type World = ReturnType<typeof world>;
-
-/** DescribeJobs answers these, one per call, the last one from then on. */
-function jobAnswers(w: World, ...answers: Job[]) {
-    let call = 0;
-    w.m.drillDrs.on(DescribeJobsCommand).callsFake(async () => ({ items: [answers[Math.min(call++, answers.length - 1)]] }));
-}
-
-async function runDrill(
-    w: World,
-    options: Partial<DrillOptions> = {},
-    extra: {
-        settings?: ReturnType<typeof settingsWith>;
-        clock?: ReturnType<typeof fakeClock>;
-        signal?: AbortSignal;
-        outputs?: Record<string, unknown>;
-    } = {},
-) {
-    let out = "";
-    let err = "";
-    const clock = extra.clock ?? fakeClock();
-    const report: DrillReport = await drill(
-        { settings: extra.settings ?? settingsWith(), outputs: extra.outputs ?? outputs, keys: [key], stack: "target" },
-        w.access,
-        { mode: "dry-run", ...options },
-        {
-            io: { out: (t) => void (out += t), err: (t) => void (err += t) },
-            clock: clock.clock,
-            signal: extra.signal,
-            pollMs: 30_000,
-            progressDelayMs: 0,
-        },
-    );
-    return { report, out, err, code: report.exitCode, clock };
-}
-
-const calls = (m: World["m"][keyof World["m"]], command: new (...args: never[]) => unknown) =>
-    m.commandCalls(command as never).map((c) => c.args[0].input as any);
-const [web, db] = ["s-1000000000000web1", "s-10000000000000db1"];
-const launched = (id: string, instance: string) => ({ id, launch: "LAUNCHED", instance });
+    keyUsePolicyArn,
+    launched,
+    logItem,
+    noise,
+    operator,
+    operatorArn,
+    operatorRoleId,
+    outputs,
+    refused,
+    region,
+    runDrill,
+    runId,
+    session,
+    settingsWith,
+    staging,
+    started,
+    target,
+    targetKeyArn,
+    web,
+    world,
+} from "./support/drillWorld";
 
 describe("drill", () => {
     it("estimates its cost from the price table: DRS per server-hour in each Region, the rest at EC2 and EBS rates", () => {
@@ -436,10 +136,11 @@ describe("drill", () => {
             expect(calls(other.m.drillDrs, StartRecoveryCommand)).to.have.length(0);
         });
 
-        it("says 'not checked' when the staging account cannot be reached, and still plans (exit 0)", async () => {
+        it("says 'not checked' when the staging account cannot be reached, and still plans (exit 3: never a pass)", async () => {
             const w = world({ stagingUnreachable: true });
             const { code, out, report } = await runDrill(w);
-            expect(code).to.equal(0);
+            expect(code).to.equal(3);
+            expect(report.unchecked).to.have.length(1);
             expect(report.plan!.servers[0].onKey).to.equal("not checked");
             expect(out).to.include(
                 `    on its entry's key: not checked: cannot reach account ${staging}: the current credentials are for account ${target}, and the config names no roleArn for ${staging} (give a role with --staging-role, or run on a stack whose config names stagingAccounts[].roleArn).\n`,
@@ -575,7 +276,11 @@ describe("drill", () => {
             expect(input).to.deep.equal({
                 sourceServers: [{ sourceServerID: web }],
                 isDrill: true,
-                tags: { "drs-cross-account-kms:tool": "drill", "drs-cross-account-kms:stack": "target" },
+                tags: {
+                    "drs-cross-account-kms:tool": "drill",
+                    "drs-cross-account-kms:stack": "target",
+                    "drs-cross-account-kms:run": runId,
+                },
             });
             // Started, as the assumed key-user role, and said how to clean up if stopped.
             expect(err).to.include(
@@ -595,6 +300,14 @@ describe("drill", () => {
             expect(out).to.match(/1 launched, 0 failed\.\n$/);
             expect(report.diagnosis).to.deep.equal([]);
             expect(w.m.trail.calls()).to.have.length(0);
+            // Its recovered volume is on a key of the target, and the drill says which profile it proved.
+            expect(report.volumes.map((v) => [v.sourceServerID, v.key])).to.deep.equal([[web, "target"]]);
+            expect(out).to.include(
+                `  target key           ${web} (web-1) (i-0drill00000000001): every volume (1) is on a key of the target (${targetKeyArn}): the recovered instance does not depend on the staging account's key.\n`,
+            );
+            expect(out).to.include(
+                "Proven under key.targetAccess documented: the minimum the DRS multi-account page documents (kms:ReEncrypt* and kms:DescribeKey, through EC2) was enough to recover these servers.",
+            );
         });
 
         it("--keep leaves the instances running and says how to terminate them later", async () => {
@@ -619,7 +332,8 @@ describe("drill", () => {
             w.m.drillDrs.on(DescribeJobLogItemsCommand).resolves({
                 items: [logItem("LAUNCH_START", db), logItem("LAUNCH_FAILED", db, "Client.InternalError: Client error on launch")],
             });
-            w.m.trail
+            // A target role refused on a staging key: logged in the target's trail only (the caller's account).
+            w.m.targetTrail
                 .on(LookupEventsCommand)
                 .resolves({ Events: [...noise, refused("CreateGrant", session), refused("CreateGrant", session)] });
             const clock = fakeClock();
@@ -631,20 +345,27 @@ describe("drill", () => {
             expect(calls(w.m.drillDrs, TerminateRecoveryInstancesCommand)).to.deep.equal([
                 { recoveryInstanceIDs: ["i-0drill00000000001"] },
             ]);
-            // CloudTrail in the staging account, in the key's Region, the drill's window, KMS events.
-            const [lookup] = calls(w.m.trail, LookupEventsCommand);
-            expect(lookup.LookupAttributes).to.deep.equal([{ AttributeKey: "EventSource", AttributeValue: "kms.amazonaws.com" }]);
-            expect(lookup.StartTime.toISOString()).to.equal("2025-03-01T09:59:05.000Z");
+            // CloudTrail of both accounts, in the key's Region, the drill's window, KMS events.
+            for (const trail of [w.m.targetTrail, w.m.trail]) {
+                const [lookup] = calls(trail, LookupEventsCommand);
+                expect(lookup.LookupAttributes).to.deep.equal([{ AttributeKey: "EventSource", AttributeValue: "kms.amazonaws.com" }]);
+                expect(lookup.StartTime.toISOString()).to.equal("2025-03-01T09:59:05.000Z");
+            }
             const [d] = report.diagnosis;
             expect([d.accountId, d.region, d.status, d.scanned]).to.deep.equal([staging, region, "refusals", 4]);
+            expect(d.trails.map((t) => [t.side, t.account, t.error])).to.deep.equal([
+                ["target", target, undefined],
+                ["staging", staging, undefined],
+            ]);
             expect(d.refusals).to.have.length(1);
             const [r] = d.refusals;
-            expect([r.action, r.count, r.principal, r.roleName, r.through]).to.deep.equal([
+            expect([r.action, r.count, r.principal, r.roleName, r.through, r.trailAccount]).to.deep.equal([
                 "kms:CreateGrant",
                 2,
                 session,
                 operator,
                 "ec2.amazonaws.com",
+                target,
             ]);
             expect(r.allowedBy).to.equal(
                 "key.targetAccess: ebs-shared-snapshots (key policy statement AllowTargetAccountGrantsThroughEc2, and the key-use policy's UseDrsKeysThroughEc2UsEast1)",
@@ -655,7 +376,12 @@ describe("drill", () => {
             expect(r.fix).to.include(
                 "set key.targetAccess to ebs-shared-snapshots in every staging stack and the target stack (organization/drs-cross-account-kms/staging, target)",
             );
-            expect(out).to.include("  kms:CreateGrant refused (AccessDenied) 2 times, 2025-03-01T10:06:00Z to 2025-03-01T10:06:00Z\n");
+            expect(out).to.include(
+                `  kms:CreateGrant refused (AccessDenied) 2 times, 2025-03-01T10:06:00Z to 2025-03-01T10:06:00Z, logged in ${target}\n`,
+            );
+            expect(out).to.include(
+                "Not enough under key.targetAccess documented: KMS refused what only the fallback allows (above). Set key.targetAccess: ebs-shared-snapshots in every staging stack and the target stack",
+            );
             expect(out).to.include(`    who: ${session}\n    through: ec2.amazonaws.com\n`);
             expect(out).to.include("    fix: Switch to the fallback: set key.targetAccess to ebs-shared-snapshots");
         });
@@ -664,7 +390,7 @@ describe("drill", () => {
             const w = world();
             jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
             const stranger = `arn:aws:sts::${target}:assumed-role/NightShift/bob`;
-            w.m.trail.on(LookupEventsCommand).resolves({ Events: [refused("ReEncrypt", stranger)] });
+            w.m.targetTrail.on(LookupEventsCommand).resolves({ Events: [refused("ReEncrypt", stranger)] });
             const clock = fakeClock();
             clock.advance(30 * 60_000);
             const { code, report, out } = await runDrill(w, { mode: "drill", role: "Admin", anyIdentity: true }, { clock });
@@ -684,26 +410,48 @@ describe("drill", () => {
             expect(out).to.include("fix: Add NightShift");
         });
 
-        it("no events yet: says CloudTrail has nothing yet and how to re-run only the diagnosis", async () => {
+        it("nothing refused: reads both trails again, with progress, until the delivery wait has passed; only then 'none', without a guarantee", async () => {
             const w = world();
             jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }], { endDateTime: new Date(started + 3 * 60_000).toISOString() }));
             w.m.trail.on(LookupEventsCommand).resolves({ Events: noise });
-            const { code, report, out } = await runDrill(w, { mode: "drill" });
+            const { code, report, out, err, clock } = await runDrill(w, { mode: "drill" });
             expect(code).to.equal(1);
-            expect(report.diagnosis[0].status).to.equal("none-yet");
-            expect(out).to.include(
-                `CloudTrail has nothing yet: no refused KMS call on the key among 2 KMS events so far. Events take minutes to arrive (about 5, up to 15). Re-run only the diagnosis in a few minutes: npm run -s drill -- -s target --diagnose --job ${jobId}`,
+            const [d] = report.diagnosis;
+            expect(d.status).to.equal("none");
+            // The job ended at 10:03; 15 minutes' wait (the default --trail-wait): both trails read every 2 minutes until 10:18.
+            expect(clock.clock.now()).to.be.at.least(started + 18 * 60_000);
+            expect(calls(w.m.trail, LookupEventsCommand).length).to.be.greaterThan(1);
+            expect(calls(w.m.targetTrail, LookupEventsCommand).length).to.equal(calls(w.m.trail, LookupEventsCommand).length);
+            expect(err).to.match(
+                /CloudTrail: no refused KMS call yet on 1 key \(both trails read to 2025-03-01T10:0\d:\d\dZ\); waiting for delivery until 2025-03-01T10:18:00Z \(--trail-wait 15\)/,
             );
+            expect(d.note).to.include("No refused KMS call on the key in either trail (target and staging)");
+            expect(d.note).to.include("CloudTrail does not guarantee delivery");
+            expect(out).to.include("in the CloudTrail of target 111122223333 and staging 444455556666 (us-east-1)");
         });
 
-        it("says when CloudTrail cannot be read, and how to give a role for it", async () => {
+        it("--trail-wait 0 still reads the whole window, and says none only once it has", async () => {
+            const w = world();
+            jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }], { endDateTime: new Date(started + 3 * 60_000).toISOString() }));
+            const { report, clock } = await runDrill(w, { mode: "drill", trailWaitMinutes: 0 });
+            expect(report.diagnosis[0].status).to.equal("none");
+            expect(clock.clock.now()).to.be.at.least(started + 8 * 60_000); // the window closes 5 minutes after the job
+        });
+
+        it("says when a trail cannot be read, and how to give a role for it: the diagnosis is not checked", async () => {
             const w = world({ stagingUnreachable: true });
             jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }]));
             const { report } = await runDrill(w, { mode: "drill" });
-            expect(report.diagnosis[0].status).to.equal("not-checked");
-            expect(report.diagnosis[0].note).to.match(
-                /^Not checked: cannot reach account 444455556666: .* Give a role in 444455556666 that may call cloudtrail:LookupEvents with --staging-role/,
+            const [d] = report.diagnosis;
+            expect(d.status).to.equal("not-checked");
+            expect(d.trails.map((t) => [t.side, Boolean(t.error)])).to.deep.equal([
+                ["target", false],
+                ["staging", true],
+            ]);
+            expect(d.note).to.match(
+                /^Not checked: nothing found in the trail that could be read, and a refusal may be in the other\. The staging account's trail \(444455556666\) could not be read: UnreachableAccount: cannot reach account 444455556666: .* Give a role in 444455556666 that may call cloudtrail:LookupEvents with --staging-role/,
             );
+            expect(report.unchecked).to.deep.equal([`the KMS diagnosis of ${keyArn} (a trail could not be read)`]);
         });
 
         it("timeout: servers still launching are reported timed out, what launched is terminated, the job is said to be still running (exit 1)", async () => {
@@ -711,7 +459,9 @@ describe("drill", () => {
             jobAnswers(w, job("STARTED", [launched(web, "i-0drill00000000001"), { id: db, launch: "IN_PROGRESS" }]));
             const { code, out, report, clock } = await runDrill(w, { mode: "drill", count: 2, timeoutMinutes: 2 });
             expect(code).to.equal(1);
-            expect(clock.sleeps).to.deep.equal([30_000, 30_000, 30_000, 30_000]);
+            // Following the job for 2 minutes; then the KMS diagnosis reads CloudTrail until its wait is over.
+            expect(clock.sleeps.slice(0, 4)).to.deep.equal([30_000, 30_000, 30_000, 30_000]);
+            expect(clock.sleeps.slice(4).every((ms) => ms <= 120_000 || ms === 500)).to.equal(true);
             expect(report.results.map((r) => [r.sourceServerID, r.status])).to.deep.equal([
                 [web, "launched"],
                 [db, "timed out"],
@@ -811,11 +561,14 @@ describe("drill", () => {
                 "blockers",
                 "jobs",
                 "results",
+                "volumes",
                 "diagnosis",
+                "unchecked",
                 "exitCode",
                 "plan",
                 "identity",
                 "cleanup",
+                "profile",
             ]);
             expect([doc.mode, doc.exitCode, doc.results[0].status, doc.cleanup.terminated]).to.deep.equal([
                 "drill",
@@ -825,6 +578,183 @@ describe("drill", () => {
             ]);
             expect(err).to.include("Started drill job");
         });
+    });
+
+    describe("a write sent once: StartRecovery and TerminateRecoveryInstances whose answers are lost", () => {
+        const lost = () => Object.assign(new Error("socket hang up"), { name: "Error", code: "ECONNRESET" });
+
+        it("StartRecovery's answer lost: the job it started is found by the run tag and followed; it is not sent again", async () => {
+            const w = world();
+            w.m.drillDrs.on(StartRecoveryCommand).rejects(lost());
+            const tagged = job("COMPLETED", [launched(web, "i-0drill00000000001")], {
+                tags: { "drs-cross-account-kms:tool": "drill", "drs-cross-account-kms:run": runId },
+            });
+            // The first listing has not caught up yet; the second lists the job.
+            let reads = 0;
+            w.m.drillDrs
+                .on(DescribeJobsCommand)
+                .callsFake(async (input: { filters?: { fromDate?: string } }) =>
+                    input.filters?.fromDate ? { items: reads++ === 0 ? [] : [tagged] } : { items: [tagged] },
+                );
+            const { code, out, err, report } = await runDrill(w, { mode: "drill" });
+            expect(calls(w.m.drillDrs, StartRecoveryCommand)).to.have.length(1);
+            expect(code).to.equal(0);
+            expect(err).to.include(
+                "warning: us-east-1: StartRecovery's answer was lost (Error: socket hang up); looking for a job carrying",
+            );
+            expect(report.jobs[0].note).to.equal(
+                `StartRecovery's answer was lost (Error: socket hang up); the job it started, ${jobId}, carries drs-cross-account-kms:run=${runId}: it was not sent again.`,
+            );
+            expect(out).to.include(`  note: StartRecovery's answer was lost`);
+            expect(report.results.map((r) => r.status)).to.deep.equal(["launched"]);
+        });
+
+        it("StartRecovery's answer lost and no job of this run found: nothing started, not sent again (exit 2)", async () => {
+            const w = world();
+            w.m.drillDrs.on(StartRecoveryCommand).rejects(lost());
+            w.m.drillDrs.on(DescribeJobsCommand).resolves({ items: [job("COMPLETED", [])] }); // another run's job
+            const { code, report } = await runDrill(w, { mode: "drill" });
+            expect(code).to.equal(2);
+            expect(calls(w.m.drillDrs, StartRecoveryCommand)).to.have.length(1);
+            expect(report.jobs[0].error).to.equal(
+                `StartRecovery's answer was lost (Error: socket hang up), and no job carrying drs-cross-account-kms:run=${runId} was found in DescribeJobs: nothing was started. It was not sent again: run the drill again.`,
+            );
+        });
+
+        it("TerminateRecoveryInstances's answer lost: its terminate job is found, or the instances are listed as left", async () => {
+            const w = world();
+            w.m.drillDrs.on(TerminateRecoveryInstancesCommand).rejects(lost());
+            const drillJob = job("COMPLETED", [launched(web, "i-0drill00000000001")]);
+            const terminating = job("STARTED", [launched(web, "i-0drill00000000001")], {
+                jobID: "drsjob-terminate000000002",
+                type: "TERMINATE",
+            });
+            w.m.drillDrs.on(DescribeJobsCommand).callsFake(async (input: { filters?: { fromDate?: string } }) => ({
+                items: input.filters?.fromDate ? [drillJob, terminating] : [drillJob],
+            }));
+            const found = await runDrill(w, { mode: "drill" });
+            expect(calls(w.m.drillDrs, TerminateRecoveryInstancesCommand)).to.have.length(1);
+            expect([found.code, found.report.cleanup!.terminateJobIDs, found.report.cleanup!.left]).to.deep.equal([
+                0,
+                ["drsjob-terminate000000002"],
+                [],
+            ]);
+            expect(found.out).to.include(
+                "note: TerminateRecoveryInstances's answer was lost (Error: socket hang up); its job drsjob-terminate000000002",
+            );
+
+            const none = world();
+            none.m.drillDrs.on(TerminateRecoveryInstancesCommand).rejects(lost());
+            jobAnswers(none, drillJob);
+            const left = await runDrill(none, { mode: "drill" });
+            expect(left.code).to.equal(1);
+            expect(left.report.cleanup!.left[0].error).to.equal(
+                "Error: socket hang up (its answer was lost, and no terminate job for them was found; it was not sent again)",
+            );
+        });
+    });
+
+    describe("which key the recovered volumes use", () => {
+        it("warns when a recovered instance's volumes stay on the staging key, or are unencrypted; both are in --json", async () => {
+            const w = world({ volumeKeys: { "i-0drill00000000001": keyArn, "i-0drill00000000002": undefined } });
+            jobAnswers(w, job("COMPLETED", [launched(web, "i-0drill00000000001"), launched(db, "i-0drill00000000002")]));
+            const { code, out, report } = await runDrill(w, { mode: "drill", count: 2 });
+            expect(code).to.equal(0); // a warning, not a finding: the drill launched
+            expect(report.volumes.map((v) => [v.sourceServerID, v.key, v.volumes[0].kmsKeyId])).to.deep.equal([
+                [web, "staging", keyArn],
+                [db, "unencrypted", undefined],
+            ]);
+            expect(out).to.include(
+                `  WARNING staging      ${web} (web-1) (i-0drill00000000001): 1 of 1 volume on the staging key ${keyArn}: a recovered instance like it depends on the staging account's key`,
+            );
+            expect(out).to.include("After a recovery, re-encrypt its volumes with a key of the target");
+            expect(out).to.include(`  WARNING unencrypted  ${db} (db-1) (i-0drill00000000002): 1 of 1 volume unencrypted`);
+        });
+
+        it("could not read them: not checked (exit 3 when everything launched)", async () => {
+            const w = world();
+            jobAnswers(w, job("COMPLETED", [launched(web, "i-0drill00000000001")]));
+            w.m.targetEc2
+                .on(DescribeVolumesCommand)
+                .rejects(awsError("UnauthorizedOperation", "You are not authorized to perform this operation."));
+            const { code, report, out } = await runDrill(w, { mode: "drill" });
+            expect(code).to.equal(3);
+            expect(report.volumes[0].unchecked?.kind).to.equal("refused");
+            expect(report.unchecked[0]).to.match(
+                /^s-1000000000000web1 \(web-1\): which key its recovered volumes use \(the credentials for 111122223333 were refused ec2:DescribeVolumes/,
+            );
+            expect(out).to.include("Not checked (exit code 3 unless something failed):");
+        });
+    });
+
+    describe("the diagnosis, where AWS logs each refusal", () => {
+        it("EC2's infrastructure session refused in the target's trail: named as AWS's, with key.targetAccess as the fix, never as a role to add", async () => {
+            const w = world();
+            jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
+            const infra = `arn:aws:sts::${target}:assumed-role/aws:ec2-infrastructure/i-0drill00000000001`;
+            w.m.targetTrail.on(LookupEventsCommand).resolves({ Events: [refused("Decrypt", infra)] });
+            const clock = fakeClock();
+            clock.advance(30 * 60_000);
+            const { report } = await runDrill(w, { mode: "drill" }, { clock });
+            const [r] = report.diagnosis[0].refusals;
+            expect([r.roleName, r.trailAccount]).to.deep.equal(["aws:ec2-infrastructure", target]);
+            expect(r.cause).to.equal(
+                "kms:Decrypt was refused to EC2's infrastructure session (aws:ec2-infrastructure, for i-0drill00000000001), which uses the key through a grant for the volume. " +
+                    "With key.targetAccess documented the target may not create grants on the key (kms:CreateGrant for AWS resources), so there is none.",
+            );
+            expect(r.fix).to.match(
+                /^Not a role to add to target\.keyUserRoleNames: EC2's infrastructure session .* is AWS's, not yours\. Switch to the fallback: set key\.targetAccess to ebs-shared-snapshots/,
+            );
+            expect(r.fix).not.to.match(/Add aws:ec2-infrastructure/);
+            expect(r.allowedBy).to.equal(
+                "key.targetAccess: ebs-shared-snapshots (key policy statement AllowTargetAccountGrantsThroughEc2: grants for AWS resources)",
+            );
+        });
+
+        it("--diagnose while CloudTrail may still deliver: none found yet, with the command that re-runs it (exit 3)", async () => {
+            const w = world();
+            jobAnswers(w, job("COMPLETED", [{ id: db, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
+            const clock = fakeClock();
+            clock.advance(8 * 60_000); // 3 minutes after the job: within the 15-minute wait
+            const { code, report } = await runDrill(w, { mode: "diagnose", jobs: [jobId] }, { clock });
+            expect(code).to.equal(3);
+            const [d] = report.diagnosis;
+            expect(d.status).to.equal("none-yet");
+            expect(d.note).to.include("CloudTrail delivers in about 5 minutes on average, without a guarantee");
+            expect(d.note).to.include(`Re-run only the diagnosis: npm run -s drill -- -s target --diagnose --job ${jobId}`);
+            // Read once: --diagnose does not wait.
+            expect(calls(w.m.targetTrail, LookupEventsCommand)).to.have.length(1);
+        });
+    });
+
+    describe("the time limit", () => {
+        it("the plan stops at it: what was not planned is not checked, and --start would be refused, and is (exit 2)", async () => {
+            const w = world();
+            const clock = fakeClock();
+            const deadline = new Deadline(clock.clock, 0);
+            const dry = await runDrill(w, {}, { clock, deadline });
+            expect(dry.code).to.equal(2);
+            expect(dry.report.unchecked).to.deep.equal([`the servers of ${staging}/${region} (the time limit came first)`]);
+            expect(dry.report.plan!.notes).to.include(
+                `The 0-minute --time-limit came before ${staging}/${region} could be planned: not planned.`,
+            );
+            const start = await runDrill(world(), { mode: "drill" }, { clock, deadline });
+            expect(start.code).to.equal(2);
+            expect(start.report.blockers).to.include(
+                `The plan did not finish within --time-limit (${staging}/${region} not planned): give a longer --time-limit.`,
+            );
+        });
+    });
+
+    it("a job log whose pages never end does not hold up the job: it is followed to its end, with a warning", async () => {
+        const w = world();
+        jobAnswers(w, job("COMPLETED", [launched(web, "i-0drill00000000001")]));
+        w.m.drillDrs.on(DescribeJobLogItemsCommand).resolves({ items: [], nextToken: "again" });
+        const { code, err } = await runDrill(w, { mode: "drill" });
+        expect(code).to.equal(0);
+        expect(err).to.include(
+            `warning: reading the log of job ${jobId} failed (MalformedAnswer: drs:DescribeJobLogItems answered the same page token twice (after 2 pages): that is not an answer AWS sends).`,
+        );
     });
 
     describe("--cleanup --job and --diagnose --job", () => {
@@ -872,6 +802,7 @@ describe("drill", () => {
             const w = world();
             jobAnswers(w, job("COMPLETED", [{ id: db, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
             w.m.drillDrs.on(DescribeJobLogItemsCommand).resolves({ items: [logItem("SNAPSHOT_FAIL", db, "Failed to take snapshot")] });
+            // A staging principal (DRS's own service-linked role) refused: in the staging account's trail.
             const slr = `arn:aws:sts::${staging}:assumed-role/AWSServiceRoleForElasticDisasterRecovery/drs-session`;
             w.m.trail.on(LookupEventsCommand).resolves({ Events: [refused("GenerateDataKeyWithoutPlaintext", slr)] });
             const clock = fakeClock();
@@ -895,6 +826,7 @@ describe("drill", () => {
                 "2025-03-01T10:10:00.000Z",
             ]);
             const [r] = report.diagnosis[0].refusals;
+            expect(r.trailAccount).to.equal(staging);
             expect(r.cause).to.include(
                 "refused to the staging account's DRS service-linked role, which the program's key policy allows (AllowStagingDrsServiceRoleUseThroughEc2): the key policy drifted.",
             );
@@ -1009,7 +941,7 @@ describe("drill", () => {
     describe("CloudTrail pacing", () => {
         it("LookupEvents is called at most twice a second, over every page (fake clock)", async () => {
             const w = world();
-            jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }]));
+            jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
             const clock = fakeClock();
             const times: number[] = [];
             w.m.trail.on(LookupEventsCommand).callsFake(async (input: { NextToken?: string }) => {
@@ -1017,6 +949,7 @@ describe("drill", () => {
                 const page = Number(input.NextToken ?? "0");
                 return { Events: [noise[0]], NextToken: page < 4 ? String(page + 1) : undefined };
             });
+            clock.advance(60 * 60_000); // the delivery wait is over: one read of each trail
             await runDrill(w, { mode: "drill" }, { clock });
             expect(lookupEventsIntervalMs).to.be.at.least(500);
             expect(times).to.have.length(5);
@@ -1054,10 +987,10 @@ describe("drill", () => {
         }
         expect(allStartRecoveryInputs.length).to.be.at.least(3);
         for (const input of allStartRecoveryInputs) expect(input).to.have.property("isDrill", true);
-        expect(drillRequest(["s-1"], "target").isDrill).to.equal(true);
+        expect(drillRequest(["s-1"], "target", runId).isDrill).to.equal(true);
     });
 
-    it("calls exactly the actions its help names as permissions", async () => {
+    it("calls exactly the actions the permissions table lists for each identity, and its help names them", async () => {
         const w = world();
         jobAnswers(w, job("COMPLETED", [launched(web, "i-0drill00000000001"), { id: db, launch: "FAILED" }]));
         w.m.trail.on(LookupEventsCommand).resolves({ Events: [] });
@@ -1066,14 +999,20 @@ describe("drill", () => {
         const actions = (prefix: string, m: World["m"][keyof World["m"]]) =>
             m.calls().map((c) => `${prefix}:${(c.args[0] as object).constructor.name.replace(/Command$/, "")}`);
         const called = (...list: [string, World["m"][keyof World["m"]]][]) => [...new Set(list.flatMap(([p, m]) => actions(p, m)))].sort();
-        expect(called(["drs", w.m.targetDrs], ["iam", w.m.iam])).to.deep.equal([...permissions.target].sort());
-        expect(called(["drs", w.m.drillDrs])).to.deep.equal([...permissions.identity].sort());
-        expect(called(["drs", w.m.stagingDrs], ["cloudtrail", w.m.trail])).to.deep.equal([...permissions.staging].sort());
+        const listed = (id: string) =>
+            commandPermissions.drill
+                .find((i) => i.id === id)!
+                .calls.map((c) => c.action)
+                .sort();
+        expect(called(["drs", w.m.targetDrs], ["iam", w.m.iam], ["ec2", w.m.targetEc2], ["cloudtrail", w.m.targetTrail])).to.deep.equal(
+            listed("target"),
+        );
+        expect(called(["drs", w.m.drillDrs])).to.deep.equal(listed("drill-identity"));
+        expect(called(["drs", w.m.stagingDrs], ["cloudtrail", w.m.trail])).to.deep.equal(listed("staging"));
         expect(called(["sts", w.m.sts])).to.deep.equal(["sts:GetCallerIdentity"]); // needs no permission
         expect(w.identities.filter(Boolean).length).to.be.greaterThan(0); // sts:AssumeRole, through the access
         const help = drillHelp();
-        for (const p of [...permissions.target, ...permissions.assume, ...permissions.identity, ...permissions.staging])
-            expect(help).to.include(p);
+        for (const identity of commandPermissions.drill) for (const call of identity.calls) expect(help).to.include(call.action);
         expect(help).to.include("AWSElasticDisasterRecoveryConsoleFullAccess_v2");
     });
 });
@@ -1153,6 +1092,9 @@ describe("drill command line", () => {
             "--job",
             "--staging-role",
             "--target",
+            "--trail-wait",
+            "--time-limit",
+            "--print-policy",
             "--json",
             "--config-file",
         ];
@@ -1162,12 +1104,13 @@ describe("drill command line", () => {
             if (flag !== "--stack") expect(examples, flag).to.include(flag);
         }
         for (const text of [
-            "  target account, with target.roleArn or your credentials:\n    drs:DescribeSourceServers, drs:GetLaunchConfiguration, iam:GetRole, iam:ListAttachedRolePolicies\n",
-            "  your credentials: sts:AssumeRole on the key-user role",
-            "  the drill identity (the key-user role), in the target account:\n    drs:StartRecovery, drs:DescribeJobs, drs:DescribeJobLogItems, drs:TerminateRecoveryInstances,\n",
+            "  in the target account (target.roleArn, or your credentials there):\n    drs:DescribeSourceServers; drs:GetLaunchConfiguration; iam:GetRole; iam:ListAttachedRolePolicies;",
+            "  your own credentials:\n    sts:AssumeRole (on the key-user role, and each roleArn the stack config names)",
+            "  the drill's identity in the target (the key-user role, or your Identity Center session):\n    drs:StartRecovery (--start) with its 35 dependent actions and drs:TagResource (the drill tags its",
             "AWSElasticDisasterRecoveryConsoleFullAccess_v2",
-            "  each staging account (stagingAccounts[].roleArn, --staging-role, or your credentials):\n    drs:DescribeSourceServers, drs:GetReplicationConfiguration, cloudtrail:LookupEvents\n",
-            "Exit codes: 0 a dry run, or every drilled server launched, 1 a server failed or timed out, 2 could not run",
+            "  in each staging account (stagingAccounts[].roleArn, --staging-role, or your credentials there):\n    drs:DescribeSourceServers; drs:GetReplicationConfiguration; cloudtrail:LookupEvents",
+            "--print-policy [target|drill-identity|staging|you]",
+            "Exit codes: 0 a dry run that would start, or every drilled server launched, 1 a server failed or timed out, 2 could not run",
         ]) {
             expect(r.stdout).to.include(text);
         }

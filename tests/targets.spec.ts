@@ -6,6 +6,7 @@ import {
     GetReplicationConfigurationCommand,
     SourceServer,
 } from "@aws-sdk/client-drs";
+import { EC2Client, GetEbsDefaultKmsKeyIdCommand, GetEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
 import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
@@ -475,11 +476,18 @@ describe("several targets: verify", () => {
         sourceServerID: "s-1",
         dataReplicationInfo: { dataReplicationState: "CONTINUOUS" },
         stagingArea: { status: "NOT_EXTENDED" },
+        // Drilled last week in the target: proven.
+        lifeCycle: {
+            lastLaunch: {
+                initiated: { type: "DRILL", apiCallDateTime: new Date(Date.now() - 7 * 86_400_000).toISOString() },
+                status: "TERMINATED",
+            },
+        },
     };
 
     /** A healthy staging account serving both targets, a server replicating and extended to each; `policy` is the key policy AWS holds. */
     function accounts(policy = twoTargetPolicy) {
-        const clients = new Map<string, KMSClient | DrsClient | IAMClient>();
+        const clients = new Map<string, KMSClient | DrsClient | IAMClient | EC2Client>();
         const kms = new KMSClient({ region });
         mockClient(kms)
             .on(DescribeKeyCommand)
@@ -535,7 +543,14 @@ describe("several targets: verify", () => {
                 .resolves({ items: [] })
                 .on(DescribeSourceServersCommand)
                 .resolves({ items: [server] });
-            clients.set(`kms ${target}`, targetKms).set(`drs ${target}`, targetDrs);
+            // EBS encryption by default, with a key of the target's own.
+            const targetEc2 = new EC2Client({ region });
+            mockClient(targetEc2)
+                .on(GetEbsEncryptionByDefaultCommand)
+                .resolves({ EbsEncryptionByDefault: true })
+                .on(GetEbsDefaultKmsKeyIdCommand)
+                .resolves({ KmsKeyId: `arn:aws:kms:${region}:${target}:key/9999aaaa-12ab-34cd-56ef-1234567890ab` });
+            clients.set(`kms ${target}`, targetKms).set(`drs ${target}`, targetDrs).set(`ec2 ${target}`, targetEc2);
         }
         const asked: string[] = [];
         const client = <T>(service: string, account: string) => {
@@ -547,6 +562,8 @@ describe("several targets: verify", () => {
         const access: AwsAccess = {
             kms: (account) => client("kms", account),
             drs: (account) => client("drs", account),
+            drsWriter: () => Promise.reject(new Error("verify never writes")),
+            ec2: (account) => client("ec2", account),
             iam: (account) => client("iam", account),
         };
         return { access, asked };

@@ -15,6 +15,7 @@ import {
     KeyMetadata,
 } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { EC2Client, GetEbsDefaultKmsKeyIdCommand, GetEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { parseConfig } from "../config";
@@ -35,7 +36,8 @@ import {
 } from "../tools/awsAccess";
 import { run } from "../tools/cli";
 import { pricesWith } from "../tools/pricing";
-import { CannotVerify, CheckResult, checkCatalog, formatResults, verify, verifyHelp } from "../tools/verify";
+import { Deadline } from "../tools/clock";
+import { CannotVerify, CheckResult, checkCatalog, exitCodeOf, formatResults, verify, verifyHelp } from "../tools/verify";
 
 const staging = "444455556666";
 const target = "111122223333";
@@ -121,16 +123,30 @@ const stagingRole = (changes: { RoleId?: string; trust?: object } = {}, account 
 
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
 
-/** A source server as DescribeSourceServers returns it: replicating continuously unless told otherwise. */
+const day = 24 * 60 * 60_000;
+/** A server's last launch in the target (lifeCycle.lastLaunch), `daysAgo` days ago. */
+const lastLaunch = (type: "DRILL" | "RECOVERY", status: string, daysAgo: number) => ({
+    initiated: { type, apiCallDateTime: new Date(Date.now() - daysAgo * day).toISOString(), jobID: "drsjob-0123456789abcdef0" },
+    status,
+});
+
+/** A source server as DescribeSourceServers returns it: replicating continuously, drilled 10 days ago, unless told otherwise. */
 const sourceServer = (
     id: string,
-    changes: { hostname?: string; state?: string; stagingArea?: string; errorMessage?: string } = {},
+    changes: {
+        hostname?: string;
+        state?: string;
+        stagingArea?: string;
+        errorMessage?: string;
+        lastLaunch?: ReturnType<typeof lastLaunch> | null;
+    } = {},
 ): SourceServer =>
     ({
         sourceServerID: id,
         sourceProperties: changes.hostname ? { identificationHints: { hostname: changes.hostname } } : {},
         dataReplicationInfo: { dataReplicationState: changes.state ?? "CONTINUOUS" },
         stagingArea: { status: changes.stagingArea ?? "NOT_EXTENDED", errorMessage: changes.errorMessage },
+        lifeCycle: changes.lastLaunch === null ? {} : { lastLaunch: changes.lastLaunch ?? lastLaunch("DRILL", "TERMINATED", 10) },
     }) as SourceServer;
 
 const servers = (count: number, prefix = "s-") =>
@@ -139,6 +155,7 @@ const servers = (count: number, prefix = "s-") =>
 const mockKms = (client: KMSClient) => mockClient(client);
 const mockDrs = (client: DrsClient) => mockClient(client);
 const mockIam = (client: IAMClient) => mockClient(client);
+const mockEc2 = (client: EC2Client) => mockClient(client);
 
 /**
  * Mocked clients per account (and Region for KMS and DRS), set up as a healthy deployment with a
@@ -149,10 +166,16 @@ const mockIam = (client: IAMClient) => mockClient(client);
 function healthyAws(places: Place[] = [[staging, region]], options: { multiRegion?: boolean; id?: string } = {}) {
     const multiRegion = options.multiRegion ?? false;
     const id = options.id ?? (multiRegion ? mrkId : keyId);
-    const clients = { kms: new Map<string, KMSClient>(), drs: new Map<string, DrsClient>(), iam: new Map<string, IAMClient>() };
+    const clients = {
+        kms: new Map<string, KMSClient>(),
+        drs: new Map<string, DrsClient>(),
+        iam: new Map<string, IAMClient>(),
+        ec2: new Map<string, EC2Client>(),
+    };
     const kms = new Map<string, ReturnType<typeof mockKms>>();
     const drs = new Map<string, ReturnType<typeof mockDrs>>();
     const iam = new Map<string, ReturnType<typeof mockIam>>();
+    const ec2 = new Map<string, ReturnType<typeof mockEc2>>();
     const kmsFor = (account: string, r: string) => {
         const client = new KMSClient({ region: r });
         clients.kms.set(`${account}/${r}`, client);
@@ -217,6 +240,17 @@ function healthyAws(places: Place[] = [[staging, region]], options: { multiRegio
             .rejects(
                 awsError("AccessDeniedException", `User: arn:aws:sts::${target}:assumed-role/R is not authorized to perform: kms:Decrypt`),
             );
+        // The target encrypts EBS by default with a key of its own.
+        const ec2Client = new EC2Client({ region: r });
+        clients.ec2.set(`${target}/${r}`, ec2Client);
+        ec2.set(
+            `${target}/${r}`,
+            mockEc2(ec2Client)
+                .on(GetEbsEncryptionByDefaultCommand)
+                .resolves({ EbsEncryptionByDefault: true })
+                .on(GetEbsDefaultKmsKeyIdCommand)
+                .resolves({ KmsKeyId: keyArnIn(target, r, "9999aaaa-12ab-34cd-56ef-1234567890ab") }),
+        );
         const mock = drsFor(target, r).on(DescribeReplicationConfigurationTemplatesCommand).resolves({ items: [] });
         for (const account of new Set(places.filter(([, x]) => x === r).map(([a]) => a))) {
             mock.on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [account] }, nextToken: undefined })
@@ -233,6 +267,10 @@ function healthyAws(places: Place[] = [[staging, region]], options: { multiRegio
     const access: AwsAccess = {
         kms: async (account, r) => get(clients.kms, `${account}/${r}`),
         drs: async (account, r) => get(clients.drs, `${account}/${r}`),
+        drsWriter: async () => {
+            throw new Error("verify never writes");
+        },
+        ec2: async (account, r) => get(clients.ec2, `${account}/${r}`),
         iam: async (account) => get(clients.iam, account),
     };
     const mocks = {
@@ -241,10 +279,12 @@ function healthyAws(places: Place[] = [[staging, region]], options: { multiRegio
         stagingDrs: get(drs, `${staging}/${region}`),
         targetKms: get(kms, `${target}/${region}`),
         targetDrs: get(drs, `${target}/${region}`),
+        targetEc2: get(ec2, `${target}/${region}`),
         /** Every mock by account/Region (IAM by account). */
         kms,
         drs,
         iam,
+        ec2,
     };
     return { access, mocks };
 }
@@ -269,8 +309,10 @@ describe("verify", () => {
             ["target-describe-key", "PASS"],
             ["target-direct-decrypt-denied", "PASS"],
             ["target-drs-initialised", "PASS"],
+            ["target-ebs-encryption", "PASS"],
             ["extended-source-servers", "PASS"],
             ["extended-server-replication", "PASS"],
+            ["extended-server-drills", "PASS"],
             ["target-capacity", "PASS"],
             ["monthly-cost", "INFO"],
         ]);
@@ -278,6 +320,8 @@ describe("verify", () => {
             staging,
             ...Array(11).fill(`${staging}/${region}`),
             `${target}/${region}`,
+            `${target}/${region}`,
+            `${staging}/${region}`,
             `${staging}/${region}`,
             `${staging}/${region}`,
             `${target}/${region}`,
@@ -555,16 +599,20 @@ describe("verify", () => {
                 "monthly-cost"
             ];
             expect(priced.message).to.include("DRS: 2 replicating servers now, $43.80 a month at 730 hours");
-            expect(formatResults([priced])).to.match(/^INFO  all /);
+            expect(formatResults([priced])).to.match(/^INFO       all /);
         });
     });
 
-    it("says so when throttling outlasts the SDK's retries (a WARN, not a crash)", async () => {
+    it("says so when throttling outlasts the SDK's retries: not checked, never passed, not a crash", async () => {
         // The clients retry throttled calls themselves (tests/awsAccess.spec.ts); a mocked send is past that.
         const { access, mocks } = healthyAws();
         mocks.stagingKms.on(GetKeyRotationStatusCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
         const r = byCheck(await verify({ settings, outputs }, access))["key-rotation"];
-        expect([r.status, r.message]).to.deep.equal(["WARN", "Not verified: ThrottlingException: Rate exceeded"]);
+        expect([r.status, r.message, r.unchecked?.kind]).to.deep.equal([
+            "UNCHECKED",
+            `Not checked: AWS in ${staging} kept failing after the SDK's retries (ThrottlingException: Rate exceeded).`,
+            "service-error",
+        ]);
         expect(mocks.stagingKms.commandCalls(GetKeyRotationStatusCommand)).to.have.length(1);
     });
 
@@ -577,14 +625,22 @@ describe("verify", () => {
         ]);
     });
 
-    it("warns, not fails, when the credentials may not read what a check needs", async () => {
+    it("is not checked, naming the permission, when the credentials may not read what a check needs", async () => {
         const { access, mocks } = healthyAws();
         mocks.stagingKms.on(GetKeyPolicyCommand).rejects(awsError("AccessDeniedException", "not authorized to perform: kms:GetKeyPolicy"));
-        const r = byCheck(await verify({ settings, outputs }, access))["key-policy"];
-        expect(r.status).to.equal("WARN");
+        const results = await verify({ settings, outputs }, access);
+        const r = byCheck(results)["key-policy"];
+        expect(r.status).to.equal("UNCHECKED");
         expect(r.message).to.equal(
-            `Not verified: the credentials for ${staging} may not read this (not authorized to perform: kms:GetKeyPolicy).`,
+            `Not checked: the credentials for ${staging} were refused kms:GetKeyPolicy (AccessDeniedException: not authorized to perform: kms:GetKeyPolicy).`,
         );
+        expect(r.unchecked).to.deep.include({ kind: "refused", permission: "kms:GetKeyPolicy" });
+        expect(r.fix).to.match(/--print-policy/);
+        // The size check needs the policy it could not read: not checked either, and it says which check to see.
+        expect([byCheck(results)["key-policy-size"].status, byCheck(results)["key-policy-size"].unchecked?.kind]).to.deep.equal([
+            "UNCHECKED",
+            "depends",
+        ]);
     });
 
     it("says which account it cannot reach", async () => {
@@ -597,15 +653,17 @@ describe("verify", () => {
                 account === target ? Promise.reject(new UnreachableAccount(target, "no role")) : access.drs(account, r),
         };
         const results = await verify({ settings, outputs }, noTarget);
-        expect(results.filter((r) => r.status === "WARN").map((r) => r.check)).to.deep.equal([
+        expect(results.filter((r) => r.status === "UNCHECKED").map((r) => r.check)).to.deep.equal([
             "target-describe-key",
             "target-direct-decrypt-denied",
             "target-drs-initialised",
             "extended-source-servers",
             "extended-server-replication",
+            "extended-server-drills",
             "target-capacity",
         ]);
-        expect(byCheck(results)["target-describe-key"].message).to.equal(`Not verified: cannot reach account ${target}: no role.`);
+        expect(byCheck(results)["target-describe-key"].message).to.equal(`Not checked: cannot reach account ${target}: no role.`);
+        expect(byCheck(results)["target-describe-key"].unchecked?.kind).to.equal("unreachable");
     });
 
     it("cannot start without the stack's keys", async () => {
@@ -617,6 +675,187 @@ describe("verify", () => {
             error = err as Error;
         }
         expect(error).to.be.instanceOf(CannotVerify);
+    });
+});
+
+describe("verify: three outcomes, the target's side, and the proof of recovery", () => {
+    const check = async (access: AwsAccess, name: string, input: Partial<Parameters<typeof verify>[0]> = {}) =>
+        byCheck(await verify({ settings, outputs, stack: "target", ...input }, access))[name];
+
+    it("exit code: 0 every check ran and passed (warnings included), 1 a failure, 3 none failed but some could not run, 2 none ran", () => {
+        const r = (status: CheckResult["status"]): CheckResult => ({ check: "c", scope: "s", status, message: "m" });
+        expect(exitCodeOf([r("PASS"), r("WARN"), r("INFO")])).to.equal(0);
+        expect(exitCodeOf([r("PASS"), r("UNCHECKED"), r("INFO")])).to.equal(3);
+        expect(exitCodeOf([r("FAIL"), r("UNCHECKED")])).to.equal(1);
+        expect(exitCodeOf([r("UNCHECKED"), r("UNCHECKED"), r("INFO")])).to.equal(2);
+    });
+
+    it("the command exits 3 when a check could not run and none failed, and says so on stderr", async () => {
+        const { access, mocks } = healthyAws();
+        mocks.stagingKms
+            .on(GetKeyRotationStatusCommand)
+            .rejects(awsError("AccessDeniedException", "not authorized to perform: kms:GetKeyRotationStatus"));
+        const outputsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "drs-verify-")), "outputs.json");
+        fs.writeFileSync(outputsFile, JSON.stringify(outputs));
+        let out = "";
+        let err = "";
+        const code = await run(["verify", "-s", "staging", "--outputs", outputsFile, "--json"], {
+            io: { out: (t) => void (out += t), err: (t) => void (err += t) },
+            workspace: null,
+            access: () => access,
+        });
+        expect(code).to.equal(3);
+        const rotation = (JSON.parse(out) as CheckResult[]).find((c) => c.check === "key-rotation")!;
+        expect(rotation.unchecked).to.deep.equal({
+            kind: "refused",
+            why: `the credentials for ${staging} were refused kms:GetKeyRotationStatus (AccessDeniedException: not authorized to perform: kms:GetKeyRotationStatus)`,
+            permission: "kms:GetKeyRotationStatus",
+        });
+        expect(err).to.include("warning: 1 check could not run (UNCHECKED, with why): not a pass. Exit code 3.\n");
+    });
+
+    it("checks begun after the time limit are not checked (fake clock: each AWS call takes a minute)", async () => {
+        const { access, mocks } = healthyAws();
+        let now = Date.parse("2026-12-04T10:00:00Z");
+        const clock = { now: () => now, sleep: async () => undefined };
+        for (const mock of mocks.kms.values())
+            mock.on(DescribeKeyCommand).callsFake(async () => {
+                now += 60_000;
+                return { KeyMetadata: { KeyId: keyId, KeyState: "Enabled" } };
+            });
+        const results = await verify({ settings, outputs }, access, { deadline: new Deadline(clock, 2), clock });
+        const limited = results.filter((r) => r.unchecked?.kind === "time-limit").map((r) => r.check);
+        expect(limited[0]).to.equal("target-direct-decrypt-denied"); // the target's DescribeKey took the second minute
+        expect(limited).to.include("extended-source-servers");
+        expect(results.find((r) => r.unchecked?.kind === "time-limit")?.fix).to.match(/--time-limit/);
+        expect(exitCodeOf(results)).to.equal(3);
+    });
+
+    it("an answer AWS does not send is not checked, as malformed, never a crash", async () => {
+        const { access, mocks } = healthyAws();
+        mocks.targetEc2.on(GetEbsEncryptionByDefaultCommand).resolves({});
+        const r = await check(access, "target-ebs-encryption");
+        expect([r.status, r.unchecked?.kind, r.message]).to.deep.equal([
+            "UNCHECKED",
+            "malformed",
+            "Not checked: ec2:GetEbsEncryptionByDefault answered no EbsEncryptionByDefault: that is not an answer AWS sends.",
+        ]);
+        mocks.stagingDrs.on(DescribeSourceServersCommand).resolves({ items: [], nextToken: "same" });
+        const pages = await check(access, "source-server-encryption");
+        expect([pages.status, pages.unchecked?.kind]).to.deep.equal(["UNCHECKED", "malformed"]);
+        expect(pages.message).to.include("drs:DescribeSourceServers answered the same page token twice");
+    });
+
+    it("a service that keeps answering 500 is not checked, as a service error", async () => {
+        const { access, mocks } = healthyAws();
+        mocks.stagingKms.on(GetKeyPolicyCommand).rejects(
+            Object.assign(awsError("InternalFailure", "We encountered an internal error"), {
+                $fault: "server",
+                $metadata: { httpStatusCode: 500 },
+            }),
+        );
+        expect((await check(access, "key-policy")).unchecked?.kind).to.equal("service-error");
+    });
+
+    describe("target-ebs-encryption, per target Region", () => {
+        it("passes with a key of the target, or its AWS managed key", async () => {
+            const { access, mocks } = healthyAws();
+            expect((await check(access, "target-ebs-encryption")).message).to.equal(
+                `EBS encryption by default is on in ${target}/${region}, with the target's key ${keyArnIn(target, region, "9999aaaa-12ab-34cd-56ef-1234567890ab")}.`,
+            );
+            mocks.targetEc2.on(GetEbsDefaultKmsKeyIdCommand).resolves({ KmsKeyId: "alias/aws/ebs" });
+            const managed = await check(access, "target-ebs-encryption");
+            expect([managed.status, managed.message]).to.deep.equal([
+                "PASS",
+                `EBS encryption by default is on in ${target}/${region}, with the target's AWS managed key aws/ebs.`,
+            ]);
+        });
+
+        it("warns when it is off, or on with a staging account's key", async () => {
+            const { access, mocks } = healthyAws();
+            mocks.targetEc2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: false });
+            const off = await check(access, "target-ebs-encryption");
+            expect(off.status).to.equal("WARN");
+            expect(off.message).to.match(/^EBS encryption by default is off in 111122223333\/us-east-1/);
+            expect(off.fix).to.equal(
+                "In the target: aws ec2 enable-ebs-encryption-by-default --region us-east-1, and aws ec2 modify-ebs-default-kms-key-id --kms-key-id <a key of the target> --region us-east-1.",
+            );
+            mocks.targetEc2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: true });
+            mocks.targetEc2.on(GetEbsDefaultKmsKeyIdCommand).resolves({ KmsKeyId: keyArn });
+            const staged = await check(access, "target-ebs-encryption");
+            expect([staged.status, staged.message]).to.deep.equal([
+                "WARN",
+                `EBS encryption by default is on in ${target}/${region}, with ${keyArn}, a key of the staging account ${staging}: every volume created there by default depends on that account's key, which may be lost with it in a disaster.`,
+            ]);
+        });
+    });
+
+    describe("extended-server-drills: each extended server's last drill or recovery", () => {
+        const extendedWith = (mocks: ReturnType<typeof healthyAws>["mocks"], list: SourceServer[]) =>
+            mocks.targetDrs.on(DescribeSourceServersCommand).resolves({ items: list });
+
+        it("passes when each was drilled or recovered, and launched, within 90 days", async () => {
+            const { access, mocks } = healthyAws();
+            extendedWith(mocks, [
+                sourceServer("s-1", { lastLaunch: lastLaunch("DRILL", "TERMINATED", 89) }),
+                sourceServer("s-2", { lastLaunch: lastLaunch("RECOVERY", "LAUNCHED", 1) }),
+            ]);
+            const r = await check(access, "extended-server-drills");
+            expect([r.status, r.message]).to.deep.equal([
+                "PASS",
+                `All 2 servers extended from ${staging} in ${region} were drilled or recovered within 90 days, their last launch not failed.`,
+            ]);
+        });
+
+        it("warns 'unproven' for a server never drilled or whose last drill failed, naming the drill command; and one drilled too long ago", async () => {
+            const { access, mocks } = healthyAws();
+            extendedWith(mocks, [
+                sourceServer("s-1", { hostname: "web-1", lastLaunch: null }),
+                sourceServer("s-2", { lastLaunch: lastLaunch("DRILL", "FAILED", 3) }),
+                sourceServer("s-3", { lastLaunch: lastLaunch("DRILL", "TERMINATED", 120) }),
+                sourceServer("s-4"),
+            ]);
+            const r = await check(access, "extended-server-drills");
+            expect(r.status).to.equal("WARN");
+            expect(r.message).to.match(
+                new RegExp(
+                    `^Unproven: 1 never drilled or recovered \\(s-1 \\(web-1\\)\\); 1 whose last launch failed \\(s-2: DRILL \\S+\\); 1 last drilled or recovered more than 90 days ago \\(s-3: 120 days\\), of the 4 servers extended from ${staging} in ${region}\\.$`,
+                ),
+            );
+            expect(r.fix).to.equal(
+                "Drill them in the target: `npm run -s drill -- -s target --server <id> --start` (or --count <n> per staging entry); only a drill proves the chain of keys and roles (--max-drill-age sets the age, default 90 days).",
+            );
+            expect(r.details!.map((d) => [d.sourceServerID, d.lastLaunchType, d.lastLaunchStatus, d.ageDays])).to.deep.equal([
+                ["s-1", undefined, undefined, undefined],
+                ["s-2", "DRILL", "FAILED", 3],
+                ["s-3", "DRILL", "TERMINATED", 120],
+            ]);
+        });
+
+        it("--max-drill-age sets the age", async () => {
+            const { access, mocks } = healthyAws();
+            extendedWith(mocks, [sourceServer("s-1", { lastLaunch: lastLaunch("DRILL", "TERMINATED", 10) })]);
+            expect((await check(access, "extended-server-drills", { maxDrillAgeDays: 7 })).message).to.include(
+                "1 last drilled or recovered more than 7 days ago (s-1: 10 days)",
+            );
+        });
+    });
+
+    it("a server replicating unencrypted (NONE) alone is a warning of its own: recoverable without a key", async () => {
+        const { access, mocks } = healthyAws();
+        mocks.stagingDrs
+            .on(DescribeSourceServersCommand)
+            .resolves({ items: [sourceServer("s-1"), sourceServer("s-2", { hostname: "files-1" })] })
+            .on(GetReplicationConfigurationCommand, { sourceServerID: "s-2" })
+            .resolves({ ebsEncryption: "NONE" });
+        const r = await check(access, "source-server-encryption", { stack: "staging" });
+        expect([r.status, r.message]).to.deep.equal([
+            "WARN",
+            "1 of 2 replicates unencrypted (ebsEncryption NONE): recoverable in the target without a key, but their staging disks and points in time are not encrypted: s-2 (files-1).",
+        ]);
+        expect(r.fix).to.equal(
+            "To encrypt them with this key: `npm run -s align-servers -- --stack staging --include-unencrypted` (a full sync may follow).",
+        );
     });
 });
 
@@ -672,9 +911,11 @@ describe("verify's source-server checks", () => {
                 .on(GetReplicationConfigurationCommand, { sourceServerID: "s-4" })
                 .resolves({ ebsEncryption: "NONE" });
             const r = await check(access, "source-server-encryption", { stack: "staging" });
+            // NONE needs no key to be recovered in the target: said on its own, not counted as off the key.
             expect([r.status, r.message]).to.deep.equal([
                 "FAIL",
-                `3 of 4 servers replicating in ${staging}/${region} are not on this key: 1 DEFAULT (aws/ebs), 1 NONE, 1 on another key: s-2 (db-1), s-3 (app-1), s-4.`,
+                `2 of 4 servers replicating in ${staging}/${region} are not on this key: 1 DEFAULT (aws/ebs), 1 on another key: s-2 (db-1), s-3 (app-1). ` +
+                    "1 of 4 replicates unencrypted (ebsEncryption NONE): recoverable in the target without a key, but their staging disks and points in time are not encrypted: s-4.",
             ]);
             expect(r.fix).to.match(
                 /^Move them onto arn:aws:kms:us-east-1:444455556666:key\/\S+: `npm run -s align-servers -- --stack staging` lists the changes, and with --apply makes them\. Changing a server's EBS encryption may need a full sync/,
@@ -790,15 +1031,15 @@ describe("verify's source-server checks", () => {
             expect((await check(access, "source-server-encryption")).status).to.equal("WARN");
         });
 
-        it("warns, not fails, when a server's configuration may not be read", async () => {
+        it("is not checked, never passed, when a server's configuration may not be read", async () => {
             const { access, mocks } = healthyAws();
             mocks.stagingDrs
                 .on(GetReplicationConfigurationCommand)
                 .rejects(awsError("AccessDeniedException", "not authorized to perform: drs:GetReplicationConfiguration"));
             const r = await check(access, "source-server-encryption");
             expect([r.status, r.message]).to.deep.equal([
-                "WARN",
-                `Not verified: the credentials for ${staging} may not read this (not authorized to perform: drs:GetReplicationConfiguration).`,
+                "UNCHECKED",
+                `Not checked: the credentials for ${staging} were refused drs:GetReplicationConfiguration (AccessDeniedException: not authorized to perform: drs:GetReplicationConfiguration).`,
             ]);
         });
     });
@@ -897,8 +1138,8 @@ describe("verify's source-server checks", () => {
             expect(drsChecks[1].fix).to.match(/aws drs initialize-service --region us-west-2/);
             const servers = results.find((r) => r.check === "source-server-encryption" && r.scope === `${staging}/${west}`);
             expect([servers?.status, servers?.message]).to.deep.equal([
-                "WARN",
-                `Not verified: DRS is not initialised in ${staging} in this Region (UninitializedAccountException).`,
+                "UNCHECKED",
+                `Not checked: DRS is not initialised in ${staging} in this Region (UninitializedAccountException).`,
             ]);
         });
 
@@ -1089,8 +1330,8 @@ describe("verify, multi-Region and adopted keys", () => {
         // While AWS changes the primary Region, both keys may show as replicas: not a verdict yet.
         const updating = { ...promoted, KeyState: "Updating" } as KeyMetadata;
         const results = await run((m) => kmsIn(m, region).on(DescribeKeyCommand).resolves({ KeyMetadata: updating }));
-        expect(at(results, "multi-region-replicas", region).status).to.equal("WARN");
-        expect(at(results, "key-state", region).status).to.equal("WARN");
+        expect(at(results, "multi-region-replicas", region).unchecked?.kind).to.equal("changing");
+        expect(at(results, "key-state", region).unchecked?.kind).to.equal("changing");
 
         // An adopted single-Region key exported as the primary.
         const single = at(
@@ -1181,7 +1422,7 @@ describe("verify --help", () => {
             "drs:GetReplicationConfiguration",
             "drs:DescribeSourceServers",
             "drs:DescribeReplicationConfigurationTemplates",
-            "kms:Decrypt (expected to be denied",
+            "kms:Decrypt (called to be refused",
             "iam:ListAttachedRolePolicies",
         ])
             expect(help).to.include(permission);

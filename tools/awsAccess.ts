@@ -1,11 +1,15 @@
 // AWS clients per account for the commands that talk to AWS (verify, align-servers, drill): the same
-// roles the program's providers assume, each client in its entry's Region and partition, and
-// the SDK's own retry (adaptive: backoff, and a client-side rate that slows down when throttled).
+// roles the program's providers assume, each client in its entry's Region and partition, the
+// SDK's own retry (adaptive: backoff, and a client-side rate that slows down when throttled), and
+// a connect and request timeout on every client. Writes go through clients that retry only a
+// throttled call: a write whose answer was lost is never sent again by the SDK.
 import type { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { DrsClient } from "@aws-sdk/client-drs";
+import type { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { AdaptiveRetryStrategy } from "@smithy/util-retry";
 import { Partition, partitionOf } from "../components/policies";
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
@@ -14,6 +18,9 @@ type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?
 export interface AwsAccess {
     kms(account: string, region: string): Promise<KMSClient>;
     drs(account: string, region: string): Promise<DrsClient>;
+    /** DRS for writes: throttled calls are retried, nothing else (a lost answer is looked into, not resent). */
+    drsWriter(account: string, region: string): Promise<DrsClient>;
+    ec2(account: string, region: string): Promise<EC2Client>;
     /** IAM is global within a partition: `region` only says which partition (docs/aws-requirements.md). */
     iam(account: string, region: string): Promise<IAMClient>;
 }
@@ -21,6 +28,8 @@ export interface AwsAccess {
 /** Clients that act as the identity a drill runs as, in one Region. */
 export interface IdentitySession {
     drs: DrsClient;
+    /** The same identity's DRS for writes (StartRecovery, TerminateRecoveryInstances): sent once. */
+    drsWriter: DrsClient;
     /** For sts:GetCallerIdentity with the same credentials: which identity that really is. */
     sts: STSClient;
 }
@@ -74,7 +83,51 @@ export const maxAttempts = 6;
 /** Options every client gets; the tests pass a request handler and a retry strategy without waits. */
 export type ClientOptions = Record<string, unknown>;
 
-export const defaultClientOptions: ClientOptions = { retryMode: "adaptive", maxAttempts };
+/** Seconds to open a connection, and to wait on an open one for its answer (--connect-timeout, --request-timeout). */
+export const defaultTimeouts = { connectSeconds: 10, requestSeconds: 60 };
+
+/** The clients' options: adaptive retry, and the timeouts (the SDK's own: none, so a stalled connection waits forever). */
+export function clientOptions(timeouts: { connectSeconds: number; requestSeconds: number } = defaultTimeouts): ClientOptions {
+    return {
+        retryMode: "adaptive",
+        maxAttempts,
+        requestHandler: { connectionTimeout: timeouts.connectSeconds * 1000, requestTimeout: timeouts.requestSeconds * 1000 },
+    };
+}
+
+export const defaultClientOptions: ClientOptions = clientOptions();
+
+type RetryStrategy = Pick<AdaptiveRetryStrategy, "acquireInitialRetryToken" | "refreshRetryTokenForRetry" | "recordSuccess">;
+
+/**
+ * The retry of a write: only a throttled call, which AWS refused before doing anything, is sent
+ * again. Any other failure (a timeout, a lost connection, a 5xx) may have reached AWS and been
+ * done: the SDK gives it up at once, and the command looks for what it did.
+ */
+export class ThrottledOnlyRetry implements RetryStrategy {
+    readonly mode = "throttled-only";
+
+    constructor(private readonly inner: RetryStrategy = new AdaptiveRetryStrategy(async () => maxAttempts)) {}
+
+    acquireInitialRetryToken(scope: string) {
+        return this.inner.acquireInitialRetryToken(scope);
+    }
+
+    refreshRetryTokenForRetry(...[token, info]: Parameters<RetryStrategy["refreshRetryTokenForRetry"]>) {
+        if (info.errorType !== "THROTTLING") throw new Error("a write is retried only when throttled");
+        return this.inner.refreshRetryTokenForRetry(token, info);
+    }
+
+    recordSuccess(token: Parameters<RetryStrategy["recordSuccess"]>[0]) {
+        this.inner.recordSuccess(token);
+    }
+}
+
+/** A client's options for writes: the same, with ThrottledOnlyRetry around the retry it would have. */
+export function writerOptions(options: ClientOptions): ClientOptions {
+    const given = options.retryStrategy as RetryStrategy | undefined;
+    return { ...options, retryStrategy: new ThrottledOnlyRetry(given) };
+}
 
 /** Assumed-role credentials are renewed this long before they expire (the SDK refreshes 5 minutes before). */
 const renewBeforeMs = 5 * 60 * 1000;
@@ -113,6 +166,16 @@ export class AssumedRoleAccess implements DrillAccess {
         return new DrsClient({ ...this.clientOptions, region, credentials: await this.credentialsFor(account, region) });
     }
 
+    async drsWriter(account: string, region: string) {
+        return new DrsClient({ ...writerOptions(this.clientOptions), region, credentials: await this.credentialsFor(account, region) });
+    }
+
+    async ec2(account: string, region: string) {
+        // Loaded here: the EC2 client is large, and only some checks read EC2.
+        const { EC2Client } = await import("@aws-sdk/client-ec2");
+        return new EC2Client({ ...this.clientOptions, region, credentials: await this.credentialsFor(account, region) });
+    }
+
     async iam(account: string, region: string) {
         const iamRegion = iamRegions[partitionOf(region)];
         return new IAMClient({ ...this.clientOptions, region: iamRegion, credentials: await this.credentialsFor(account, region) });
@@ -126,7 +189,12 @@ export class AssumedRoleAccess implements DrillAccess {
 
     async identity(roleArn: string | undefined, region: string): Promise<IdentitySession> {
         const sts = this.stsIn(region);
-        if (!roleArn) return { drs: new DrsClient({ ...this.clientOptions, region }), sts };
+        if (!roleArn)
+            return {
+                drs: new DrsClient({ ...this.clientOptions, region }),
+                drsWriter: new DrsClient({ ...writerOptions(this.clientOptions), region }),
+                sts,
+            };
         const assume = async (): Promise<Credentials> => {
             const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName() }));
             if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
@@ -146,6 +214,7 @@ export class AssumedRoleAccess implements DrillAccess {
         };
         return {
             drs: new DrsClient({ ...this.clientOptions, region, credentials }),
+            drsWriter: new DrsClient({ ...writerOptions(this.clientOptions), region, credentials }),
             sts: new STSClient({ ...this.clientOptions, region, credentials }),
         };
     }

@@ -1,15 +1,16 @@
 // The dev commands, on one command line (commander: https://github.com/tj/commander.js):
 //   npm run -s synth -- -s <stack> [--format json|text|mermaid] [--json] [--prices <file>] [--servers <n>] [--out <file>] [--policies-dir <dir>] [--config-file <path>]
 //   npm run -s access-report -- -s <stack> [--json] [--config-file <path>]
-//   npm run -s verify -- -s <stack> [--outputs <file|->] [--config-file <path>] [--prices <file>] [--json]
-//   npm run -s align-servers -- -s <stack> [--outputs <file|->] [--server <id>]... [--apply] [--json] [--config-file <path>]
+//   npm run -s verify -- -s <stack> [--outputs <file|->] [--config-file <path>] [--prices <file>] [--max-drill-age <days>] [--json]
+//   npm run -s align-servers -- -s <stack> [--outputs <file|->] [--server <id>]... [--apply [--batch <n>]] [--include-unencrypted] [--json]
 //   npm run -s drill -- -s <stack> [--server <id>... | --count <n>] [--start | --cleanup --job <id> | --diagnose --job <id>] [...]
+// The AWS commands also take --time-limit, --connect-timeout, --request-timeout and --print-policy.
 // The same commands as `drs-cross-account-kms <command>` (package.json bin). Start-up stays lean:
 // the Pulumi SDK, the AWS SDK and the Automation API load only in the commands that use them.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as fs from "fs";
 import * as path from "path";
-import type { AwsAccess } from "./awsAccess";
+import type { AwsAccess, ClientOptions } from "./awsAccess";
 import type { StackWorkspace } from "./deployedStack";
 import type { Io } from "./io";
 import { UsageError } from "./stackFiles";
@@ -19,15 +20,18 @@ export interface CliDeps {
     io?: Io;
     /** The Pulumi CLI's workspace; null: no CLI. Default: the Automation API when `pulumi` is on PATH. */
     workspace?: StackWorkspace | null;
-    /** AWS clients per account, given the role per account and the command's name. */
-    access?: (roleArns: Map<string, string | undefined>, command: string) => AwsAccess;
+    /** AWS clients per account, given the role per account, the command's name and the clients' options. */
+    access?: (roleArns: Map<string, string | undefined>, command: string, options: ClientOptions) => AwsAccess;
+    /** Time for the AWS commands' limits and waits (the tests' fake clock). */
+    clock?: import("./clock").Clock;
     /** Progress shows once a command has run this long (default 1 s). */
     progressDelayMs?: number;
     /** The project folder (Pulumi.yaml); default the repository root. */
     projectDir?: string;
 }
 
-export const exitCodes = "Exit codes: 0 ok, 1 findings, 2 could not run (arguments, files, config, credentials).";
+export const exitCodes =
+    "Exit codes: 0 ok, 1 findings, 2 could not run (arguments, files, config, credentials), 3 no finding, but some checks could not run.";
 const binName = "drs-cross-account-kms";
 
 /** A single-value option given twice is refused, naming the flag; with choices, anything else is too. */
@@ -63,6 +67,18 @@ const pricesOption = () =>
         "--prices <file.json>",
         "prices over tools/pricing.ts's list prices: a JSON object (kms, drsServerHour; docs/cost-and-quotas.md)",
     );
+/** What every command that calls AWS takes beside its own flags. */
+const awsOptions = (command: Command, identities: string) =>
+    command
+        .addOption(valueOption("--time-limit <minutes>", "give up what is not done after this long, as not checked (default per command)"))
+        .addOption(valueOption("--connect-timeout <seconds>", "to open a connection to AWS (default 10)"))
+        .addOption(valueOption("--request-timeout <seconds>", "to wait for an answer on an open connection (default 60)"))
+        .addOption(
+            new Option(
+                "--print-policy [identity]",
+                `print the IAM policy the command needs (${identities}; all by default) and exit, with no stack and no AWS`,
+            ),
+        );
 const outputsOption = () =>
     valueOption(
         "--outputs <file|->",
@@ -70,15 +86,18 @@ const outputsOption = () =>
     );
 
 function help(command: string, lines: string[]): string {
-    return ["", ...lines, "", exitCodes.replace("0 ok, 1 findings", exitCodeWords[command] ?? "0 ok, 1 findings")].join("\n");
+    return ["", ...lines, "", `Exit codes: ${exitCodeWords[command]}.`].join("\n");
 }
 
-const exitCodeWords: Record<string, string> = {
-    synth: "0 planned",
-    "access-report": "0 no mismatch, 1 a request is allowed or denied against the access model",
-    verify: "0 no check failed, 1 a check failed",
-    "align-servers": "0 nothing to move (or everything moved), 1 servers to move (dry run) or a server failed",
-    drill: "0 a dry run, or every drilled server launched, 1 a server failed or timed out",
+const couldNotRun = "2 could not run (arguments, files, config, credentials)";
+const someUnchecked = "3 nothing failed, but some checks could not run (never counted as passed)";
+/** Each command's exit codes in words: --help and docs/cli.md. */
+export const exitCodeWords: Record<string, string> = {
+    synth: `0 planned, ${couldNotRun}`,
+    "access-report": `0 no mismatch, 1 a request is allowed or denied against the access model, ${couldNotRun}`,
+    verify: `0 every check ran and none failed (warnings included), 1 a check failed, ${couldNotRun} or no check could run, ${someUnchecked}`,
+    "align-servers": `0 nothing to move (or everything moved), 1 servers to move (dry run), a server failed, or a run stopped with servers left, ${couldNotRun}, ${someUnchecked}`,
+    drill: `0 a dry run that would start, or every drilled server launched, 1 a server failed or timed out, ${couldNotRun}, ${someUnchecked} (the KMS diagnosis still waiting on CloudTrail included)`,
 };
 
 /** Turns commander's messages into one line: `error: unknown option '--stak' (did you mean --stack?)`. */
@@ -111,7 +130,9 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
             .usage(`-s <stack> [options]`)
             .action(async (options: Record<string, unknown>) => {
                 // Checked here rather than by commander, so that a misspelt flag (--stak) is named first, with its suggestion.
-                if (options.stack === undefined) throw new UsageError("required option '-s, --stack <name>' not specified");
+                // --print-policy needs no stack: it prints what the command needs.
+                if (options.stack === undefined && options.printPolicy === undefined)
+                    throw new UsageError("required option '-s, --stack <name>' not specified");
                 result.code = await run(name, options);
             });
 
@@ -178,7 +199,9 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         .addOption(outputsOption())
         .addOption(configFileOption())
         .addOption(pricesOption())
+        .addOption(valueOption("--max-drill-age <days>", "a server last drilled or recovered longer ago is unproven again (default 90)"))
         .addOption(jsonOption("the results as an array"));
+    awsOptions(verifyCommand, "staging, target, you");
     verifyCommand.addHelpText("after", () => {
         // The check catalog is in verify.ts, which loads the AWS SDK: only for this help.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -193,30 +216,24 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         ]);
     });
 
-    define("align-servers", "Moves the source servers replicating into each staging account onto that account's staging key.")
+    const align = define("align-servers", "Moves the source servers replicating into each staging account onto that account's staging key.")
         .addOption(stackOption())
         .addOption(outputsOption())
-        .addOption(
-            new Option("--server <id>", "only this source server (repeat it, or comma-separate IDs)").argParser(
-                (value: string, previous: string[] = []) => [
-                    ...previous,
-                    ...value
-                        .split(",")
-                        .map((s) => s.trim())
-                        .filter(Boolean),
-                ],
-            ),
-        )
+        .addOption(listOption("--server <id>", "only this source server (repeat it, or comma-separate IDs)"))
         .addOption(new Option("--apply", "make the changes; without it, a dry run that changes nothing"))
+        .addOption(
+            valueOption("--batch <n>", "with --apply, move n servers, wait until each has a point in time on the key, then the next n"),
+        )
+        .addOption(new Option("--include-unencrypted", "also move servers that replicate unencrypted (NONE) onto the key"))
         .addOption(jsonOption("the plan, and the results with --apply; progress on stderr"))
-        .addOption(configFileOption())
-        .addHelpText("after", () => {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { alignServersHelp } = require("./alignServers") as typeof import("./alignServers");
-            return help("align-servers", [alignServersHelp()]);
-        });
+        .addOption(configFileOption());
+    awsOptions(align, "staging, you").addHelpText("after", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { alignServersHelp } = require("./alignServers") as typeof import("./alignServers");
+        return help("align-servers", [alignServersHelp()]);
+    });
 
-    define(
+    const drillCommand = define(
         "drill",
         "Proves recovery in the target: a DRS drill (never a recovery) as a key-user role, its KMS refusals named, then clean-up.",
     )
@@ -235,14 +252,20 @@ function buildProgram(io: Io, run: (name: string, options: Record<string, unknow
         .addOption(listOption("--job <jobID>", "a drill job, for --cleanup or --diagnose (repeatable)"))
         .addOption(listOption("--staging-role <arn>", "a role to read a staging account with, where the config names none (repeatable)"))
         .addOption(valueOption("--target <account>", "the target account to drill, in a stack of several targets"))
+        .addOption(
+            valueOption(
+                "--trail-wait <minutes>",
+                "after the job ends, how long CloudTrail may still deliver before 'no KMS refusal found' (default 15)",
+            ),
+        )
         .addOption(pricesOption())
         .addOption(jsonOption("the plan and the results; progress on stderr"))
-        .addOption(configFileOption())
-        .addHelpText("after", () => {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { drillHelp } = require("./drill") as typeof import("./drill");
-            return help("drill", [drillHelp()]);
-        });
+        .addOption(configFileOption());
+    awsOptions(drillCommand, "target, drill-identity, staging, you").addHelpText("after", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { drillHelp } = require("./drill") as typeof import("./drill");
+        return help("drill", [drillHelp()]);
+    });
 
     // The usage line as the user called the command: through npm (npm run -s verify -- ...) or the bin.
     const viaNpm = program.commands.find((c) => c.name() === process.env.npm_lifecycle_event);
@@ -320,14 +343,30 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
         else io.out(text);
         return 0;
     }
+    if (options.printPolicy !== undefined) return printPolicy(name, options.printPolicy, io);
     const workspace = deps.workspace === undefined ? await defaultWorkspace() : (deps.workspace ?? undefined);
     const progressDelayMs = deps.progressDelayMs ?? 1000;
-    // What every AWS command takes: the stack, its outputs and config, --json; and how it reaches AWS.
-    const common = { stack, outputsFile: options.outputs as string | undefined, configFile, json: Boolean(options.json) };
-    const awsDeps = { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir };
+    // What every AWS command takes: the stack, its outputs and config, --json, its limits; and how it reaches AWS.
+    const common = {
+        stack,
+        outputsFile: options.outputs as string | undefined,
+        configFile,
+        json: Boolean(options.json),
+        timeLimitMinutes: amountOf(options, "timeLimit", "--time-limit", "minutes", 0, 7 * 24 * 60),
+        connectTimeoutSeconds: amountOf(options, "connectTimeout", "--connect-timeout", "seconds", 0, 600),
+        requestTimeoutSeconds: amountOf(options, "requestTimeout", "--request-timeout", "seconds", 0, 3600),
+    };
+    const awsDeps = { io, workspace, access: deps.access, progressDelayMs, projectDir: deps.projectDir, clock: deps.clock };
     if (name === "verify") {
         const { verifyCommand } = await import("./verify");
-        return verifyCommand({ ...common, prices: await readPrices(options.prices as string | undefined) }, awsDeps);
+        return verifyCommand(
+            {
+                ...common,
+                prices: await readPrices(options.prices as string | undefined),
+                maxDrillAgeDays: amountOf(options, "maxDrillAge", "--max-drill-age", "days", 0, 3650),
+            },
+            awsDeps,
+        );
     }
     if (name === "drill") {
         const { drillCommand } = await import("./drill");
@@ -347,20 +386,53 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
                 jobs: options.job as string[] | undefined,
                 stagingRoles: options.stagingRole as string[] | undefined,
                 target: options.target as string | undefined,
+                trailWait: options.trailWait as string | undefined,
                 prices: await readPrices(options.prices as string | undefined),
             },
             awsDeps,
         );
     }
+    const batch = amountOf(options, "batch", "--batch", "servers", 1, 300);
+    if (batch !== undefined && !Number.isInteger(batch)) throw new UsageError(`--batch ${options.batch}: give a whole number of servers.`);
+    if (batch !== undefined && !options.apply) throw new UsageError("--batch goes with --apply: a dry run moves nothing.");
     const { alignServersCommand } = await import("./alignServers");
     return alignServersCommand(
         {
             ...common,
             apply: Boolean(options.apply),
             servers: options.server as string[] | undefined,
+            includeUnencrypted: Boolean(options.includeUnencrypted),
+            batch,
         },
         awsDeps,
     );
+}
+
+/** A number flag (minutes, seconds, days, servers) above `min` (or at it, for a minimum of 1) and at most `max`; a usage error names it. */
+function amountOf(options: Record<string, unknown>, key: string, flag: string, unit: string, min: number, max: number): number | undefined {
+    const given = options[key];
+    if (given === undefined) return undefined;
+    const n = Number(given);
+    const ok = typeof given === "string" && given.trim() !== "" && Number.isFinite(n) && (min >= 1 ? n >= min : n > min) && n <= max;
+    if (!ok)
+        throw new UsageError(
+            `${flag} ${String(given)}: give the ${unit}, ${min >= 1 ? `${min} or more` : `more than ${min}`} and at most ${max}.`,
+        );
+    return n;
+}
+
+/** --print-policy [identity]: the IAM policy the command needs, as JSON, with no stack and no AWS. */
+async function printPolicy(name: string, identity: unknown, io: Io): Promise<number> {
+    const { commandPermissions, printedPolicy } = await import("./permissions");
+    const command = name as keyof typeof commandPermissions;
+    const id = identity === true ? undefined : String(identity);
+    const policy = printedPolicy(command, id);
+    if (policy === undefined)
+        throw new UsageError(
+            `--print-policy ${id}: not an identity of ${name} (${commandPermissions[command].map((i) => i.id).join(", ")}).`,
+        );
+    io.out(`${JSON.stringify(policy, null, 2)}\n`);
+    return 0;
 }
 
 /** --prices as a price table (the list prices without it); a file that is not one is a usage error. */

@@ -1,10 +1,10 @@
 // drill: the proof that the target account can recover the staging accounts' servers with their
 // keys. AWS does not document which target identity calls KMS during a recovery, so only a drill
 // proves the chain (docs/aws-requirements.md, "Who calls KMS in the target (inferred)"). A plan by
-// default; with --start a DRS drill (StartRecovery with isDrill true, never a recovery) as a role
-// that holds the key-use policy, followed to its end, a KMS refusal behind a failure named from the
-// staging account's CloudTrail, and what it launched terminated.
-import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+// default; with --start a DRS drill (StartRecovery with isDrill true, never a recovery, sent once)
+// as a role that holds the key-use policy, followed to its end; which key the recovered volumes
+// use; a KMS refusal behind a failure found in the CloudTrail of the account that logged it; and
+// what it launched terminated.
 import {
     DescribeJobLogItemsCommand,
     DescribeJobsCommand,
@@ -17,32 +17,22 @@ import {
     StartRecoveryRequest,
     TerminateRecoveryInstancesCommand,
 } from "@aws-sdk/client-drs";
-import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { randomUUID } from "crypto";
 import type { Settings, StagingKeyExport } from "../config";
 import { targetKeyUsePolicyName } from "../components/defaults";
-import {
-    PolicyDocument,
-    TargetAccess,
-    accountRootArn,
-    allowStatements,
-    awsPrincipals,
-    buildKeyPolicy,
-    buildTargetKeyUsePolicy,
-    drsServiceLinkedRoleArn,
-    drsServiceLinkedRoleName,
-    drsStagingRoleName,
-    grantsAction,
-    isIdentityCenterRole,
-    parseRoleArn,
-    partitionOf,
-} from "../components/policies";
-import { AssumedRoleAccess, AwsAccess, DrillAccess, IdentitySession, UnreachableAccount, isDrillAccess } from "./awsAccess";
+import { TargetAccess, parseRoleArn, partitionOf } from "../components/policies";
+import { AssumedRoleAccess, AwsAccess, ClientOptions, DrillAccess, IdentitySession, UnreachableAccount, isDrillAccess } from "./awsAccess";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
+import { allPages, answerLost, failure, isAccessDenied, uncheckedOf } from "./awsFaults";
+import { Clock, Deadline, noDeadline, realClock } from "./clock";
+import { attachedRolePolicies } from "./iamReads";
 import { Io, delayedProgress } from "./io";
+import { permissionsHelp } from "./permissions";
 import { PriceTable, drsPriceIn, pricesFor } from "./pricing";
+import { RecoveredServer, readRecoveredVolumes } from "./recoveredVolumes";
 import {
-    allPages,
     describeEncryption,
     firstFew,
     healthyReplicationStates,
@@ -52,60 +42,17 @@ import {
     readServerEncryption,
 } from "./sourceServers";
 import { UsageError } from "./stackFiles";
-
-/**
- * The IAM actions the command calls, by account and identity: the help lists exactly these, and a
- * test checks them against the calls.
- */
-export const permissions = {
-    /** In the target account, with target.roleArn (or your credentials): the plan's reads. */
-    target: ["drs:DescribeSourceServers", "drs:GetLaunchConfiguration", "iam:GetRole", "iam:ListAttachedRolePolicies"],
-    /** Your credentials, on the key-user role the drill runs as. */
-    assume: ["sts:AssumeRole"],
-    /** The drill's identity (the key-user role), in the target account. */
-    identity: ["drs:StartRecovery", "drs:DescribeJobs", "drs:DescribeJobLogItems", "drs:TerminateRecoveryInstances"],
-    /** In each staging account (stagingAccounts[].roleArn, --staging-role, or your credentials). */
-    staging: ["drs:DescribeSourceServers", "drs:GetReplicationConfiguration", "cloudtrail:LookupEvents"],
-};
+import { KeyDiagnosis, defaultTrailWaitMinutes, diagnoseKeys, windowMarginMs } from "./trailDiagnosis";
 
 /** The tag StartRecovery puts on the job: --cleanup terminates only what a job carrying it launched. */
 export const drillTag = { key: "drs-cross-account-kms:tool", value: "drill" } as const;
+/** The tag naming one run's StartRecovery: a request whose answer was lost is found by it, never sent twice. */
+export const runTagKey = "drs-cross-account-kms:run";
 
 export const defaultCount = 1;
 export const defaultTimeoutMinutes = 60;
 /** How often the job is read while it runs. */
 export const defaultPollMs = 30_000;
-/** LookupEvents allows two requests a second per account and Region (CloudTrail quotas): never faster. */
-export const lookupEventsIntervalMs = 500;
-/** At most this many LookupEvents pages (50 events each) per key: a busy account's KMS events are many. */
-export const maxLookupPages = 100;
-/** CloudTrail delivers an event within about 5 minutes, and up to 15. */
-const trailDelayMinutes = 15;
-/** The CloudTrail window opens this long before the job and closes this long after it. */
-const windowMarginMs = 5 * 60_000;
-
-/** Wall time and waiting, replaceable by the tests' fake clock. */
-export interface Clock {
-    now(): number;
-    /** Resolves after `ms`, or as soon as `signal` aborts. */
-    sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) =>
-        new Promise((resolve) => {
-            if (signal?.aborted) return resolve();
-            const done = () => {
-                clearTimeout(timer);
-                signal?.removeEventListener("abort", done);
-                resolve();
-            };
-            const timer = setTimeout(done, ms);
-            signal?.addEventListener("abort", done, { once: true });
-        }),
-};
-
 export type Mode = "dry-run" | "drill" | "cleanup" | "diagnose";
 
 export interface DrillOptions {
@@ -129,11 +76,19 @@ export interface DrillOptions {
     command?: string;
     /** The price table for the plan's cost (--prices); default the list prices of tools/pricing.ts. */
     prices?: PriceTable;
+    /** --trail-wait: minutes after the job's end CloudTrail may still deliver (default defaultTrailWaitMinutes). */
+    trailWaitMinutes?: number;
 }
 
 export interface DrillDeps {
     io: Io;
     clock?: Clock;
+    /** The command's time limit (--time-limit): planning and the diagnosis stop there; the clean-up never does. */
+    deadline?: Deadline;
+    /** How often both trails are read again while the delivery wait runs. */
+    trailPollMs?: number;
+    /** The run tag's value (the tests fix it); default a random UUID. */
+    runId?: string;
     /** Aborted on Ctrl-C (SIGINT): the drill stops following the job and cleans up. */
     signal?: AbortSignal;
     pollMs?: number;
@@ -231,8 +186,10 @@ export interface JobReport {
     status?: string;
     creationDateTime?: string;
     endDateTime?: string;
-    /** StartRecovery was refused: no job. */
+    /** StartRecovery was refused, or its answer lost and no job of this run found: no job. */
     error?: string;
+    /** What happened beside the plain answer (an answer lost, and the job found by the run tag). */
+    note?: string;
 }
 
 export interface CleanupReport {
@@ -248,42 +205,8 @@ export interface CleanupReport {
     kept: string[];
     /** Jobs that may still launch servers after this run (timed out, interrupted). */
     stillRunning: string[];
-}
-
-export interface Refusal {
-    action: string;
-    errorCode: string;
-    errorMessage?: string;
-    principal: string;
-    principalAccount?: string;
-    roleName?: string;
-    /** The service the call came through (invokedBy, sourceIPAddress). */
-    through: string;
-    count: number;
-    firstSeen: string;
-    lastSeen: string;
-    eventId?: string;
-    sharedEventId?: string;
-    cause: string;
-    fix: string;
-    /** The setting or statement that would allow it. */
-    allowedBy?: string;
-}
-
-export interface KeyDiagnosis {
-    accountId: string;
-    region: string;
-    keyArn: string;
-    from: string;
-    to: string;
-    /** refusals: found some; none-yet: nothing, but events may still arrive; none; not-checked: CloudTrail could not be read. */
-    status: "refusals" | "none-yet" | "none" | "not-checked";
-    refusals: Refusal[];
-    /** KMS events of the window looked at. */
-    scanned: number;
-    /** Stopped after maxLookupPages: older events were not read. */
-    truncated: boolean;
-    note: string;
+    /** What happened beside the plain answers (a lost answer, and the job found instead). */
+    notes: string[];
 }
 
 export interface DrillReport {
@@ -297,6 +220,8 @@ export interface DrillReport {
         /** --count picks passed over, and why. */
         skipped: { sourceServerID: string; hostname?: string; region: string; reason: string }[];
         notes: string[];
+        /** Staging places the time limit left unplanned. */
+        unplanned: string[];
         count?: number;
         timeoutMinutes: number;
         expected: string;
@@ -307,18 +232,21 @@ export interface DrillReport {
     jobs: JobReport[];
     results: ServerResult[];
     cleanup?: CleanupReport;
+    /** Which key each launched server's recovered volumes use. */
+    volumes: RecoveredServer[];
     diagnosis: KeyDiagnosis[];
+    /** In words, what the drill proved of key.targetAccess (the profile the keys were shared with). */
+    profile?: string;
+    /** What could not be checked (a server's key, the volumes, CloudTrail): exit code 3 unless there is a finding. */
+    unchecked: string[];
     exitCode: number;
 }
 
 /** The command cannot start (arguments, outputs, config): exit 2. */
 export class CannotDrill extends UsageError {}
 
-const failure = (err: unknown) => `${(err as Error).name ?? "Error"}: ${(err as Error).message}`;
-const accessDenied = (err: unknown) => /AccessDenied|UnauthorizedOperation|NotAuthorized/i.test((err as Error).name ?? "");
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const serverName = (s: { sourceServerID: string; hostname?: string }) => `${s.sourceServerID}${s.hostname ? ` (${s.hostname})` : ""}`;
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 const keyUsePattern = new RegExp(`^${targetKeyUsePolicyName}(-\\d+)?$`);
 
 /** The staging server's ID, from the extended server's stagingArea.stagingSourceServerArn. */
@@ -327,12 +255,12 @@ export function stagingServerIdOf(server: SourceServer): string | undefined {
 }
 
 /** The StartRecovery request of a drill. The one place that builds it: isDrill is always true. */
-export function drillRequest(sourceServerIDs: string[], stack: string): StartRecoveryRequest & { isDrill: true } {
+export function drillRequest(sourceServerIDs: string[], stack: string, runId: string): StartRecoveryRequest & { isDrill: true } {
     return {
         sourceServers: sourceServerIDs.map((sourceServerID) => ({ sourceServerID })),
         isDrill: true,
         // The tags land on the job, not on the instances: --cleanup --job finds the instances through the job.
-        tags: { [drillTag.key]: drillTag.value, "drs-cross-account-kms:stack": stack },
+        tags: { [drillTag.key]: drillTag.value, "drs-cross-account-kms:stack": stack, [runTagKey]: runId },
     };
 }
 
@@ -354,8 +282,9 @@ class DrillRun {
     private identityRoleArn: string | undefined;
     private readonly knownRoleIds = new Map<string, string>();
     private readonly stagingClients = new Map<string, Promise<DrsClient>>();
-    private readonly pace: (signal?: AbortSignal) => Promise<void>;
     private readonly started: number;
+    private readonly deadline: Deadline;
+    private readonly runId: string;
 
     constructor(
         private readonly input: DrillInput,
@@ -368,8 +297,9 @@ class DrillRun {
         this.target = String(input.outputs.targetAccountId ?? input.settings.target.accountId);
         this.targetAccess = (input.outputs.targetAccess ?? input.settings.key.targetAccess) as TargetAccess;
         this.regions = [...new Set(input.keys.map((k) => k.region))];
-        this.pace = pacer(this.clock, lookupEventsIntervalMs);
         this.started = this.clock.now();
+        this.deadline = deps.deadline ?? noDeadline(this.clock);
+        this.runId = deps.runId ?? randomUUID();
     }
 
     private command(flags: string): string {
@@ -385,7 +315,9 @@ class DrillRun {
             blockers: [],
             jobs: [],
             results: [],
+            volumes: [],
             diagnosis: [],
+            unchecked: [],
             exitCode: 0,
         };
     }
@@ -404,8 +336,14 @@ class DrillRun {
             progress.done();
         }
         report.blockers = this.blockers(report);
+        report.unchecked = [
+            ...report.plan.servers.flatMap((s) =>
+                s.onKey === "not checked" && !s.problem ? [`${serverName(s)}: whether it is on its key (${s.notChecked ?? "?"})`] : [],
+            ),
+            ...report.plan.unplanned.map((place) => `the servers of ${place} (the time limit came first)`),
+        ];
         if (this.options.mode === "dry-run" || report.blockers.length > 0) {
-            report.exitCode = report.blockers.length > 0 ? 2 : 0;
+            report.exitCode = report.blockers.length > 0 ? 2 : report.unchecked.length > 0 ? 3 : 0;
             return report;
         }
         if (this.deps.signal?.aborted) {
@@ -431,8 +369,13 @@ class DrillRun {
             if (!targetClients.has(region)) targetClients.set(region, this.access.drs(this.target, region));
             return targetClients.get(region)!;
         };
+        const unplanned: string[] = [];
         for (const key of this.input.keys) {
             const scope = `${key.accountId}/${key.region}`;
+            if (this.deadline.reached()) {
+                unplanned.push(scope);
+                continue;
+            }
             progress(`Listing the servers extended from ${scope} into the target ${this.target}...`);
             const drs = await targetDrs(key.region);
             const extended = (await listSourceServers(drs, { stagingAccountIDs: [key.accountId] })).filter(
@@ -497,6 +440,10 @@ class DrillRun {
                 });
             }
         }
+        if (unplanned.length > 0)
+            notes.push(
+                `The ${this.deadline.minutes}-minute --time-limit came before ${unplanned.join(", ")} could be planned: not planned.`,
+            );
         const timeoutMinutes = this.options.timeoutMinutes ?? defaultTimeoutMinutes;
         const drillable = servers.filter((s) => !s.problem);
         const regions = [...new Set(drillable.map((s) => s.region))];
@@ -504,6 +451,7 @@ class DrillRun {
             servers,
             skipped,
             notes,
+            unplanned,
             count,
             timeoutMinutes,
             expected:
@@ -612,7 +560,7 @@ class DrillRun {
             planned.notChecked =
                 err instanceof UnreachableAccount
                     ? `${err.message} (give a role with --staging-role, or run on a stack whose config names stagingAccounts[].roleArn).`
-                    : accessDenied(err)
+                    : isAccessDenied(err)
                       ? `the credentials for ${key.accountId} may not read it (${failure(err)}).`
                       : `${failure(err)}.`;
         }
@@ -731,13 +679,7 @@ class DrillRun {
         }
         if (!check) return;
         try {
-            const names: string[] = [];
-            let marker: string | undefined;
-            do {
-                const page = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
-                names.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyName ?? ""));
-                marker = page.IsTruncated ? page.Marker : undefined;
-            } while (marker);
+            const names = (await attachedRolePolicies(iam, roleName)).map((p) => p.PolicyName ?? "");
             report.keyUsePolicies = names.filter((n) => keyUsePattern.test(n));
             report.missingPolicies = this.expectedPolicies().filter((n) => !report.keyUsePolicies.includes(n));
             report.holdsKeyUse = report.keyUsePolicies.length > 0 && report.missingPolicies.length === 0;
@@ -758,6 +700,10 @@ class DrillRun {
         const plan = report.plan!;
         for (const s of plan.servers) if (s.problem) blockers.push(`${serverName(s)}: ${s.problem}`);
         if (plan.servers.length === 0) blockers.push("No server to drill: no healthy extended server was found (see the notes).");
+        if (plan.unplanned.length > 0)
+            blockers.push(
+                `The plan did not finish within --time-limit (${plan.unplanned.join(", ")} not planned): give a longer --time-limit.`,
+            );
         const identity = report.identity;
         if (identity?.error) blockers.push(`Identity: ${identity.error}`);
         else if (identity?.refusal && !identity.overridden) blockers.push(`Identity: ${identity.refusal}`);
@@ -768,30 +714,29 @@ class DrillRun {
 
     private async start(report: DrillReport): Promise<void> {
         const plan = report.plan!;
+        // A drilled server settles whether it was on its key: what the plan could not read no longer counts.
+        report.unchecked = [];
         const byRegion = new Map<string, PlannedServer[]>();
         for (const s of plan.servers) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
-        const runs: { job: JobReport; drs: DrsClient; servers: PlannedServer[]; log: JobLog[]; current?: Job }[] = [];
+        const runs: FollowedJob[] = [];
         for (const [region, servers] of byRegion) {
             const ids = servers.map((s) => s.sourceServerID);
             const job: JobReport = { region, jobID: "", sourceServerIDs: ids };
             report.jobs.push(job);
-            try {
-                const { drs } = await this.session(region);
-                const answer = await drs.send(new StartRecoveryCommand(drillRequest(ids, this.input.stack)));
-                if (!answer.job?.jobID) throw new Error("StartRecovery returned no job");
-                job.jobID = answer.job.jobID;
-                job.status = answer.job.status;
-                job.creationDateTime = answer.job.creationDateTime;
-                runs.push({ job, drs, servers, log: [], current: answer.job });
-                this.deps.onJobStarted?.({ jobID: job.jobID, region });
-                this.io.err(
-                    `Started drill job ${job.jobID} in ${region} (${plural(ids.length, "server")}) as ${report.identity?.callerArn ?? "the drill identity"}. ` +
-                        `If this run is stopped, clean up with: ${this.command(`--cleanup --job ${job.jobID}`)}\n`,
-                );
-            } catch (err) {
-                job.error = `StartRecovery was refused: ${failure(err)}`;
+            const started = await this.startJob(region, ids, job);
+            if (!started) {
                 this.io.err(`error: ${region}: ${job.error}\n`);
+                continue;
             }
+            job.jobID = started.job.jobID!;
+            job.status = started.job.status;
+            job.creationDateTime = started.job.creationDateTime;
+            runs.push({ job, session: started.session, servers, log: [], current: started.job });
+            this.deps.onJobStarted?.({ jobID: job.jobID, region });
+            this.io.err(
+                `Started drill job ${job.jobID} in ${region} (${plural(ids.length, "server")}) as ${report.identity?.callerArn ?? "the drill identity"}. ` +
+                    `If this run is stopped, clean up with: ${this.command(`--cleanup --job ${job.jobID}`)}\n`,
+            );
         }
         if (runs.length === 0) {
             report.exitCode = 2;
@@ -816,31 +761,154 @@ class DrillRun {
                 });
             }
         }
+        // Before the clean-up terminates them: which key the recovered volumes use.
+        report.volumes = await this.recoveredVolumes(report.results);
+        for (const v of report.volumes.filter((x) => x.unchecked))
+            report.unchecked.push(`${serverName(v)}: which key its recovered volumes use (${v.unchecked!.why})`);
         report.cleanup = await this.cleanUp(
-            runs.map((r) => ({ jobID: r.job.jobID, region: r.job.region, drs: r.drs, finished: r.current?.status === "COMPLETED" })),
+            runs.map((r) => ({
+                jobID: r.job.jobID,
+                region: r.job.region,
+                session: r.session,
+                finished: r.current?.status === "COMPLETED",
+            })),
             this.options.keep ?? false,
         );
         const unlaunched = report.results.filter((r) => r.status !== "launched" && r.jobID);
         if (unlaunched.length > 0 && outcome !== "interrupted") {
             const keys = this.keysOf(plan.servers.filter((s) => unlaunched.some((u) => u.sourceServerID === s.sourceServerID)));
+            // From a minute before the drill's own job: nothing before it is the drill's.
             const from = Math.min(...runs.map((r) => Date.parse(r.job.creationDateTime ?? "") || this.started)) - 60_000;
             const jobEnd = Math.max(...runs.map((r) => Date.parse(r.current?.endDateTime ?? "") || this.clock.now()));
             report.diagnosis = await this.diagnose(
                 keys,
                 from,
-                this.clock.now(),
                 jobEnd,
                 runs.map((r) => r.job.jobID),
+                true,
             );
         }
+        this.settle(report);
         // Instances left running by a failed clean-up cost money until someone acts: that is a finding too.
-        report.exitCode = report.results.every((r) => r.status === "launched") && report.cleanup.left.length === 0 ? 0 : 1;
+        const findings = !report.results.every((r) => r.status === "launched") || report.cleanup.left.length > 0;
+        report.exitCode = findings ? 1 : report.unchecked.length > 0 ? 3 : 0;
+    }
+
+    /**
+     * StartRecovery, sent once (the writer client retries only a throttled call). When its answer is
+     * lost, the job it may have started is looked for by this run's tag before anything is decided.
+     */
+    private async startJob(region: string, ids: string[], job: JobReport): Promise<{ job: Job; session: IdentitySession } | undefined> {
+        let session: IdentitySession;
+        try {
+            session = await this.session(region);
+        } catch (err) {
+            job.error = `the drill identity could not be used in ${region}: ${failure(err)}`;
+            return undefined;
+        }
+        const sentAt = this.clock.now();
+        try {
+            const answer = await session.drsWriter.send(new StartRecoveryCommand(drillRequest(ids, this.input.stack, this.runId)));
+            if (answer?.job?.jobID) return { job: answer.job, session };
+            throw Object.assign(new Error("StartRecovery answered without a job"), { name: "MalformedAnswer" });
+        } catch (err) {
+            if (!answerLost(err)) {
+                job.error = `StartRecovery was refused: ${failure(err)}`;
+                return undefined;
+            }
+            const tag = `${runTagKey}=${this.runId}`;
+            this.io.err(`warning: ${region}: StartRecovery's answer was lost (${failure(err)}); looking for a job carrying ${tag}...\n`);
+            const found = await this.findJob(session.drs, sentAt, (j) => j.tags?.[runTagKey] === this.runId && j.type === "LAUNCH");
+            if (found.job) {
+                job.note = `StartRecovery's answer was lost (${failure(err)}); the job it started, ${found.job.jobID}, carries ${tag}: it was not sent again.`;
+                return { job: found.job, session };
+            }
+            job.error = found.error
+                ? `StartRecovery's answer was lost (${failure(err)}), and DescribeJobs could not be read to look for its job (${found.error}). ` +
+                  `It was not sent again: look in the target's DRS console (Jobs) for a job tagged ${tag} before drilling again, and clean it up with --cleanup --job <its ID>.`
+                : `StartRecovery's answer was lost (${failure(err)}), and no job carrying ${tag} was found in DescribeJobs: nothing was started. ` +
+                  "It was not sent again: run the drill again.";
+            return undefined;
+        }
+    }
+
+    /**
+     * The newest job created since `since` that `matches`, from DescribeJobs (bounded pages), read up
+     * to three times a few seconds apart: a job is listed moments after it is created.
+     */
+    private async findJob(drs: DrsClient, since: number, matches: (job: Job) => boolean): Promise<{ job?: Job; error?: string }> {
+        for (let attempt = 0; attempt < 3; attempt++) {
+            if (attempt > 0) await this.clock.sleep(findJobIntervalMs, this.deps.signal);
+            try {
+                const jobs = await allPages("drs:DescribeJobs", (nextToken) =>
+                    drs.send(
+                        new DescribeJobsCommand({
+                            filters: {
+                                fromDate: new Date(since - 60_000).toISOString(),
+                                toDate: new Date(this.clock.now() + 60_000).toISOString(),
+                            },
+                            nextToken,
+                        }),
+                    ),
+                );
+                const job = jobs.filter(matches).pop();
+                if (job) return { job };
+            } catch (err) {
+                if (!uncheckedOf(err, this.target, "drs:DescribeJobs")) throw err;
+                return { error: failure(err) };
+            }
+        }
+        return {};
+    }
+
+    /** Which key the volumes of each launched server's recovery instance use, read in the target account. */
+    private async recoveredVolumes(results: ServerResult[]): Promise<RecoveredServer[]> {
+        const launched = results.filter((r) => r.status === "launched" && r.recoveryInstanceID);
+        const found: RecoveredServer[] = [];
+        for (const region of [...new Set(launched.map((r) => r.region))]) {
+            const here = launched
+                .filter((r) => r.region === region)
+                .map((r) => ({
+                    sourceServerID: r.sourceServerID,
+                    hostname: r.hostname,
+                    region,
+                    recoveryInstanceID: r.recoveryInstanceID!,
+                }));
+            try {
+                const clients = { drs: await this.access.drs(this.target, region), ec2: await this.access.ec2(this.target, region) };
+                found.push(...(await readRecoveredVolumes(clients, here, this.target, this.input.keys)));
+            } catch (err) {
+                const unchecked = uncheckedOf(err, this.target);
+                if (!unchecked) throw err;
+                found.push(...here.map((s) => ({ ...s, volumes: [], message: `Not checked: ${unchecked.why}.`, unchecked })));
+            }
+        }
+        return found;
+    }
+
+    /** What the drill proved of key.targetAccess, and the diagnosis's pending parts as not checked. */
+    private settle(report: DrillReport): void {
+        for (const d of report.diagnosis.filter((x) => x.status === "none-yet" || x.status === "not-checked"))
+            report.unchecked.push(
+                `the KMS diagnosis of ${d.keyArn} (${d.status === "none-yet" ? "CloudTrail may still deliver" : "a trail could not be read"})`,
+            );
+        const launched = report.results.length > 0 && report.results.every((r) => r.status === "launched");
+        const fallback = report.diagnosis.some((d) =>
+            d.refusals.some((r) => r.allowedBy?.startsWith("key.targetAccess: ebs-shared-snapshots")),
+        );
+        if (launched)
+            report.profile =
+                this.targetAccess === "documented"
+                    ? "Proven under key.targetAccess documented: the minimum the DRS multi-account page documents (kms:ReEncrypt* and kms:DescribeKey, through EC2) was enough to recover these servers."
+                    : "Proven under key.targetAccess ebs-shared-snapshots (the fallback: the EBS snapshot-sharing set, through EC2); this drill did not try the documented minimum.";
+        else if (fallback && this.targetAccess === "documented")
+            report.profile =
+                "Not enough under key.targetAccess documented: KMS refused what only the fallback allows (above). Set key.targetAccess: ebs-shared-snapshots " +
+                "in every staging stack and the target stack, `pulumi up` them (staging first), and drill again.";
     }
 
     /** Reads each job until all complete, the timeout passes or Ctrl-C; progress on stderr. */
-    private async follow(
-        runs: { job: JobReport; drs: DrsClient; servers: PlannedServer[]; log: JobLog[]; current?: Job }[],
-    ): Promise<"completed" | "timed out" | "interrupted"> {
+    private async follow(runs: FollowedJob[]): Promise<"completed" | "timed out" | "interrupted"> {
         const pollMs = this.deps.pollMs ?? defaultPollMs;
         const deadline = this.clock.now() + (this.options.timeoutMinutes ?? defaultTimeoutMinutes) * 60_000;
         const signal = this.deps.signal;
@@ -854,14 +922,19 @@ class DrillRun {
             for (const run of runs) {
                 if (done.has(run.job.jobID)) continue;
                 try {
-                    const { items } = await run.drs.send(new DescribeJobsCommand({ filters: { jobIDs: [run.job.jobID] } }));
+                    const { items } = await run.session.drs.send(new DescribeJobsCommand({ filters: { jobIDs: [run.job.jobID] } }));
                     run.current = items?.[0] ?? run.current;
-                    const log = await jobLog(run.drs, run.job.jobID);
-                    for (const item of log.slice(run.log.length)) this.io.err(`${stamp()} ${run.job.jobID} ${describeLogItem(item)}\n`);
-                    run.log = log;
                 } catch (err) {
                     this.io.err(`${stamp()} warning: reading job ${run.job.jobID} failed (${failure(err)}); trying again.\n`);
                     continue;
+                }
+                // The log only tells what happened: a log that cannot be read does not hold up the job's status.
+                try {
+                    const log = await jobLog(run.session.drs, run.job.jobID);
+                    for (const item of log.slice(run.log.length)) this.io.err(`${stamp()} ${run.job.jobID} ${describeLogItem(item)}\n`);
+                    run.log = log;
+                } catch (err) {
+                    this.io.err(`${stamp()} warning: reading the log of job ${run.job.jobID} failed (${failure(err)}).\n`);
                 }
                 const servers = (run.current?.participatingServers ?? [])
                     .map((p) => `${p.sourceServerID} ${p.launchStatus ?? "?"}`)
@@ -922,14 +995,22 @@ class DrillRun {
      * have launched since the last read. What could not be terminated is listed, with how to finish.
      */
     private async cleanUp(
-        jobs: { jobID: string; region: string; drs: DrsClient; finished: boolean }[],
+        jobs: { jobID: string; region: string; session: IdentitySession; finished: boolean }[],
         keep: boolean,
     ): Promise<CleanupReport> {
-        const report: CleanupReport = { terminated: [], terminateJobIDs: [], alreadyGone: [], left: [], kept: [], stillRunning: [] };
-        for (const { jobID, region, drs, finished } of jobs) {
+        const report: CleanupReport = {
+            terminated: [],
+            terminateJobIDs: [],
+            alreadyGone: [],
+            left: [],
+            kept: [],
+            stillRunning: [],
+            notes: [],
+        };
+        for (const { jobID, region, session, finished } of jobs) {
             let job: Job | undefined;
             try {
-                job = (await drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.[0];
+                job = (await session.drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.[0];
             } catch (err) {
                 report.left.push({ recoveryInstanceID: "(unknown)", region, error: `could not read job ${jobID}: ${failure(err)}` });
                 continue;
@@ -946,17 +1027,39 @@ class DrillRun {
                 report.kept.push(...ids);
                 continue;
             }
+            const sentAt = this.clock.now();
             try {
-                const answer = await drs.send(new TerminateRecoveryInstancesCommand({ recoveryInstanceIDs: ids }));
+                // Sent once: the writer client retries only a throttled call.
+                const answer = await session.drsWriter.send(new TerminateRecoveryInstancesCommand({ recoveryInstanceIDs: ids }));
                 report.terminated.push(...ids);
-                if (answer.job?.jobID) report.terminateJobIDs.push(answer.job.jobID);
+                if (answer?.job?.jobID) report.terminateJobIDs.push(answer.job.jobID);
             } catch (err) {
+                // A lost answer: the termination may have started; its job lists the instances.
+                const found = answerLost(err)
+                    ? await this.findJob(
+                          session.drs,
+                          sentAt,
+                          (j) =>
+                              j.type === "TERMINATE" && ids.every((id) => j.participatingServers?.some((p) => p.recoveryInstanceID === id)),
+                      )
+                    : {};
+                if (found.job?.jobID) {
+                    report.terminated.push(...ids);
+                    report.terminateJobIDs.push(found.job.jobID);
+                    report.notes.push(
+                        `TerminateRecoveryInstances's answer was lost (${failure(err)}); its job ${found.job.jobID} terminates ${ids.join(", ")}: it was not sent again.`,
+                    );
+                    continue;
+                }
+                const lost = answerLost(err)
+                    ? ` (its answer was lost, and no terminate job for them was found${found.error ? `: ${found.error}` : ""}; it was not sent again)`
+                    : "";
                 for (const p of live)
                     report.left.push({
                         recoveryInstanceID: p.recoveryInstanceID!,
                         sourceServerID: p.sourceServerID,
                         region,
-                        error: failure(err),
+                        error: `${failure(err)}${lost}`,
                     });
             }
         }
@@ -973,18 +1076,18 @@ class DrillRun {
             report.exitCode = 2;
             return;
         }
-        const found: { job: Job; region: string; drs: DrsClient }[] = [];
+        const found: { job: Job; region: string; session: IdentitySession }[] = [];
         for (const jobID of jobs) {
-            let hit: { job: Job; region: string; drs: DrsClient } | undefined;
+            let hit: { job: Job; region: string; session: IdentitySession } | undefined;
             const errors: string[] = [];
             for (const region of this.regions) {
                 try {
-                    const { drs } = await this.session(region);
-                    const job = (await drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.find(
+                    const session = await this.session(region);
+                    const job = (await session.drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.find(
                         (j) => j.jobID === jobID,
                     );
                     if (job) {
-                        hit = { job, region, drs };
+                        hit = { job, region, session };
                         break;
                     }
                 } catch (err) {
@@ -1021,7 +1124,7 @@ class DrillRun {
         }
         if (this.options.mode === "cleanup") {
             report.cleanup = await this.cleanUp(
-                found.map((f) => ({ jobID: f.job.jobID!, region: f.region, drs: f.drs, finished: true })),
+                found.map((f) => ({ jobID: f.job.jobID!, region: f.region, session: f.session, finished: true })),
                 false,
             );
             report.exitCode = report.cleanup.left.length > 0 ? 1 : 0;
@@ -1029,11 +1132,27 @@ class DrillRun {
         }
         // --diagnose: each server's result from its job, then CloudTrail for the keys of the job's servers.
         const servers: PlannedServer[] = [];
-        for (const { job, region, drs } of found) {
-            const log = await jobLog(drs, job.jobID!);
+        for (const { job, region, session } of found) {
             const ids = (job.participatingServers ?? []).map((p) => p.sourceServerID ?? "").filter(Boolean);
-            const targetDrs = await this.access.drs(this.target, region);
-            const described = ids.length > 0 ? await listSourceServers(targetDrs, { sourceServerIDs: ids }) : [];
+            // What cannot be read here only makes the report poorer (no job message, no hostname): said, not fatal.
+            const readOrSay = async <T>(what: string, read: () => Promise<T>, none: T): Promise<T> => {
+                try {
+                    return await read();
+                } catch (err) {
+                    if (!uncheckedOf(err, this.target)) throw err;
+                    report.unchecked.push(`${what} of job ${job.jobID} (${failure(err)})`);
+                    return none;
+                }
+            };
+            const log = await readOrSay("the log", () => jobLog(session.drs, job.jobID!), [] as JobLog[]);
+            const described =
+                ids.length > 0
+                    ? await readOrSay(
+                          "the servers",
+                          async () => listSourceServers(await this.access.drs(this.target, region), { sourceServerIDs: ids }),
+                          [] as SourceServer[],
+                      )
+                    : [];
             for (const id of ids) {
                 const s = described.find((x) => x.sourceServerID === id);
                 const account = s?.stagingArea?.stagingAccountID;
@@ -1059,10 +1178,11 @@ class DrillRun {
         }
         const from = Math.min(...found.map((f) => Date.parse(f.job.creationDateTime ?? "") || this.clock.now())) - windowMarginMs;
         const jobEnd = Math.max(...found.map((f) => Date.parse(f.job.endDateTime ?? "") || this.clock.now()));
-        const to = Math.min(this.clock.now(), jobEnd + windowMarginMs);
-        report.diagnosis = await this.diagnose(this.keysOf(servers), from, to, jobEnd, jobs);
+        report.diagnosis = await this.diagnose(this.keysOf(servers), from, jobEnd, jobs, false);
+        this.settle(report);
+        // --diagnose answers why: refusals are its finding; a diagnosis still waiting on CloudTrail is 3, however the servers fared.
         const refused = report.diagnosis.some((d) => d.refusals.length > 0);
-        report.exitCode = refused || report.results.some((r) => r.status !== "launched") ? 1 : 0;
+        report.exitCode = refused ? 1 : report.unchecked.length > 0 ? 3 : report.results.some((r) => r.status !== "launched") ? 1 : 0;
     }
 
     private keysOf(servers: { stagingAccountId: string; region: string }[]): StagingKeyExport[] {
@@ -1072,84 +1192,63 @@ class DrillRun {
     // ---- KMS diagnosis ----
 
     /**
-     * The refused KMS calls on each key in its staging account's CloudTrail (the key owner's account
-     * records cross-account calls too), between `from` and `to`, each explained with the setting or
-     * statement that would allow it. `jobEnd`: calls stop then, and arrive up to 15 minutes later.
+     * The refused KMS calls on each key, from the target's CloudTrail and the staging account's (a
+     * refused cross-account call is logged only in the caller's), each explained with the setting or
+     * statement that would allow it. After a drill (`poll`), both trails are read again until
+     * CloudTrail's delivery wait has passed; --diagnose reads them once.
      */
-    private async diagnose(keys: StagingKeyExport[], from: number, to: number, jobEnd: number, jobIDs: string[]): Promise<KeyDiagnosis[]> {
-        const results: KeyDiagnosis[] = [];
+    private async diagnose(
+        keys: StagingKeyExport[],
+        from: number,
+        jobEnd: number,
+        jobIDs: string[],
+        poll: boolean,
+    ): Promise<KeyDiagnosis[]> {
         const rerun = this.command(`--diagnose ${jobIDs.map((j) => `--job ${j}`).join(" ")}`);
-        for (const key of keys) {
-            const d: KeyDiagnosis = {
-                accountId: key.accountId,
-                region: key.region,
-                keyArn: key.keyArn,
-                from: isoSeconds(from),
-                to: isoSeconds(to),
-                status: "none",
-                refusals: [],
-                scanned: 0,
-                truncated: false,
-                note: "",
-            };
-            results.push(d);
-            this.io.err(
-                `Looking up refused KMS calls on ${key.keyArn} in CloudTrail of ${key.accountId} (${key.region}), ${d.from} to ${d.to}...\n`,
-            );
-            let events: TrailRecord[];
-            try {
-                const trail = await this.access.cloudTrail(key.accountId, key.region);
-                const found = await lookUpKeyErrors(trail, key, new Date(from), new Date(to), this.pace, this.deps.signal);
-                events = found.records;
-                d.scanned = found.scanned;
-                d.truncated = found.truncated;
-            } catch (err) {
-                d.status = "not-checked";
-                const why =
-                    err instanceof UnreachableAccount
-                        ? `${err.message}`
-                        : accessDenied(err)
-                          ? `the credentials for ${key.accountId} may not call cloudtrail:LookupEvents (${failure(err)})`
-                          : failure(err);
-                d.note =
-                    `Not checked: ${why}. Give a role in ${key.accountId} that may call cloudtrail:LookupEvents with --staging-role, then: ${rerun}. ` +
-                    `Or look by hand (README, "If a drill fails with a KMS access error").`;
-                continue;
-            }
-            d.refusals = explainAll(events, {
+        return diagnoseKeys(
+            {
+                keys,
+                from,
+                jobEnd,
+                waitMinutes: this.options.trailWaitMinutes ?? defaultTrailWaitMinutes,
+                poll,
+                pollMs: this.deps.trailPollMs,
+                rerun,
+                contextOf: (key) => ({
+                    target: this.target,
+                    stagingAccount: key.accountId,
+                    region: key.region,
+                    keyArn: key.keyArn,
+                    targetAccess: this.targetAccess,
+                    keyUserRoleNames: this.input.settings.target.keyUserRoleNames,
+                    identityCenter: this.input.settings.identityCenter !== undefined,
+                    stagingStacks: this.input.settings.stagingStacks ?? [],
+                    deploy: this.input.settings.deploy,
+                    stack: this.input.stack,
+                    knownRoleIds: this.knownRoleIds,
+                    stagingRoleArn: key.stagingRoleArns?.[this.target] ?? key.stagingRoleArn,
+                    otherTargets: (key.targetAccountIds ?? [])
+                        .filter((t) => t !== this.target)
+                        .map((t) => ({ targetAccountId: t, stagingRoleArn: key.stagingRoleArns?.[t] ?? "" })),
+                }),
+            },
+            {
+                access: this.access,
                 target: this.target,
-                stagingAccount: key.accountId,
-                region: key.region,
-                keyArn: key.keyArn,
-                targetAccess: this.targetAccess,
-                keyUserRoleNames: this.input.settings.target.keyUserRoleNames,
-                identityCenter: this.input.settings.identityCenter !== undefined,
-                stagingStacks: this.input.settings.stagingStacks ?? [],
-                deploy: this.input.settings.deploy,
-                stack: this.input.stack,
-                knownRoleIds: this.knownRoleIds,
-                stagingRoleArn: key.stagingRoleArns?.[this.target] ?? key.stagingRoleArn,
-                otherTargets: (key.targetAccountIds ?? [])
-                    .filter((t) => t !== this.target)
-                    .map((t) => ({ targetAccountId: t, stagingRoleArn: key.stagingRoleArns?.[t] ?? "" })),
-            });
-            const truncated = d.truncated ? ` Only the newest ${d.scanned} KMS events of the window were read.` : "";
-            if (d.refusals.length > 0) {
-                d.status = "refusals";
-                d.note = `${plural(d.refusals.length, "kind")} of refused KMS call on the key.${truncated}`;
-            } else if (this.clock.now() < jobEnd + trailDelayMinutes * 60_000) {
-                d.status = "none-yet";
-                d.note =
-                    `CloudTrail has nothing yet: no refused KMS call on the key among ${plural(d.scanned, "KMS event")} so far. Events take minutes to arrive ` +
-                    `(about 5, up to ${trailDelayMinutes}). Re-run only the diagnosis in a few minutes: ${rerun}${truncated}`;
-            } else {
-                d.status = "none";
-                d.note =
-                    `No refused KMS call on the key among ${plural(d.scanned, "KMS event")} of the window: the failure is not a KMS refusal in ` +
-                    `${key.accountId}; read the job's message.${truncated}`;
-            }
-        }
-        return results;
+                clock: this.clock,
+                io: this.io,
+                deadline: this.deadline,
+                signal: this.deps.signal,
+                fixFor: (account, err) => {
+                    const how =
+                        account === this.target
+                            ? "Run with target.roleArn (or credentials of the target) that may call cloudtrail:LookupEvents"
+                            : `Give a role in ${account} that may call cloudtrail:LookupEvents with --staging-role`;
+                    const why = err instanceof UnreachableAccount ? "" : isAccessDenied(err) ? " (it was refused)" : "";
+                    return `${how}${why}, then: ${rerun}. Or look by hand (docs/drill.md, "A KMS refusal, by hand").`;
+                },
+            },
+        );
     }
 
     // ---- Output ----
@@ -1163,10 +1262,22 @@ class DrillRun {
     }
 }
 
-/** Every item of a job's log, all pages. */
+/** Every item of a job's log, all pages (bounded). */
 function jobLog(drs: DrsClient, jobID: string): Promise<JobLog[]> {
-    return allPages((nextToken) => drs.send(new DescribeJobLogItemsCommand({ jobID, nextToken })));
+    return allPages("drs:DescribeJobLogItems", (nextToken) => drs.send(new DescribeJobLogItemsCommand({ jobID, nextToken })));
 }
+
+/** A started job as the drill follows it: its identity's session, its servers, its log so far. */
+interface FollowedJob {
+    job: JobReport;
+    session: IdentitySession;
+    servers: PlannedServer[];
+    log: JobLog[];
+    current?: Job;
+}
+
+/** How long to wait between DescribeJobs reads when looking for a job whose start's answer was lost. */
+const findJobIntervalMs = 10_000;
 
 const failureEvents = /FAIL|SKIPPED/;
 
@@ -1183,340 +1294,6 @@ function failureMessage(log: JobLog[], sourceServerID: string): string | undefin
     const mine = failures.filter((i) => i.eventData?.sourceServerID === sourceServerID);
     const item = (mine.length > 0 ? mine : failures.filter((i) => !i.eventData?.sourceServerID)).pop();
     return item ? `${item.event}: ${item.eventData?.rawError ?? "no message"}` : undefined;
-}
-
-/** At most one call per `intervalMs`: waits on `clock` as needed before each call. */
-export function pacer(clock: Clock, intervalMs: number): (signal?: AbortSignal) => Promise<void> {
-    let last = Number.NEGATIVE_INFINITY;
-    return async (signal) => {
-        const wait = last + intervalMs - clock.now();
-        if (wait > 0) await clock.sleep(wait, signal);
-        last = clock.now();
-    };
-}
-
-/** A CloudTrail record, as far as the diagnosis reads it. */
-export interface TrailRecord {
-    eventTime?: string;
-    eventName?: string;
-    errorCode?: string;
-    errorMessage?: string;
-    sourceIPAddress?: string;
-    eventID?: string;
-    sharedEventID?: string;
-    userIdentity?: {
-        type?: string;
-        arn?: string;
-        accountId?: string;
-        principalId?: string;
-        invokedBy?: string;
-        sessionContext?: { sessionIssuer?: { type?: string; arn?: string; userName?: string; accountId?: string } };
-    };
-}
-
-/**
- * KMS events (EventSource kms.amazonaws.com) of the window that name the key and carry an
- * errorCode, newest first, at most maxLookupPages pages, paced to CloudTrail's rate.
- */
-async function lookUpKeyErrors(
-    trail: CloudTrailClient,
-    key: StagingKeyExport,
-    from: Date,
-    to: Date,
-    pace: (signal?: AbortSignal) => Promise<void>,
-    signal?: AbortSignal,
-): Promise<{ records: TrailRecord[]; scanned: number; truncated: boolean }> {
-    const records: TrailRecord[] = [];
-    let scanned = 0;
-    let pages = 0;
-    let nextToken: string | undefined;
-    do {
-        if (pages >= maxLookupPages) return { records, scanned, truncated: true };
-        await pace(signal);
-        if (signal?.aborted) throw Object.assign(new Error("stopped by Ctrl-C"), { name: "Interrupted" });
-        const page = await trail.send(
-            new LookupEventsCommand({
-                LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: "kms.amazonaws.com" }],
-                StartTime: from,
-                EndTime: to,
-                MaxResults: 50,
-                NextToken: nextToken,
-            }),
-        );
-        pages++;
-        for (const event of page.Events ?? []) {
-            scanned++;
-            const text = event.CloudTrailEvent ?? "";
-            const onKey = text.includes(key.keyId) || (event.Resources ?? []).some((r) => r.ResourceName === key.keyArn);
-            if (!onKey) continue;
-            let record: TrailRecord;
-            try {
-                record = JSON.parse(text) as TrailRecord;
-            } catch {
-                continue;
-            }
-            if (record.errorCode) records.push({ ...record, eventName: record.eventName ?? event.EventName });
-        }
-        nextToken = page.NextToken;
-    } while (nextToken);
-    return { records, scanned, truncated: false };
-}
-
-export interface DiagnosisContext {
-    target: string;
-    stagingAccount: string;
-    region: string;
-    keyArn: string;
-    targetAccess: TargetAccess;
-    keyUserRoleNames: string[];
-    identityCenter: boolean;
-    stagingStacks: string[];
-    deploy: Settings["deploy"];
-    stack: string;
-    /** Role unique IDs (AROA...) to names, for records that give only a principalId. */
-    knownRoleIds: Map<string, string>;
-    /** The key's DRSStagingAccountRole_<target> (the stack's stagingKeys output). */
-    stagingRoleArn: string;
-    /** The key's other targets, when it serves several: its policy has a statement set for each. */
-    otherTargets?: { targetAccountId: string; stagingRoleArn: string }[];
-}
-
-interface Principal {
-    label: string;
-    arn?: string;
-    accountId?: string;
-    type?: string;
-    roleName?: string;
-}
-
-function principalOf(r: TrailRecord, known: Map<string, string>): Principal {
-    const id = r.userIdentity ?? {};
-    const issuer = id.sessionContext?.sessionIssuer;
-    const arn = id.arn ?? issuer?.arn ?? /User: (arn:\S+) is not authorized/.exec(r.errorMessage ?? "")?.[1];
-    const accountId = id.accountId ?? issuer?.accountId ?? arn?.split(":")[4];
-    const roleName =
-        (issuer?.type === "Role" ? issuer.userName : undefined) ??
-        /:assumed-role\/([^/]+)\//.exec(arn ?? "")?.[1] ??
-        (arn ? parseRoleArn(arn)?.name : undefined) ??
-        known.get((id.principalId ?? "").split(":")[0]);
-    const label =
-        arn ??
-        (roleName
-            ? `role ${roleName} of ${accountId}`
-            : `${id.type ?? "an identity"} ${id.principalId ?? ""} of ${accountId ?? "an unknown account"}`.trim());
-    return { label, arn, accountId, type: id.type, roleName };
-}
-
-/** The service a call came through: the service that made it for the caller, or where it came from. */
-function throughOf(r: TrailRecord): { through: string; direct: boolean } {
-    const by = r.userIdentity?.invokedBy;
-    if (by) return { through: by, direct: false };
-    const ip = r.sourceIPAddress;
-    if (ip && /amazonaws\.com$/.test(ip)) return { through: ip, direct: false };
-    if (ip === "AWS Internal") return { through: "an AWS service (AWS Internal)", direct: false };
-    return ip ? { through: `directly, from ${ip}`, direct: true } : { through: "unknown", direct: false };
-}
-
-/** Groups the records by who, what and how, and explains each. */
-export function explainAll(records: TrailRecord[], ctx: DiagnosisContext): Refusal[] {
-    const groups = new Map<string, Refusal>();
-    for (const r of records) {
-        const principal = principalOf(r, ctx.knownRoleIds);
-        const { through } = throughOf(r);
-        const action = `kms:${r.eventName ?? "?"}`;
-        const id = [principal.label, action, r.errorCode, through].join("|");
-        const time = r.eventTime ?? "";
-        const existing = groups.get(id);
-        if (existing) {
-            existing.count++;
-            if (time < existing.firstSeen) existing.firstSeen = time;
-            if (time > existing.lastSeen) existing.lastSeen = time;
-            continue;
-        }
-        groups.set(id, {
-            action,
-            errorCode: r.errorCode ?? "",
-            errorMessage: r.errorMessage,
-            principal: principal.label,
-            principalAccount: principal.accountId,
-            roleName: principal.roleName,
-            through,
-            count: 1,
-            firstSeen: time,
-            lastSeen: time,
-            eventId: r.eventID,
-            sharedEventId: r.sharedEventID,
-            ...explain(r, principal, ctx),
-        });
-    }
-    return [...groups.values()];
-}
-
-/** The Sid of the first Allow statement of `doc` that grants `action` (to `principal`, when given). */
-function allowing(doc: PolicyDocument, action: string, principal?: string): string | undefined {
-    return allowStatements(doc).find((st) => grantsAction(st, action) && (!principal || awsPrincipals(st).includes(principal)))?.Sid;
-}
-
-/**
- * What the program's own policies allow for this key, from the builders the stacks deploy (so the
- * diagnosis cannot drift from them): the key policy, and the target's key-use policy, per mode.
- */
-function programPolicies(ctx: DiagnosisContext) {
-    const partition = partitionOf(ctx.region);
-    const keyPolicy = (targetAccess: TargetAccess) =>
-        buildKeyPolicy({
-            stagingAccountId: ctx.stagingAccount,
-            targetAccountId: ctx.target,
-            region: ctx.region,
-            stagingRoleArn: ctx.stagingRoleArn,
-            targetAccess,
-            additionalTargets: ctx.otherTargets,
-        });
-    const keyUse = (targetAccess: TargetAccess) => buildTargetKeyUsePolicy({ keyArns: [ctx.keyArn], targetAccess });
-    return {
-        targetRoot: accountRootArn(partition, ctx.target),
-        serviceLinkedRole: drsServiceLinkedRoleArn(partition, ctx.stagingAccount),
-        keyPolicy,
-        keyUse,
-    };
-}
-
-/** Why KMS refused this call, and the setting or statement that would allow it. */
-export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { cause: string; fix: string; allowedBy?: string } {
-    const action = `kms:${r.eventName ?? "?"}`;
-    const { direct, through } = throughOf(r);
-    const ec2 = `ec2.${ctx.region}.amazonaws.com`;
-    const verifyStaging = "run verify on the staging stack (its key-policy check), then `pulumi up` it";
-    const event = r.sharedEventID ? `sharedEventID ${r.sharedEventID}` : `eventID ${r.eventID ?? "?"}`;
-    if (!/AccessDenied/i.test(r.errorCode ?? "")) {
-        if (/Disabled|KMSInvalidState/.test(r.errorCode ?? ""))
-            return {
-                cause: `the key could not be used (${r.errorCode}): it is disabled or pending deletion.`,
-                fix: `Run verify on the staging stack (its key-state check); enable the key (aws kms enable-key --key-id ${ctx.keyArn} --region ${ctx.region}).`,
-            };
-        return {
-            cause: `KMS answered ${r.errorCode}: ${r.errorMessage ?? "no message"}.`,
-            fix: "Not an access refusal: read the event in CloudTrail.",
-        };
-    }
-    const policies = programPolicies(ctx);
-    const other: TargetAccess = ctx.targetAccess === "documented" ? "ebs-shared-snapshots" : "documented";
-    // The key policy statement for the target (its root) now, and in the other mode; the key-use statement that goes with it.
-    const targetNow = allowing(policies.keyPolicy(ctx.targetAccess), action, policies.targetRoot);
-    const targetOther = allowing(policies.keyPolicy(other), action, policies.targetRoot);
-    const useNow = allowing(policies.keyUse(ctx.targetAccess), action);
-    const useOther = allowing(policies.keyUse(other), action);
-    const stacks = (ctx.deploy === "all" ? [ctx.stack] : [...ctx.stagingStacks, ctx.stack]).join(", ");
-    const switchAccess =
-        `set key.targetAccess to ebs-shared-snapshots in every staging stack and the target stack (${stacks}): ` +
-        "`pulumi config set --path drs-cross-account-kms:key.targetAccess ebs-shared-snapshots --stack <each>`; " +
-        "`pulumi up` the staging stacks, then the target stack, and drill again. Each added action stays limited to EC2 in the key's Region (grants to AWS resources).";
-    const needsFallback = !targetNow && targetOther !== undefined && other === "ebs-shared-snapshots";
-    if (p.accountId === ctx.target) {
-        const name = p.roleName;
-        if (name === drsServiceLinkedRoleName) {
-            return {
-                cause:
-                    `${action} was refused to the target account's DRS service-linked role. IAM cannot give a service-linked role permissions ` +
-                    '(docs/aws-requirements.md, "Service-linked roles take no policies"), and no setting of this program allows it.',
-                fix:
-                    'This is outside what AWS documents and this program models (docs/aws-requirements.md, "Who calls KMS in the target (inferred)"): ' +
-                    `report it with the event (${event}).`,
-            };
-        }
-        if (!name) {
-            return {
-                cause: `${action} was refused to an identity of the target account that this CloudTrail record does not name (${p.label}).`,
-                fix:
-                    `Look the event up in the target account's CloudTrail (${r.sharedEventID ? `sharedEventID ${r.sharedEventID}` : `around ${r.eventTime}`}) to name it. ` +
-                    "A role not in target.keyUserRoleNames: add it there; a role in it refused Decrypt, GenerateDataKey* or CreateGrant: key.targetAccess ebs-shared-snapshots.",
-            };
-        }
-        const sso = isIdentityCenterRole(name);
-        const listed = ctx.keyUserRoleNames.some((n) => n.toLowerCase() === name.toLowerCase());
-        if (sso && !ctx.identityCenter) {
-            return {
-                cause: `${action} was refused to ${name}, a role of an IAM Identity Center permission set, and the stack sets no identityCenter: no key-use policy reaches it.`,
-                fix: `Set identityCenter (instanceArn, and permissionSetArns with that permission set) in the target stack (${ctx.stack}) and \`pulumi up\` it; sign in again and drill.`,
-                allowedBy: "identityCenter.permissionSetArns (the permission set references the key-use policies)",
-            };
-        }
-        if (!listed && !sso) {
-            const then = needsFallback ? ` If it is then still refused ${action}, ${switchAccess}` : "";
-            return {
-                cause:
-                    `${action} was refused to the target role ${name}, which is not in target.keyUserRoleNames: it holds no key-use policy, and ` +
-                    'cross-account use of the key needs one in the target as well as the key policy (docs/aws-requirements.md, "Who calls KMS in the target (inferred)").',
-                fix:
-                    `Add ${name} to drs-cross-account-kms:target.keyUserRoleNames in the target stack (${ctx.stack}) and \`pulumi up\` it, then drill as it (--role ${name}); ` +
-                    `or drill as a role already there${ctx.keyUserRoleNames[0] ? ` (--role ${ctx.keyUserRoleNames[0]})` : ""}, or use identityCenter for people who sign in through IAM Identity Center.${then}`,
-                allowedBy: `target.keyUserRoleNames (the key-use policy ${targetKeyUsePolicyName}, statement ${useNow ?? useOther ?? "?"})`,
-            };
-        }
-        const who = sso
-            ? `${name} (an IAM Identity Center role; if its permission set is not in identityCenter.permissionSetArns, add it first)`
-            : `${name} (in target.keyUserRoleNames)`;
-        if (direct) {
-            return {
-                cause: `${action} was called directly (${through}), not through ${ec2}: the program lets the target use the key only through EC2 in the key's Region (kms:ViaService).`,
-                fix: "Nothing to change for the drill: DRS uses the key through EC2. A direct call (a script, the CLI) is refused by design.",
-            };
-        }
-        if (needsFallback) {
-            return {
-                cause:
-                    `${action} was refused to ${who}: with key.targetAccess documented the key policy gives the target only what the DRS ` +
-                    "multi-account page documents (ReEncrypt* through EC2, and DescribeKey), and this recovery needed more.",
-                fix: `Switch to the fallback: ${switchAccess}`,
-                allowedBy: `key.targetAccess: ebs-shared-snapshots (key policy statement ${targetOther}, and the key-use policy's ${useOther ?? "?"})`,
-            };
-        }
-        if (!targetNow) {
-            return {
-                cause: `${action} was refused to ${who}: the program grants the target no such action in either key.targetAccess mode.`,
-                fix: `Outside what AWS documents for DRS and EBS: report it with the event (${event}).`,
-            };
-        }
-        return {
-            cause:
-                `${action} was refused to ${who}, although the program's key policy (${targetNow}) and key-use policy (${useNow ?? "?"}) allow it: ` +
-                "one of them drifted or is not attached to the role, or something else denies it (a service control policy, a permissions boundary, a session policy).",
-            fix: `${verifyStaging}; \`pulumi up\` the target stack (it attaches the key-use policies); check the role's other policies, boundary and your SCPs.`,
-            allowedBy: `key policy statement ${targetNow} and the key-use policy's ${useNow ?? "?"}`,
-        };
-    }
-    if (p.accountId === ctx.stagingAccount) {
-        const name = p.roleName;
-        const staged =
-            name === drsServiceLinkedRoleName
-                ? { who: "the staging account's DRS service-linked role", principal: policies.serviceLinkedRole }
-                : name === drsStagingRoleName(ctx.target)
-                  ? { who: name, principal: ctx.stagingRoleArn }
-                  : undefined;
-        if (!staged) {
-            return {
-                cause: `${action} was refused to ${p.label}, an identity of the staging account that is not part of DRS's chain.`,
-                fix: "Not the drill's chain: if it should use the key, give it KMS permissions with IAM in the staging account (the key policy lets the account's IAM policies grant use).",
-            };
-        }
-        const sid = allowing(policies.keyPolicy(ctx.targetAccess), action, staged.principal);
-        if (!sid) {
-            return {
-                cause: `${action} was refused to ${staged.who}: the program's key policy grants it no such action (it follows what AWS documents).`,
-                fix: `Outside what AWS documents: ${verifyStaging} to rule out drift, and report it with the event (${event}).`,
-            };
-        }
-        const replaced = name === drsServiceLinkedRoleName ? "" : ", or the role was replaced (KMS stored the old one)";
-        return {
-            cause: `${action} was refused to ${staged.who}, which the program's key policy allows (${sid}): the key policy drifted${replaced}.`,
-            fix: `The key policy drifted: ${verifyStaging}${replaced ? " (it re-applies the policy for a replaced role)" : ""}.`,
-            allowedBy: `key policy statement ${sid}`,
-        };
-    }
-    return {
-        cause: `${action} was refused to ${p.label}, of account ${p.accountId ?? "?"}, neither the target nor the staging account: the key policy allows neither.`,
-        fix: "Not the drill's chain: nothing to change unless that account should recover these servers (then it is the target of another stack).",
-    };
 }
 
 // ---- The report in words ----
@@ -1605,7 +1382,15 @@ export function formatReport(report: DrillReport, command: (flags: string) => st
                 ? `, ${Math.round((Date.parse(job.endDateTime) - Date.parse(job.creationDateTime)) / 60_000)} min`
                 : "";
         lines.push("", `Drill job ${job.jobID} in ${job.region}: ${job.status ?? "?"}${took}.`);
+        if (job.note) lines.push(`  note: ${job.note}`);
         for (const r of results) lines.push(`  ${r.status.padEnd(11)} ${serverName(r)}: ${r.message ?? ""}`);
+    }
+    if (report.volumes.length > 0) {
+        lines.push("", "Recovered volumes (which key the recovery instances' volumes use):");
+        for (const v of report.volumes) {
+            const verdict = v.unchecked ? "not checked" : v.key === "target" ? "target key" : `WARNING ${v.key}`;
+            lines.push(`  ${verdict.padEnd(20)} ${serverName(v)} (${v.ec2InstanceID ?? v.recoveryInstanceID}): ${v.message}`);
+        }
     }
     const c = report.cleanup;
     if (c) {
@@ -1632,16 +1417,18 @@ export function formatReport(report: DrillReport, command: (flags: string) => st
         }
         if (c.terminated.length + c.kept.length + c.alreadyGone.length + c.left.length === 0)
             lines.push("Clean-up: no recovery instance to terminate.");
+        for (const n of c.notes) lines.push(`note: ${n}`);
         if (c.stillRunning.length > 0)
             lines.push(
                 `Job ${c.stillRunning.join(", ")} may still launch servers after this run: run ${command(`--cleanup ${c.stillRunning.map((j) => `--job ${j}`).join(" ")}`)} once it ends.`,
             );
     }
     for (const d of report.diagnosis) {
-        lines.push("", `KMS refusals in CloudTrail of ${d.accountId} (${d.region}) on ${d.keyArn}, ${d.from} to ${d.to}: ${d.note}`);
+        const trails = d.trails.map((t) => `${t.side} ${t.account}${t.error ? " (not read)" : ""}`).join(" and ");
+        lines.push("", `KMS refusals on ${d.keyArn} in the CloudTrail of ${trails} (${d.region}), ${d.from} to ${d.to}: ${d.note}`);
         for (const r of d.refusals) {
             const times = r.count === 1 ? `at ${r.firstSeen}` : `${r.count} times, ${r.firstSeen} to ${r.lastSeen}`;
-            lines.push(`  ${r.action} refused (${r.errorCode}) ${times}`);
+            lines.push(`  ${r.action} refused (${r.errorCode}) ${times}, logged in ${r.trailAccount}`);
             lines.push(`    who: ${r.principal}`);
             lines.push(`    through: ${r.through}`);
             lines.push(`    why: ${r.cause}`);
@@ -1649,6 +1436,8 @@ export function formatReport(report: DrillReport, command: (flags: string) => st
             lines.push(`    fix: ${r.fix}`);
         }
     }
+    if (report.profile) lines.push("", report.profile);
+    if (report.unchecked.length > 0) lines.push("", `Not checked (exit code 3 unless something failed): ${report.unchecked.join("; ")}.`);
     if (report.results.length > 0) {
         const count = (s: ServerStatus) => report.results.filter((r) => r.status === s).length;
         const others = (["timed out", "interrupted", "running"] as const).filter((s) => count(s) > 0).map((s) => `, ${count(s)} ${s}`);
@@ -1699,14 +1488,22 @@ export function drillHelp(): string {
         'settings, read in the staging account; "not checked" when that account cannot be reached); the launch',
         "settings that apply; the identity it runs as; the expected duration and cost.",
         "",
-        "With --start: StartRecovery with isDrill true (never a recovery), the job tagged",
-        `${drillTag.key}=${drillTag.value}, as a role holding the key-use policy (${targetKeyUsePolicyName},`,
-        `${targetKeyUsePolicyName}-2, ...): the first of target.keyUserRoleNames, or --role, assumed with your`,
-        "credentials (session drs-cross-account-kms-drill). An identity without the policy is refused unless",
-        "--any-identity. It follows the job (progress on stderr), reports each server (launched; failed, with the",
-        "job's own message; timed out), terminates the recovery instances (unless --keep; also after a failure, a",
-        "timeout or Ctrl-C), and for a server that did not launch reads the refused KMS calls on its key in the",
-        "staging account's CloudTrail, naming the setting or key policy statement that would allow each.",
+        "With --start: StartRecovery with isDrill true (never a recovery), sent once, the job tagged",
+        `${drillTag.key}=${drillTag.value} and with this run's ${runTagKey}, as a role holding the key-use policy`,
+        `(${targetKeyUsePolicyName}, ${targetKeyUsePolicyName}-2, ...): the first of target.keyUserRoleNames, or --role,`,
+        "assumed with your credentials (session drs-cross-account-kms-drill). An identity without the policy is",
+        "refused unless --any-identity. If StartRecovery's answer is lost, the job is looked for by the run tag",
+        "(DescribeJobs), never started twice. It follows the job (progress on stderr), reports each server",
+        "(launched; failed, with the job's own message; timed out), reads which key each recovered instance's",
+        "volumes use (a key of the target, or a warning: the staging key, another account's, unencrypted),",
+        "terminates the recovery instances (unless --keep; also after a failure, a timeout or Ctrl-C), and for a",
+        "server that did not launch reads the refused KMS calls on its key in the CloudTrail of the target and",
+        "of the staging account (a refused cross-account call is logged only in the caller's account), naming",
+        "the setting or key policy statement that would allow each; AWS's own sessions (EC2's infrastructure",
+        "session) are named as such. It reads both trails again until --trail-wait minutes (default",
+        `${defaultTrailWaitMinutes}) after the job ended: CloudTrail delivers in about 5 minutes on average, without a guarantee,`,
+        '"no KMS refusal found" is said only then; before, "none found yet" (exit 3) with the command that',
+        "re-runs only the diagnosis. A drill that launched says which key.targetAccess it proved.",
         "",
         "Examples, one per flag:",
         "  npm run -s drill -- -s target                       # the plan",
@@ -1725,6 +1522,9 @@ export function drillHelp(): string {
         "  npm run -s drill -- -s target --diagnose --job drsjob-1234567890abcdef0",
         "  npm run -s drill -- -s target --diagnose --job drsjob-1234567890abcdef0 \\",
         "      --staging-role arn:aws:iam::444455556666:role/DrsReadOnly",
+        "  npm run -s drill -- -s target --start --trail-wait 30  # wait longer for CloudTrail",
+        "  npm run -s drill -- -s target --start --time-limit 240",
+        "  npm run -s drill -- --print-policy drill-identity   # the policy the drill's role needs",
         "  npm run -s drill -- -s target --start --json        # one JSON document on stdout",
         "",
         "No key-user roles (keyUserRoleNames empty; identityCenter permission sets): sign in with the permission",
@@ -1732,22 +1532,14 @@ export function drillHelp(): string {
         "(AWSReservedSSO_...) holds the key-use policies the permission set references. --current-credentials",
         "does the same in any stack.",
         "",
-        "Permissions:",
-        "  target account, with target.roleArn or your credentials:",
-        `    ${permissions.target.join(", ")}`,
-        `  your credentials: ${permissions.assume.join(", ")} on the key-user role (its trust policy must allow you)`,
-        "  the drill identity (the key-user role), in the target account:",
-        `    ${permissions.identity.join(", ")},`,
-        "    and what StartRecovery and TerminateRecoveryInstances need through DRS (EC2 launch templates,",
-        "    instances, volumes, snapshots): AWS's managed policy AWSElasticDisasterRecoveryConsoleFullAccess_v2",
-        "    is what recovery operators usually hold. sts:GetCallerIdentity needs no permission.",
-        "  each staging account (stagingAccounts[].roleArn, --staging-role, or your credentials):",
-        `    ${permissions.staging.join(", ")}`,
+        ...permissionsHelp("drill"),
         "",
         "In the exit codes, 1 also covers a server interrupted by Ctrl-C, drill instances a failed clean-up left",
         "running, and a --diagnose that finds refused KMS calls or servers that did not launch; 2 also covers a",
         "plan whose --start would be refused (an identity without the key-use policy, a server not on its key, no",
-        "server), a job --cleanup may not touch (not this command's drill), and a refused StartRecovery.",
+        "server), a job --cleanup may not touch (not this command's drill), and a refused StartRecovery; 3 a plan",
+        "with a server whose key could not be checked, a drill whose recovered volumes could not be read, and a",
+        "--diagnose whose CloudTrail reads are not complete yet (none found yet, or a trail that could not be read).",
     ].join("\n");
 }
 
@@ -1768,6 +1560,8 @@ export interface DrillCommandOptions extends AwsCommandOptions {
     target?: string;
     /** --prices, read by the command line. */
     prices?: PriceTable;
+    /** --trail-wait, in minutes. */
+    trailWait?: string;
 }
 
 /** The flags as the mode they ask for; a contradiction is a CannotDrill (exit 2). */
@@ -1794,6 +1588,12 @@ export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
     const timeoutMinutes = o.timeout === undefined ? undefined : Number(o.timeout);
     if (timeoutMinutes !== undefined && !(timeoutMinutes > 0 && timeoutMinutes <= 24 * 60))
         throw new CannotDrill(`--timeout ${o.timeout}: give the minutes to follow the job, more than 0 and at most 1440.`);
+    only("--trail-wait", o.trailWait, mode === "drill" || mode === "diagnose", "--start or --diagnose");
+    const trailWaitMinutes = o.trailWait === undefined ? undefined : Number(o.trailWait);
+    if (trailWaitMinutes !== undefined && !(trailWaitMinutes >= 0 && trailWaitMinutes <= 24 * 60))
+        throw new CannotDrill(
+            `--trail-wait ${o.trailWait}: give the minutes after the job's end to wait for CloudTrail's delivery, 0 to 1440.`,
+        );
     const base = [
         "npm run -s drill --",
         `-s ${o.stack}`,
@@ -1817,6 +1617,7 @@ export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
         json: o.json,
         command: base.filter(Boolean).join(" "),
         ...(o.prices ? { prices: o.prices } : {}),
+        ...(trailWaitMinutes !== undefined ? { trailWaitMinutes } : {}),
     };
 }
 
@@ -1872,30 +1673,39 @@ function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInpu
 export async function drillCommand(options: DrillCommandOptions, deps: AwsCommandDeps & Partial<DrillDeps>): Promise<number> {
     const drillOptions = drillOptionsOf(options);
     const stagingRoles = stagingRolesOf(options.stagingRoles);
-    const factory = (roleArns: Map<string, string | undefined>, command: string): AwsAccess => {
+    const factory = (roleArns: Map<string, string | undefined>, command: string, clientOptions: ClientOptions): AwsAccess => {
         const merged = new Map(roleArns);
         for (const [account, arn] of stagingRoles) merged.set(account, arn);
-        return deps.access ? deps.access(merged, command) : new AssumedRoleAccess(merged, command);
+        return deps.access ? deps.access(merged, command, clientOptions) : new AssumedRoleAccess(merged, command, undefined, clientOptions);
     };
+    // Long enough for the follow, CloudTrail's delivery wait and the rest; the clean-up runs whatever the limit.
+    const timeLimitMinutes =
+        options.timeLimitMinutes ??
+        (drillOptions.timeoutMinutes ?? defaultTimeoutMinutes) + (drillOptions.trailWaitMinutes ?? defaultTrailWaitMinutes) + 60;
     let input: DrillInput | undefined;
-    const { io, access } = await openStack("drill", options, { ...deps, access: factory }, (stack, keys) => {
-        if (stack.settings.deploy === "staging") {
-            throw new CannotDrill(
-                `stack ${options.stack} deploys the staging side only: run drill on the target stack (or a deploy: all stack), whose config names the key-user roles. ` +
-                    "Give roles for the staging accounts with --staging-role.",
-            );
-        }
-        input = drillInputFor({ settings: stack.settings, outputs: stack.outputs, keys, stack: options.stack }, options.target);
-        const target = input.settings.target.accountId;
-        for (const account of stagingRoles.keys()) {
-            if (account === target)
-                throw new CannotDrill(`--staging-role for ${account}: that is the target account (its role is target.roleArn).`);
-            if (!keys.some((k) => k.accountId === account))
+    const { io, access, deadline, clock } = await openStack(
+        "drill",
+        { ...options, timeLimitMinutes },
+        { ...deps, access: factory },
+        (stack, keys) => {
+            if (stack.settings.deploy === "staging") {
                 throw new CannotDrill(
-                    `--staging-role for ${account}: not a staging account of the stack (${[...new Set(keys.map((k) => k.accountId))].join(", ")}).`,
+                    `stack ${options.stack} deploys the staging side only: run drill on the target stack (or a deploy: all stack), whose config names the key-user roles. ` +
+                        "Give roles for the staging accounts with --staging-role.",
                 );
-        }
-    });
+            }
+            input = drillInputFor({ settings: stack.settings, outputs: stack.outputs, keys, stack: options.stack }, options.target);
+            const target = input.settings.target.accountId;
+            for (const account of stagingRoles.keys()) {
+                if (account === target)
+                    throw new CannotDrill(`--staging-role for ${account}: that is the target account (its role is target.roleArn).`);
+                if (!keys.some((k) => k.accountId === account))
+                    throw new CannotDrill(
+                        `--staging-role for ${account}: not a staging account of the stack (${[...new Set(keys.map((k) => k.accountId))].join(", ")}).`,
+                    );
+            }
+        },
+    );
     if (!isDrillAccess(access))
         throw new Error("drill needs CloudTrail and the drill identity's sessions: the AWS access given has neither.");
     const started: string[] = [];
@@ -1920,7 +1730,10 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
     try {
         const report = await drill(input!, access, drillOptions, {
             io,
-            clock: deps.clock,
+            clock,
+            deadline,
+            trailPollMs: deps.trailPollMs,
+            runId: deps.runId,
             signal: deps.signal ?? controller?.signal,
             pollMs: deps.pollMs,
             progressDelayMs: deps.progressDelayMs,

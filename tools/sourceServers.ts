@@ -1,6 +1,7 @@
-// DRS source servers as the verify and align-servers commands read them: every page (throttled
-// calls are retried by the SDK), and each server's own replication configuration (the template is only the
-// default for servers added later: docs/aws-requirements.md, "Per-server replication settings").
+// DRS source servers as the verify and align-servers commands read them: every page, bounded
+// (throttled calls are retried by the SDK), and each server's own replication configuration (the
+// template is only the default for servers added later: docs/aws-requirements.md, "Per-server
+// replication settings").
 import {
     DescribeSourceServersCommand,
     DescribeSourceServersRequestFilters,
@@ -8,6 +9,7 @@ import {
     GetReplicationConfigurationCommand,
     SourceServer,
 } from "@aws-sdk/client-drs";
+import { allPages } from "./awsFaults";
 
 /**
  * The data replication states DRS documents as normal: continuous replication, the initial
@@ -16,29 +18,18 @@ import {
  */
 export const healthyReplicationStates: readonly string[] = ["CONTINUOUS", "INITIAL_SYNC", "RESCAN"];
 
-/** Every item of a paginated DRS call: `page` fetches one page from its token. */
-export async function allPages<T>(page: (nextToken: string | undefined) => Promise<{ items?: T[]; nextToken?: string }>): Promise<T[]> {
-    const items: T[] = [];
-    let nextToken: string | undefined;
-    do {
-        const answer = await page(nextToken);
-        items.push(...(answer.items ?? []));
-        nextToken = answer.nextToken;
-    } while (nextToken);
-    return items;
-}
-
-/** Every source server DescribeSourceServers returns for the filters, over all pages. */
+/** Every source server DescribeSourceServers returns for the filters, over all pages (bounded). */
 export function listSourceServers(drs: DrsClient, filters: DescribeSourceServersRequestFilters = {}): Promise<SourceServer[]> {
-    return allPages((nextToken) => drs.send(new DescribeSourceServersCommand({ filters, nextToken })));
+    return allPages("drs:DescribeSourceServers", (nextToken) => drs.send(new DescribeSourceServersCommand({ filters, nextToken })));
 }
 
 /**
  * The servers that replicate into this account's own staging area: in a staging account, every
- * server except those extended into it from another account.
+ * server except those extended into it from another account, whether the extension worked
+ * (EXTENDED) or not (EXTENSION_ERROR): either way the server replicates in the other account.
  */
 export function replicatingHere(servers: SourceServer[]): SourceServer[] {
-    return servers.filter((s) => s.stagingArea?.status !== "EXTENDED");
+    return servers.filter((s) => s.stagingArea?.status !== "EXTENDED" && s.stagingArea?.status !== "EXTENSION_ERROR");
 }
 
 /** A source server's identity and EBS encryption, from its own replication configuration. */

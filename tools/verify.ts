@@ -1,7 +1,8 @@
 // Read-only checks, against real AWS, that a deployed cross-account setup works, each mapped to
 // the guide's troubleshooting symptoms. Never changes anything.
 import { DescribeReplicationConfigurationTemplatesCommand, DrsClient, SourceServer } from "@aws-sdk/client-drs";
-import { GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import { GetEbsDefaultKmsKeyIdCommand, GetEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
+import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KeyMetadata } from "@aws-sdk/client-kms";
 import { Settings, StagingKeyExport } from "../config";
 import {
@@ -12,11 +13,16 @@ import {
     drsServiceLinkedRoleName,
     drsStagingRoleName,
     keyPolicySize,
+    parseKeyArn,
     partitionOf,
 } from "../components/policies";
-import { AwsAccess, UnreachableAccount } from "./awsAccess";
+import { AwsAccess } from "./awsAccess";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
+import { MalformedAnswer, Unchecked, UncheckedKind, allPages, uncheckedOf } from "./awsFaults";
+import { attachedRolePolicies } from "./iamReads";
+import { Clock, Deadline, TimeLimitReached, noDeadline, realClock } from "./clock";
 import { delayedProgress } from "./io";
+import { permissionsHelp } from "./permissions";
 import { PriceTable, drsPriceIn, hoursPerMonth, money, pricesFor } from "./pricing";
 import { nearLimit, quotas } from "./quotas";
 import { UsageError } from "./stackFiles";
@@ -32,8 +38,11 @@ import {
     replicatingHere,
 } from "./sourceServers";
 
-/** INFO: a figure, not a judgement (the monthly cost). */
-export type Status = "PASS" | "FAIL" | "WARN" | "INFO";
+/**
+ * PASS, FAIL or WARN: the check ran. UNCHECKED: it could not run (why is in `unchecked`), which
+ * is never a pass. INFO: a figure, not a judgement (the monthly cost).
+ */
+export type Status = "PASS" | "FAIL" | "WARN" | "UNCHECKED" | "INFO";
 
 export interface CheckResult {
     check: string;
@@ -47,6 +56,8 @@ export interface CheckResult {
      * `--json`; the message shows counts and the first few only.
      */
     details?: Record<string, unknown>[];
+    /** For UNCHECKED: why it could not run (and, for a refused call, the permission it needs). */
+    unchecked?: Unchecked;
 }
 
 type CheckScope =
@@ -93,14 +104,24 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
     },
     { id: "target-drs-initialised", scope: "target Region", what: "DRS answers in the target account: it is initialised in that Region" },
     {
+        id: "target-ebs-encryption",
+        scope: "target Region",
+        what: "EBS encryption by default is on in the target, with a key of the target's own (not a staging account's)",
+    },
+    {
         id: "extended-source-servers",
         scope: "staging key",
-        what: "source servers extended from the staging account into the target, against its 300-server capacity",
+        what: `source servers extended from the staging account into the target, against its ${quotas.replicatingServers.value}-server capacity`,
     },
     {
         id: "extended-server-replication",
         scope: "staging key",
         what: "no extended server has an extension error, and each replicates in a healthy state",
+    },
+    {
+        id: "extended-server-drills",
+        scope: "staging key",
+        what: "each extended server's last drill or recovery launched, within --max-drill-age days (default 90): else it is unproven",
     },
     {
         id: "target-capacity",
@@ -144,7 +165,8 @@ export function verifyHelp(): string {
         "  - otherwise from files: --outputs (`pulumi stack output --json`, a file or - for stdin) and the",
         "    stack file (Pulumi.<stack>.yaml, or --config-file) under Pulumi.yaml's project config.",
         "",
-        "Checks (PASS, FAIL or WARN, each with its fix), once per staging account:",
+        "Checks (PASS, FAIL or WARN, each with its fix; UNCHECKED when a check could not run, with why), once per",
+        "staging account:",
         ...group("staging account"),
         "Once per staging account and Region:",
         ...group("staging account and Region"),
@@ -166,21 +188,21 @@ export function verifyHelp(): string {
         `Data replication states treated as healthy: ${healthyReplicationStates.join(", ")}. Every other state`,
         "(for example STALLED, DISCONNECTED, PAUSED, STOPPED, BACKLOG) is reported, as is an extension error.",
         "",
-        "A FAIL names the guide's troubleshooting symptom it explains. A check whose AWS calls are denied, or",
-        "whose account cannot be reached, prints WARN (Not verified) instead of failing. Throttled calls are",
-        "retried by the AWS SDK (adaptive retry mode). Progress goes to stderr.",
+        "A FAIL names the guide's troubleshooting symptom it explains. A check that could not run is UNCHECKED,",
+        "never passed, with why: its account could not be reached, a call was refused (and the permission it",
+        "needs), AWS kept failing, an answer was not what AWS sends, no answer came in time (--request-timeout),",
+        "or the --time-limit (default 30 minutes) came first. Throttled calls are retried by the AWS SDK",
+        "(adaptive retry mode); every listing is bounded. Progress goes to stderr.",
+        "",
+        "Proof: an extended server whose last drill or recovery in the target failed, or that was never",
+        `drilled, is unproven (WARN, naming the drill command); one drilled more than ${defaultMaxDrillAgeDays} days ago (--max-drill-age) too.`,
         "",
         "Multi-Region keys: a replica shares its primary's rotation (key-rotation on a replica reports the primary's,",
         "which only the primary can change). A missing replica leaves its Region's template and target policy naming",
         "a key that does not exist; a primary Region changed in AWS (UpdatePrimaryRegion) leaves the stack managing",
         "a replica as its primary.",
         "",
-        "Read-only permissions verify needs:",
-        "  in each staging account: kms:DescribeKey, kms:GetKeyPolicy, kms:GetKeyRotationStatus, iam:GetRole,",
-        "    drs:DescribeReplicationConfigurationTemplates, drs:DescribeSourceServers, drs:GetReplicationConfiguration",
-        "  in the target account: kms:DescribeKey, kms:Decrypt (expected to be denied: the check passes when it is),",
-        "    drs:DescribeReplicationConfigurationTemplates, drs:DescribeSourceServers, iam:ListAttachedRolePolicies",
-        "  and, for the credentials you run with, sts:AssumeRole on each configured roleArn.",
+        ...permissionsHelp("verify"),
         "",
         "--json prints the results as one JSON array on stdout (check, scope, status, message, fix, and per",
         "server the full list in details); the text form shows counts and the first few servers only.",
@@ -200,7 +222,11 @@ export interface VerifyInput {
     outputsFile?: string;
     /** The price table for monthly-cost (--prices); default the list prices. */
     prices?: PriceTable;
+    /** A server drilled or recovered longer ago than this is unproven again (--max-drill-age). */
+    maxDrillAgeDays?: number;
 }
+
+export const defaultMaxDrillAgeDays = 90;
 
 /** Thrown when verify cannot start (no keys in the outputs): exit code 2. */
 export class CannotVerify extends UsageError {}
@@ -218,6 +244,10 @@ export function stagingKeysOf(outputs: Record<string, unknown>): StagingKeyExpor
 export interface VerifyOptions {
     /** Called with what is being checked (account and Region) as verify moves on. */
     progress?: (line: string) => void;
+    /** The time limit (--time-limit): checks not begun by then are not checked. */
+    deadline?: Deadline;
+    /** What "now" is for the age of the last drill (the tests' fake clock). */
+    clock?: Clock;
 }
 
 export async function verify(input: VerifyInput, aws: AwsAccess, options: VerifyOptions = {}): Promise<CheckResult[]> {
@@ -237,8 +267,13 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
     const outputsFlag = input.outputsFile ? ` --outputs ${input.outputsFile === "-" ? "<outputs file>" : input.outputsFile}` : "";
     const alignCommand = `npm run -s align-servers -- --stack ${input.stack ?? "<stack>"}${outputsFlag}`;
     const results: CheckResult[] = [];
+    const deadline = options.deadline ?? noDeadline();
+    const now = (options.clock ?? realClock).now();
+    const maxDrillAge = input.maxDrillAgeDays ?? defaultMaxDrillAgeDays;
+    const drillCommand = `npm run -s drill -- -s ${input.stack ?? "<target stack>"}`;
     const run = async (check: string, scope: string, account: string, body: () => Promise<Outcome>) => {
-        results.push({ check, scope, ...(await guarded(account, body)) });
+        const outcome = deadline.reached() ? notChecked(new TimeLimitReached(deadline.minutes), account) : await guarded(account, body);
+        results.push({ check, scope, ...outcome });
     };
     // What the checks read that the capacity and cost checks count: servers replicating per staging
     // key, servers extended per key, each key policy's bytes.
@@ -268,9 +303,12 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
         );
     };
     const targetRegionChecks = (target: string, region: string) =>
-        once(`target DRS ${target}/${region}`, () =>
-            run("target-drs-initialised", `${target}/${region}`, target, () => drsInitialised(aws, target, region, symptoms.recovery)),
-        );
+        once(`target DRS ${target}/${region}`, async () => {
+            await run("target-drs-initialised", `${target}/${region}`, target, () =>
+                drsInitialised(aws, target, region, symptoms.recovery),
+            );
+            await run("target-ebs-encryption", `${target}/${region}`, target, () => targetEbsEncryption(aws, target, region, keys));
+        });
 
     // A multi-Region key's parts share account and key ID (mrk-...); each lives in its own Region.
     const family = (key: StagingKeyExport, part: "primary" | "replica") =>
@@ -320,6 +358,9 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
                 return extendedCapacity(key, listed);
             });
             await run("extended-server-replication", here, target, async () => extendedReplication(key, target, await extendedServers()));
+            await run("extended-server-drills", here, target, async () =>
+                extendedDrills(key, await extendedServers(), now, maxDrillAge, drillCommand),
+            );
         }
     }
     // Configured places the outputs have no key for yet.
@@ -361,7 +402,7 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
 /** The key policy's size against KMS's limit (docs/aws-requirements.md, Limits). */
 function keyPolicySizeOutcome(bytes: number | undefined): Outcome {
     const limit = quotas.keyPolicyBytes.value;
-    if (bytes === undefined) return { status: "WARN", message: "Not verified: the key policy could not be read (see key-policy)." };
+    if (bytes === undefined) return dependsOn("key-policy", "the key policy could not be read");
     const share = `${bytes.toLocaleString("en-US")} of ${limit.toLocaleString("en-US")} bytes (${Math.round((bytes / limit) * 100)}%)`;
     if (bytes >= limit * nearLimit)
         return {
@@ -376,11 +417,7 @@ function keyPolicySizeOutcome(bytes: number | undefined): Outcome {
 function replicatingCapacity(key: StagingKeyExport, count: number | undefined): Outcome {
     const limit = quotas.replicatingServers.value;
     const where = `${key.accountId}/${key.region}`;
-    if (count === undefined)
-        return {
-            status: "WARN",
-            message: `Not verified: the servers replicating in ${where} could not be listed (see source-server-encryption).`,
-        };
+    if (count === undefined) return dependsOn("source-server-encryption", `the servers replicating in ${where} could not be listed`);
     const usage = `${count} of ${limit} replicating servers in ${where}`;
     if (count >= limit * nearLimit)
         return {
@@ -394,11 +431,7 @@ function replicatingCapacity(key: StagingKeyExport, count: number | undefined): 
 /** The servers extended into one target Region from the stack's staging accounts, against the source-server quota. */
 function targetCapacity(target: string, region: string, keys: StagingKeyExport[], counts: Map<string, number>): Outcome {
     const known = keys.filter((k) => counts.has(k.keyArn));
-    if (known.length === 0)
-        return {
-            status: "WARN",
-            message: `Not verified: the extended servers in ${target}/${region} could not be listed (see extended-source-servers).`,
-        };
+    if (known.length === 0) return dependsOn("extended-source-servers", `the extended servers in ${target}/${region} could not be listed`);
     const extended = known.reduce((t, k) => t + counts.get(k.keyArn)!, 0);
     const accounts = unique(known.filter((k) => counts.get(k.keyArn)! > 0).map((k) => k.accountId));
     const q = quotas.sourceServers;
@@ -416,13 +449,8 @@ function targetCapacity(target: string, region: string, keys: StagingKeyExport[]
 async function managedPoliciesPerRole(aws: AwsAccess, target: string, region: string, role: string, max: number): Promise<Outcome> {
     const iam = await aws.iam(target, region);
     let count = 0;
-    let marker: string | undefined;
     try {
-        do {
-            const page = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role, Marker: marker }));
-            count += page?.AttachedPolicies?.length ?? 0;
-            marker = page?.IsTruncated ? page.Marker : undefined;
-        } while (marker);
+        count = (await attachedRolePolicies(iam, role)).length;
     } catch (err) {
         if ((err as Error).name !== "NoSuchEntityException" && (err as Error).name !== "NoSuchEntity") throw err;
         return {
@@ -469,35 +497,46 @@ function unique(items: string[]): string[] {
 
 type Outcome = Omit<CheckResult, "check" | "scope">;
 
-/** Turns what stops a check (no credentials, no permission to read) into a WARN that says so. */
+/** Runs a check; what stops it (an unreachable account, a refused call, a failing service, ...) makes it UNCHECKED, never passed. */
 async function guarded(account: string, body: () => Promise<Outcome>): Promise<Outcome> {
     try {
         return await body();
     } catch (err) {
-        if (err instanceof UnreachableAccount) {
-            return {
-                status: "WARN",
-                message: `Not verified: ${err.message}.`,
-                fix: err.fix,
-            };
-        }
-        const name = (err as { name?: string }).name ?? "Error";
-        if (name === "UninitializedAccountException") {
-            return {
-                status: "WARN",
-                message: `Not verified: DRS is not initialised in ${account} in this Region (UninitializedAccountException).`,
-                fix: "See the staging-drs-initialised or target-drs-initialised check for this account and Region.",
-            };
-        }
-        if (name === "AccessDeniedException" || name === "AccessDenied") {
-            return {
-                status: "WARN",
-                message: `Not verified: the credentials for ${account} may not read this (${(err as Error).message}).`,
-                fix: "Run verify with a role that can read KMS, IAM and DRS.",
-            };
-        }
-        return { status: "WARN", message: `Not verified: ${name}: ${(err as Error).message}` };
+        return notChecked(err, account);
     }
+}
+
+/** What to do about each reason a check could not run. */
+const uncheckedFixes: Record<UncheckedKind, string> = {
+    unreachable: "Set roleArn for this account in the stack config, or run with its credentials.",
+    refused:
+        "Run verify with credentials that may read KMS, IAM, DRS and EC2 there: `npm run -s verify -- --print-policy` prints the policy.",
+    "service-error": "AWS kept failing after the SDK's retries: run verify again later (AWS Health Dashboard for the Region).",
+    malformed: "An answer was not what AWS sends (a proxy or endpoint in between?): run verify again, and report it if it stays.",
+    timeout: "No answer in time: check the network, proxy or VPC endpoint, or raise --request-timeout.",
+    "time-limit": "Run verify again with a longer --time-limit, or on fewer keys (--outputs of one staging stack).",
+    "not-initialised": "See the staging-drs-initialised or target-drs-initialised check for this account and Region.",
+    changing: "Run verify again in a few minutes.",
+    depends: "See the check named, which could not run either.",
+};
+
+/** An UNCHECKED outcome for what stopped a check; an error that is none of the known kinds is a bug and is thrown. */
+function notChecked(err: unknown, account: string): Outcome {
+    const unchecked = uncheckedOf(err, account);
+    if (!unchecked) throw err;
+    const fix =
+        unchecked.kind === "unreachable" && (err as { fix?: string }).fix ? (err as { fix: string }).fix : uncheckedFixes[unchecked.kind];
+    return { status: "UNCHECKED", message: `Not checked: ${unchecked.why}.`, fix, unchecked };
+}
+
+/** A check that needs what another check read, which could not be read. */
+function dependsOn(check: string, why: string): Outcome {
+    return {
+        status: "UNCHECKED",
+        message: `Not checked: ${why} (see ${check}).`,
+        fix: uncheckedFixes.depends,
+        unchecked: { kind: "depends", why },
+    };
 }
 
 /** How the messages name a key: multi-Region parts say which part they are. */
@@ -532,7 +571,13 @@ async function keyState(key: StagingKeyExport, described: Promise<KeyMetadata | 
         }
         // Transient: a replica being created, or a primary Region being changed.
         if (m?.KeyState === "Creating" || m?.KeyState === "Updating") {
-            return { status: "WARN", message: `${label} is ${m.KeyState}, for a moment: run verify again in a few minutes.` };
+            const why = `${label} is ${m.KeyState}, for a moment`;
+            return {
+                status: "UNCHECKED",
+                message: `Not checked: ${why}.`,
+                fix: uncheckedFixes.changing,
+                unchecked: { kind: "changing", why },
+            };
         }
         return {
             status: "FAIL",
@@ -581,16 +626,24 @@ async function keyPolicy(
     const kms = await aws.kms(key.accountId, key.region);
     const iam = await aws.iam(key.accountId, key.region);
     // Each target's staging role as the key policy names it: its ARN, and its unique ID in the policy Id.
-    const [first, ...additionalTargets] = await Promise.all(
-        targets.map(async (target) => {
-            const { Role } = await iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) }));
-            return {
-                targetAccountId: target,
-                stagingRoleArn: key.stagingRoleArns?.[target] ?? key.stagingRoleArn,
-                stagingRoleUniqueId: Role?.RoleId,
-            };
-        }),
-    );
+    let roles;
+    try {
+        roles = await Promise.all(
+            targets.map(async (target) => {
+                const { Role } = await iam.send(new GetRoleCommand({ RoleName: drsStagingRoleName(target) }));
+                return {
+                    targetAccountId: target,
+                    stagingRoleArn: key.stagingRoleArns?.[target] ?? key.stagingRoleArn,
+                    stagingRoleUniqueId: Role?.RoleId,
+                };
+            }),
+        );
+    } catch (err) {
+        // The policy names the role by its unique ID: without the role there is nothing to compare with.
+        if (!/^NoSuchEntity(Exception)?$/.test((err as Error).name ?? "")) throw err;
+        return dependsOn("staging-role", `a staging role of ${key.accountId} does not exist, and the key policy names it by its unique ID`);
+    }
+    const [first, ...additionalTargets] = roles;
     const expected = buildKeyPolicy({ ...first, stagingAccountId: key.accountId, region: key.region, targetAccess, additionalTargets });
     const { Policy } = await kms.send(new GetKeyPolicyCommand({ KeyId: key.keyId, PolicyName: "default" }));
     const actual = JSON.parse(Policy ?? "{}");
@@ -621,11 +674,7 @@ async function multiRegionReplicas(
         m = await described;
     } catch (err) {
         if ((err as Error).name !== "NotFoundException") throw err;
-        return {
-            status: "WARN",
-            message: `Not verified: the primary key ${primary.keyArn} does not exist.`,
-            fix: "See the key-state check for this key.",
-        };
+        return dependsOn("key-state", `the primary key ${primary.keyArn} does not exist`);
     }
     const config = m?.MultiRegionConfiguration;
     if (!m?.MultiRegion || !config) {
@@ -639,7 +688,12 @@ async function multiRegionReplicas(
     if (config.MultiRegionKeyType !== "PRIMARY") {
         // While the primary Region changes, DescribeKey may show both keys as replicas.
         if (m.KeyState === "Updating")
-            return { status: "WARN", message: `Not verified: the primary Region of ${primary.keyArn} is being changed (Updating).` };
+            return {
+                status: "UNCHECKED",
+                message: `Not checked: the primary Region of ${primary.keyArn} is being changed (Updating).`,
+                fix: uncheckedFixes.changing,
+                unchecked: { kind: "changing", why: `the primary Region of ${primary.keyArn} is being changed (Updating)` },
+            };
         const now = config.PrimaryKey;
         return {
             status: "FAIL",
@@ -709,8 +763,8 @@ async function stagingRole(aws: AwsAccess, key: StagingKeyExport, target: string
 async function replicationTemplate(aws: AwsAccess, key: StagingKeyExport): Promise<Outcome> {
     const drs = await aws.drs(key.accountId, key.region);
     const ids = key.replicationTemplateId ? [key.replicationTemplateId] : undefined;
-    const { items = [] } = await drs.send(
-        new DescribeReplicationConfigurationTemplatesCommand({ replicationConfigurationTemplateIDs: ids }),
+    const items = await allPages("drs:DescribeReplicationConfigurationTemplates", (nextToken) =>
+        drs.send(new DescribeReplicationConfigurationTemplatesCommand({ replicationConfigurationTemplateIDs: ids, nextToken })),
     );
     const mismatched = items.filter((t) => t.ebsEncryption !== "CUSTOM" || t.ebsEncryptionKeyArn !== key.keyArn);
     if (items.length > 0 && mismatched.length === 0)
@@ -835,8 +889,17 @@ async function sourceServerEncryption(
             fix: "Install the AWS Replication Agent on the source servers: new servers take the replication template's settings.",
         };
     }
-    const off = encryptions.filter((e) => !isOnKey(e, key.keyArn));
-    if (off.length === 0) {
+    // Unencrypted servers need no key to be recovered in the target (docs/aws-requirements.md, "Unencrypted servers").
+    const unencrypted = encryptions.filter((e) => e.ebsEncryption === "NONE");
+    const off = encryptions.filter((e) => !isOnKey(e, key.keyArn) && e.ebsEncryption !== "NONE");
+    const unencryptedNote =
+        unencrypted.length > 0
+            ? ` ${unencrypted.length} of ${total} replicate${unencrypted.length === 1 ? "s" : ""} unencrypted (ebsEncryption NONE): recoverable in the target without a key, ` +
+              `but their staging disks and points in time are not encrypted: ${firstFew(unencrypted.map(serverLabel))}.`
+            : "";
+    const encryptFix = `To encrypt them with this key: \`${alignCommand} --include-unencrypted\` (a full sync may follow).`;
+    const details = [...off, ...unencrypted].map((e) => ({ ...e, encryption: describeEncryption(e) }));
+    if (off.length === 0 && unencrypted.length === 0) {
         return {
             status: "PASS",
             message:
@@ -845,9 +908,9 @@ async function sourceServerEncryption(
                     : `All ${total} servers replicating in ${where} use ebsEncryption CUSTOM with this key.`,
         };
     }
+    if (off.length === 0) return { status: "WARN", message: unencryptedNote.trim(), fix: encryptFix, details };
     const kinds: [string, (e: ServerEncryption) => boolean][] = [
         ["DEFAULT (aws/ebs)", (e) => e.ebsEncryption === "DEFAULT"],
-        ["NONE", (e) => e.ebsEncryption === "NONE"],
         ["on another key", (e) => e.ebsEncryption === "CUSTOM"],
         ["with unknown encryption", (e) => !["DEFAULT", "NONE", "CUSTOM"].includes(e.ebsEncryption ?? "")],
     ];
@@ -856,11 +919,12 @@ async function sourceServerEncryption(
         status: "FAIL",
         message:
             `${off.length} of ${total} server${total === 1 ? "" : "s"} replicating in ${where} ${off.length === 1 ? "is" : "are"} not on this key: ` +
-            `${counts.map(([n, label]) => `${n} ${label}`).join(", ")}: ${firstFew(off.map(serverLabel))}.`,
+            `${counts.map(([n, label]) => `${n} ${label}`).join(", ")}: ${firstFew(off.map(serverLabel))}.${unencryptedNote}`,
         fix:
             `Move them onto ${key.keyArn}: \`${alignCommand}\` lists the changes, and with --apply makes them. ` +
-            `Changing a server's EBS encryption may need a full sync, and points in time taken before stay under the old key; ${symptoms.recovery}.`,
-        details: off.map((e) => ({ ...e, encryption: describeEncryption(e) })),
+            `Changing a server's EBS encryption may need a full sync, and points in time taken before stay under the old key; ${symptoms.recovery}.` +
+            (unencrypted.length > 0 ? ` ${encryptFix}` : ""),
+        details,
     };
 }
 
@@ -898,11 +962,10 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
     return results;
 }
 
-export const capacityPerStagingAccount = 300;
-
 function extendedCapacity(key: StagingKeyExport, servers: SourceServer[]): Outcome {
     const count = servers.length;
-    const usage = `${count} of ${capacityPerStagingAccount}`;
+    const capacity = quotas.replicatingServers.value;
+    const usage = `${count} of ${capacity}`;
     if (count === 0) {
         return {
             status: "WARN",
@@ -910,7 +973,7 @@ function extendedCapacity(key: StagingKeyExport, servers: SourceServer[]): Outco
             fix: "In the target's DRS console, extend the staging account's source servers.",
         };
     }
-    if (count >= capacityPerStagingAccount * 0.9) {
+    if (count >= capacity * nearLimit) {
         return {
             status: "WARN",
             message: `${usage} replicating servers of ${key.accountId} are extended: near the per-account limit.`,
@@ -973,6 +1036,94 @@ function extendedReplication(key: StagingKeyExport, target: string, servers: Sou
     };
 }
 
+/**
+ * What proves a server recoverable in the target: its last launch there, a drill or a recovery
+ * (lifeCycle.lastLaunch), launched, and recent enough. Never launched, or a last launch that
+ * failed, is unproven (docs/aws-requirements.md, "Proof of recovery").
+ */
+function extendedDrills(key: StagingKeyExport, servers: SourceServer[], now: number, maxAgeDays: number, drillCommand: string): Outcome {
+    const from = `${key.accountId} in ${key.region}`;
+    if (servers.length === 0) return { status: "PASS", message: `No server is extended from ${from}: nothing to check.` };
+    const day = 24 * 60 * 60_000;
+    const rows = servers.map((s) => {
+        const last = s.lifeCycle?.lastLaunch;
+        const at = Date.parse(last?.initiated?.apiCallDateTime ?? "");
+        return {
+            ...serverIdentity(s),
+            lastLaunchType: last?.initiated?.type,
+            lastLaunchStatus: last?.status,
+            lastLaunchAt: last?.initiated?.apiCallDateTime,
+            lastLaunchJobID: last?.initiated?.jobID,
+            ageDays: Number.isNaN(at) ? undefined : Math.floor((now - at) / day),
+        };
+    });
+    const never = rows.filter((r) => !r.lastLaunchType || r.ageDays === undefined);
+    const failed = rows.filter((r) => !never.includes(r) && r.lastLaunchStatus === "FAILED");
+    const old = rows.filter((r) => !never.includes(r) && !failed.includes(r) && r.ageDays! > maxAgeDays);
+    if (never.length + failed.length + old.length === 0)
+        return {
+            status: "PASS",
+            message: `All ${servers.length} servers extended from ${from} were drilled or recovered within ${maxAgeDays} days, their last launch not failed.`,
+        };
+    const parts = [
+        never.length > 0 ? `${never.length} never drilled or recovered (${firstFew(never.map(serverLabel), 3)})` : "",
+        failed.length > 0
+            ? `${failed.length} whose last ${failed.length === 1 ? "launch" : "launches"} failed (${firstFew(
+                  failed.map((r) => `${serverLabel(r)}: ${r.lastLaunchType} ${r.lastLaunchAt}`),
+                  3,
+              )})`
+            : "",
+        old.length > 0
+            ? `${old.length} last drilled or recovered more than ${maxAgeDays} days ago (${firstFew(
+                  old.map((r) => `${serverLabel(r)}: ${r.ageDays} days`),
+                  3,
+              )})`
+            : "",
+    ].filter(Boolean);
+    const unproven = never.length + failed.length;
+    return {
+        status: "WARN",
+        message: `${unproven > 0 ? "Unproven: " : ""}${parts.join("; ")}, of the ${servers.length === 1 ? "1 server" : `${servers.length} servers`} extended from ${from}.`,
+        fix:
+            `Drill them in the target: \`${drillCommand} --server <id> --start\` (or --count <n> per staging entry); ` +
+            `only a drill proves the chain of keys and roles (--max-drill-age sets the age, default ${defaultMaxDrillAgeDays} days).`,
+        details: [...never, ...failed, ...old],
+    };
+}
+
+/**
+ * EBS encryption by default in the target, and its key: volumes EC2 creates there (outside DRS's own
+ * settings, which decide the recovered volumes' key) use it, so it should be a key of the target's own.
+ */
+async function targetEbsEncryption(aws: AwsAccess, target: string, region: string, keys: StagingKeyExport[]): Promise<Outcome> {
+    const ec2 = await aws.ec2(target, region);
+    const { EbsEncryptionByDefault: on } = await ec2.send(new GetEbsEncryptionByDefaultCommand({}));
+    if (typeof on !== "boolean") throw new MalformedAnswer("ec2:GetEbsEncryptionByDefault", "no EbsEncryptionByDefault");
+    const where = `${target}/${region}`;
+    const cli = (command: string) => `aws ec2 ${command} --region ${region}`;
+    if (!on)
+        return {
+            status: "WARN",
+            message: `EBS encryption by default is off in ${where}: volumes created there outside DRS's settings (a restored or re-encrypted recovered volume) are unencrypted unless asked.`,
+            fix: `In the target: ${cli("enable-ebs-encryption-by-default")}, and ${cli("modify-ebs-default-kms-key-id --kms-key-id <a key of the target>")}.`,
+        };
+    const { KmsKeyId: keyId } = await ec2.send(new GetEbsDefaultKmsKeyIdCommand({}));
+    const owner = keyId ? parseKeyArn(keyId)?.accountId : undefined;
+    const staging = keys.find((k) => k.keyArn === keyId);
+    if (staging || (owner && owner !== target))
+        return {
+            status: "WARN",
+            message:
+                `EBS encryption by default is on in ${where}, with ${keyId}, a key of ${staging ? `the staging account ${staging.accountId}` : `account ${owner}`}: ` +
+                "every volume created there by default depends on that account's key, which may be lost with it in a disaster.",
+            fix: `Make a key of the target the default: ${cli("modify-ebs-default-kms-key-id --kms-key-id <a key of the target>")}.`,
+        };
+    return {
+        status: "PASS",
+        message: `EBS encryption by default is on in ${where}, with ${keyId && /alias\/aws\/ebs$/.test(keyId) ? "the target's AWS managed key aws/ebs" : `the target's key ${keyId ?? "(AWS managed aws/ebs)"}`}.`,
+    };
+}
+
 function stateOf(server: SourceServer): string {
     return server.dataReplicationInfo?.dataReplicationState ?? "UNKNOWN";
 }
@@ -1025,11 +1176,26 @@ function canonical(value: unknown): string {
 
 export function formatResults(results: CheckResult[]): string {
     const lines = results.flatMap((r) => [
-        `${r.status.padEnd(4)}  ${r.scope.padEnd(24)}  ${r.check.padEnd(28)}  ${r.message}`,
-        ...(r.fix ? [`      fix: ${r.fix}`] : []),
+        `${r.status.padEnd(9)}  ${r.scope.padEnd(24)}  ${r.check.padEnd(28)}  ${r.message}`,
+        ...(r.fix ? [`           fix: ${r.fix}`] : []),
     ]);
     const count = (s: Status) => results.filter((r) => r.status === s).length;
-    return [...lines, "", `${count("PASS")} passed, ${count("FAIL")} failed, ${count("WARN")} warnings.`].join("\n");
+    return [
+        ...lines,
+        "",
+        `${count("PASS")} passed, ${count("FAIL")} failed, ${count("WARN")} warnings, ${count("UNCHECKED")} not checked.`,
+    ].join("\n");
+}
+
+/**
+ * Exit code of a run: 1 when a check failed; else 3 when a check could not run; else 0 (warnings
+ * included). 2 when no check could run at all.
+ */
+export function exitCodeOf(results: CheckResult[]): 0 | 1 | 2 | 3 {
+    const judged = results.filter((r) => r.status !== "INFO");
+    if (judged.length > 0 && judged.every((r) => r.status === "UNCHECKED")) return 2;
+    if (judged.some((r) => r.status === "FAIL")) return 1;
+    return judged.some((r) => r.status === "UNCHECKED") ? 3 : 0;
 }
 
 /**
@@ -1037,24 +1203,35 @@ export function formatResults(results: CheckResult[]): string {
  * CLI, or the files given), checks the credentials once, runs every check with progress on
  * stderr, and prints the results. Exit code 0 no check failed, 1 a check failed, 2 could not run.
  */
-export async function verifyCommand(options: AwsCommandOptions & { prices?: PriceTable }, deps: AwsCommandDeps): Promise<number> {
-    const { stack, io, access } = await openStack("verify", options, deps);
+export async function verifyCommand(
+    options: AwsCommandOptions & { prices?: PriceTable; maxDrillAgeDays?: number },
+    deps: AwsCommandDeps,
+): Promise<number> {
+    const { stack, io, access, deadline, clock } = await openStack("verify", options, deps);
     const prices = options.prices;
     const progress = delayedProgress(io, deps.progressDelayMs ?? 1000);
     let results: CheckResult[];
     try {
         results = await verify(
-            { settings: stack.settings, outputs: stack.outputs, stack: options.stack, outputsFile: options.outputsFile, prices },
+            {
+                settings: stack.settings,
+                outputs: stack.outputs,
+                stack: options.stack,
+                outputsFile: options.outputsFile,
+                prices,
+                maxDrillAgeDays: options.maxDrillAgeDays,
+            },
             access,
-            { progress: progress.update },
+            { progress: progress.update, deadline, clock },
         );
     } finally {
         progress.done();
     }
     io.out(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatResults(results)}\n`);
-    if (results.filter((r) => r.status !== "INFO").every((r) => r.status === "WARN" && r.message.startsWith("Not verified"))) {
-        io.err("error: no check could run: see the first result for why.\n");
-        return 2;
-    }
-    return results.some((r) => r.status === "FAIL") ? 1 : 0;
+    const code = exitCodeOf(results);
+    if (code === 2) io.err("error: no check could run: see the first result for why.\n");
+    const unchecked = results.filter((r) => r.status === "UNCHECKED").length;
+    if (code === 3)
+        io.err(`warning: ${unchecked} check${unchecked === 1 ? "" : "s"} could not run (UNCHECKED, with why): not a pass. Exit code 3.\n`);
+    return code;
 }
