@@ -750,7 +750,9 @@ export async function alignServersCommand(
     options: AwsCommandOptions & { apply: boolean; servers?: string[]; includeUnencrypted?: boolean; batch?: number },
     deps: AwsCommandDeps & { signal?: AbortSignal; pollMs?: number },
 ): Promise<number> {
-    const { stack, keys, io, access, deadline, clock } = await openStack("align-servers", options, deps);
+    // Resyncs take hours: with --batch the default limit is a day.
+    const timeLimitMinutes = options.timeLimitMinutes ?? (options.batch ? 24 * 60 : undefined);
+    const { stack, keys, io, access, deadline, clock } = await openStack("align-servers", { ...options, timeLimitMinutes }, deps);
     const targets = Array.isArray(stack.outputs.targetAccountIds)
         ? (stack.outputs.targetAccountIds as string[])
         : [String(stack.outputs.targetAccountId ?? stack.settings.target.accountId)];

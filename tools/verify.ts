@@ -1201,7 +1201,7 @@ export function exitCodeOf(results: CheckResult[]): 0 | 1 | 2 | 3 {
 /**
  * The command as the CLI runs it: reads the stack (its own outputs and config through the Pulumi
  * CLI, or the files given), checks the credentials once, runs every check with progress on
- * stderr, and prints the results. Exit code 0 no check failed, 1 a check failed, 2 could not run.
+ * stderr, and prints the results. Exit code: exitCodeOf (0, 1, 3), or 2 when no check could run.
  */
 export async function verifyCommand(
     options: AwsCommandOptions & { prices?: PriceTable; maxDrillAgeDays?: number },

@@ -1,0 +1,100 @@
+// The sample outputs the docs show, produced by the tests' mocked accounts: tests/docSamples.spec.ts
+// fails when a doc's block differs, and `npm run docs` writes them (tools/docs.ts). A block sits
+// between `<!-- generated: <name> ... -->` and `<!-- end generated -->`.
+import { LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { DescribeJobLogItemsCommand } from "@aws-sdk/client-drs";
+import * as fs from "fs";
+import * as path from "path";
+import { permissionsMarkdown } from "../../tools/permissions";
+import { run as align, stagingAccount } from "./alignWorld";
+import { db, fakeClock, job, jobAnswers, launched, logItem, noise, refused, runDrill, session, started, web, world } from "./drillWorld";
+
+const root = path.join(__dirname, "..", "..");
+
+export interface Sample {
+    /** The doc file, from the repository root. */
+    file: string;
+    name: string;
+    produce(): Promise<string>;
+}
+
+/** A drill that failed for a target role refused on the staging key: found in the target's trail only. */
+async function drillDiagnosis(): Promise<string> {
+    const w = world();
+    jobAnswers(
+        w,
+        job("COMPLETED", [launched(web, "i-0drill00000000001"), { id: db, launch: "FAILED" }], {
+            endDateTime: new Date(started + 8 * 60_000).toISOString(),
+        }),
+    );
+    w.m.drillDrs.on(DescribeJobLogItemsCommand).resolves({
+        items: [logItem("LAUNCH_START", db), logItem("LAUNCH_FAILED", db, "Client.InternalError: Client error on launch")],
+    });
+    // AWS logs a refused cross-account call only in the caller's account: the target's.
+    w.m.targetTrail
+        .on(LookupEventsCommand)
+        .resolves({ Events: [...noise, refused("CreateGrant", session), refused("CreateGrant", session)] });
+    w.m.trail.on(LookupEventsCommand).resolves({ Events: noise });
+    const clock = fakeClock();
+    clock.advance(10 * 60_000);
+    const { out } = await runDrill(w, { mode: "drill", count: 2 }, { clock });
+    return out.slice(out.indexOf("Drill job ")).trimEnd();
+}
+
+/** --diagnose three minutes after the job ended: CloudTrail may still deliver. */
+async function noneYet(): Promise<string> {
+    const w = world();
+    jobAnswers(w, job("COMPLETED", [{ id: db, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
+    const clock = fakeClock();
+    clock.advance(8 * 60_000);
+    const { out } = await runDrill(w, { mode: "diagnose", jobs: ["drsjob-0123456789abcdef0"] }, { clock });
+    return out.slice(out.indexOf("KMS refusals on ")).split("\n")[0];
+}
+
+/** align-servers on the mocked staging account: its stdout, without the trailing newline. */
+async function alignSample(apply: boolean): Promise<string> {
+    const { access } = stagingAccount();
+    const { out } = await align(access, apply ? { apply: true, includeUnencrypted: true } : {});
+    return out.trimEnd();
+}
+
+export const samples: Sample[] = [
+    { file: "docs/align-servers.md", name: "align-dry-run", produce: () => alignSample(false) },
+    { file: "docs/align-servers.md", name: "align-apply", produce: () => alignSample(true) },
+    { file: "docs/drill.md", name: "drill-diagnosis", produce: drillDiagnosis },
+    { file: "docs/drill.md", name: "drill-none-yet", produce: noneYet },
+    { file: "docs/permissions.md", name: "permissions", produce: async () => permissionsMarkdown() },
+];
+
+const blockOf = (name: string) => new RegExp(`(<!-- generated: ${name}\\b[^>]*-->\\n)([\\s\\S]*?)(<!-- end generated -->)`);
+/** A sample in a code block, or as Markdown itself (the permissions table). */
+const body = (sample: Sample, text: string) => (sample.file.endsWith("permissions.md") ? `${text}\n` : `\`\`\`\n${text}\n\`\`\`\n`);
+
+/** The block of `sample` in its doc as it stands, or undefined when the doc has no such block. */
+export function current(sample: Sample): string | undefined {
+    return blockOf(sample.name).exec(fs.readFileSync(path.join(root, sample.file), "utf8"))?.[2];
+}
+
+export async function expected(sample: Sample): Promise<string> {
+    return body(sample, await sample.produce());
+}
+
+/** Writes each sample into its doc's block; returns the docs changed. */
+export async function writeSamples(): Promise<string[]> {
+    const changed = new Set<string>();
+    for (const sample of samples) {
+        const file = path.join(root, sample.file);
+        const text = fs.readFileSync(file, "utf8");
+        if (!blockOf(sample.name).test(text)) throw new Error(`${sample.file} has no block "<!-- generated: ${sample.name} -->"`);
+        const next = text.replace(
+            blockOf(sample.name),
+            (_, open: string, _old: string, close: string) => `${open}${body(sample, "\0")}${close}`,
+        );
+        const filled = next.replace(body(sample, "\0"), await expected(sample));
+        if (filled !== text) {
+            fs.writeFileSync(file, filled);
+            changed.add(sample.file);
+        }
+    }
+    return [...changed];
+}
