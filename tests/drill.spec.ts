@@ -727,6 +727,34 @@ describe("drill", () => {
         });
     });
 
+    describe("paginated calls that never end", () => {
+        it("cloudtrail:LookupEvents: a token that comes back makes that trail not read, naming the call", async () => {
+            const w = world();
+            jobAnswers(w, job("COMPLETED", [{ id: web, launch: "FAILED" }], { endDateTime: new Date(started + 5 * 60_000).toISOString() }));
+            w.m.trail.on(LookupEventsCommand).resolves({ Events: [], NextToken: "again" });
+            const clock = fakeClock();
+            clock.advance(60 * 60_000);
+            const { report, code } = await runDrill(w, { mode: "diagnose", jobs: [jobId] }, { clock });
+            const staged = report.diagnosis[0].trails.find((t) => t.side === "staging")!;
+            expect(staged.error).to.equal(
+                "MalformedAnswer: cloudtrail:LookupEvents answered the same NextToken twice: that is not an answer AWS sends",
+            );
+            expect([report.diagnosis[0].status, code]).to.deep.equal(["not-checked", 3]);
+        });
+
+        it("drs:DescribeJobs: looking for a lost start's job stops, and says nothing was sent again", async () => {
+            const w = world();
+            w.m.drillDrs.on(StartRecoveryCommand).rejects(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+            w.m.drillDrs.on(DescribeJobsCommand).resolves({ items: [], nextToken: "again" });
+            const { report, code } = await runDrill(w, { mode: "drill" });
+            expect(code).to.equal(2);
+            expect(report.jobs[0].error).to.match(
+                /and DescribeJobs could not be read to look for its job \(MalformedAnswer: drs:DescribeJobs answered the same page token twice .*\)\. It was not sent again/,
+            );
+            expect(calls(w.m.drillDrs, StartRecoveryCommand)).to.have.length(1);
+        });
+    });
+
     describe("the time limit", () => {
         it("the plan stops at it: what was not planned is not checked, and --start would be refused, and is (exit 2)", async () => {
             const w = world();

@@ -1,6 +1,14 @@
 // The live commands under faults, below any one command: what a failed call means (awsFaults),
 // bounded pages, the clients' timeouts, and writes that the SDK never sends twice.
-import { DescribeSourceServersCommand, DrsClient, StartRecoveryCommand } from "@aws-sdk/client-drs";
+import {
+    DescribeRecoveryInstancesCommand,
+    DescribeReplicationConfigurationTemplatesCommand,
+    DescribeSourceServersCommand,
+    DrsClient,
+    StartRecoveryCommand,
+} from "@aws-sdk/client-drs";
+import { DescribeVolumesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { IAMClient, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
@@ -11,7 +19,11 @@ import { Readable } from "stream";
 import { AssumedRoleAccess, ThrottledOnlyRetry, UnreachableAccount, clientOptions, maxAttempts } from "../tools/awsAccess";
 import { MalformedAnswer, allPages, answerLost, maxPages, uncheckedOf } from "../tools/awsFaults";
 import { Deadline, TimeLimitReached } from "../tools/clock";
+import { parseConfig } from "../config";
+import { attachedRolePolicies } from "../tools/iamReads";
+import { readRecoveredVolumes } from "../tools/recoveredVolumes";
 import { listSourceServers } from "../tools/sourceServers";
+import { verify } from "../tools/verify";
 
 const staging = "444455556666";
 const region = "us-east-1";
@@ -237,5 +249,68 @@ describe("the clients: timeouts, and writes the SDK never sends twice", () => {
         const reader = await access.drs(staging, region);
         await reader.send(new DescribeSourceServersCommand({}));
         expect(sent.length).to.equal(2);
+    });
+});
+
+describe("a test per paginated call: a token that never ends stops, naming the call", () => {
+    const endless = { nextToken: "again", NextToken: "again", Marker: "again", IsTruncated: true };
+
+    it("iam:ListAttachedRolePolicies (verify's managed-policies-per-role, drill's identity check)", async () => {
+        const iam = new IAMClient({ region });
+        mockClient(iam)
+            .on(ListAttachedRolePoliciesCommand)
+            .resolves({ AttachedPolicies: [], ...endless });
+        let error: Error | undefined;
+        try {
+            await attachedRolePolicies(iam, "DrsRecoveryOperator");
+        } catch (err) {
+            error = err as Error;
+        }
+        expect((error as MalformedAnswer).call).to.equal("iam:ListAttachedRolePolicies");
+    });
+
+    it("drs:DescribeRecoveryInstances and ec2:DescribeVolumes (the drill's recovered volumes): not checked, as malformed", async () => {
+        const servers = [{ sourceServerID: "s-1", region, recoveryInstanceID: "i-0drill00000000001" }];
+        const drs = new DrsClient({ region });
+        const ec2 = new EC2Client({ region });
+        const drsMock = mockClient(drs)
+            .on(DescribeRecoveryInstancesCommand)
+            .resolves({ items: [], ...endless });
+        const ec2Mock = mockClient(ec2);
+        const [first] = await readRecoveredVolumes({ drs, ec2 }, servers, "111122223333", []);
+        expect([first.unchecked?.kind, first.unchecked?.why]).to.deep.equal([
+            "malformed",
+            "drs:DescribeRecoveryInstances answered the same page token twice (after 2 pages): that is not an answer AWS sends",
+        ]);
+        drsMock
+            .on(DescribeRecoveryInstancesCommand)
+            .resolves({ items: [{ recoveryInstanceID: "i-0drill00000000001", ec2InstanceID: "i-0drill00000000001" }] });
+        ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [], ...endless });
+        const [second] = await readRecoveredVolumes({ drs, ec2 }, servers, "111122223333", []);
+        expect(second.unchecked?.why).to.match(/^ec2:DescribeVolumes answered the same page token twice/);
+    });
+
+    it("drs:DescribeReplicationConfigurationTemplates (verify's replication-template): not checked", async () => {
+        const drs = new DrsClient({ region });
+        mockClient(drs)
+            .on(DescribeReplicationConfigurationTemplatesCommand)
+            .resolves({ items: [], ...endless });
+        const key = {
+            accountId: staging,
+            region,
+            keyId: "k",
+            keyArn: `arn:aws:kms:${region}:${staging}:key/k`,
+            aliasName: "alias/x",
+            stagingRoleArn: "r",
+        };
+        const unreachable = () => Promise.reject(new UnreachableAccount(staging, "only DRS here"));
+        const settings = parseConfig({ target: { accountId: "111122223333" }, stagingAccounts: [{ accountId: staging, region }] }).settings;
+        const results = await verify(
+            { settings, outputs: { targetAccountId: "111122223333", stagingKeys: [key] } },
+            { kms: unreachable, iam: unreachable, ec2: unreachable, drsWriter: unreachable, drs: async () => drs },
+        );
+        const template = results.find((r) => r.check === "replication-template")!;
+        expect([template.status, template.unchecked?.kind]).to.deep.equal(["UNCHECKED", "malformed"]);
+        expect(template.message).to.include("drs:DescribeReplicationConfigurationTemplates answered the same page token twice");
     });
 });
