@@ -25,7 +25,7 @@ import { targetKeyUsePolicyName } from "../components/defaults";
 import { TargetAccess, parseRoleArn, partitionOf } from "../components/policies";
 import { AssumedRoleAccess, AwsAccess, ClientOptions, DrillAccess, IdentitySession, UnreachableAccount, isDrillAccess } from "./awsAccess";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "./awsCommand";
-import { allPages, answerLost, failure, isAccessDenied, uncheckedOf } from "./awsFaults";
+import { MalformedAnswer, allPages, answerLost, failure, isAccessDenied, uncheckedOf } from "./awsFaults";
 import { Clock, Deadline, noDeadline, realClock } from "./clock";
 import { attachedRolePolicies } from "./iamReads";
 import { Io, delayedProgress } from "./io";
@@ -810,7 +810,7 @@ class DrillRun {
         try {
             const answer = await session.drsWriter.send(new StartRecoveryCommand(drillRequest(ids, this.input.stack, this.runId)));
             if (answer?.job?.jobID) return { job: answer.job, session };
-            throw Object.assign(new Error("StartRecovery answered without a job"), { name: "MalformedAnswer" });
+            throw new MalformedAnswer("drs:StartRecovery", "no job");
         } catch (err) {
             if (!answerLost(err)) {
                 job.error = `StartRecovery was refused: ${failure(err)}`;
