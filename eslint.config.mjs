@@ -17,7 +17,7 @@ export default tseslint.config(
     },
     {
         // The SDK's mock interfaces and the parsed policies the tests read are untyped property bags.
-        files: ["tests/**/*.ts", "tools/mockRuntime.ts"],
+        files: ["tests/**/*.ts", "plan/mockRuntime.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off" },
     },
 );

@@ -438,7 +438,7 @@ export const settingsSchema = {
     ),
     stagingStacks: list("Staging stacks a target stack reads key ARNs from", stackName, [], "must be a list of non-empty strings."),
     pricing: group(
-        "Prices over the list prices of tools/pricing.ts, for the plan, verify and drill (docs/cost-and-quotas.md)",
+        "Prices over the list prices of plan/pricing.ts, for the plan, verify and drill (docs/cost-and-quotas.md)",
         {
             origin: setting("Whose prices these are", description, OPTIONAL),
             kms: group(

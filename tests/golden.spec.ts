@@ -4,8 +4,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { CliDeps, run } from "../tools/cli";
-import { runProgram, stackFileConfig } from "./mocks";
+import { CliDeps, run } from "../cli";
+import { runProgram, stackFileConfig } from "./support/mocks";
 import { stagingAccount } from "./support/alignWorld";
 import { fakeClock, job, jobAnswers, launched, world } from "./support/drillWorld";
 import { healthyAws, outputs as verifyOutputs } from "./support/verifyWorld";

@@ -12,9 +12,9 @@ import { DescribeSnapshotsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { StagingKeyExport } from "../../config";
-import { AlignOptions, alignServers } from "../../tools/alignServers";
-import { AwsAccess } from "../../tools/awsAccess";
-import { Clock } from "../../tools/clock";
+import { AlignOptions, alignServers } from "../../ops/align-servers";
+import { AwsAccess } from "../../ops/aws/access";
+import { Clock } from "../../ops/clock";
 
 export const staging = "444455556666";
 export const target = "111122223333";

@@ -1,11 +1,11 @@
 // The sample outputs the docs show, produced by the tests' mocked accounts: tests/docSamples.spec.ts
-// fails when a doc's block differs, and `npm run docs` writes them (tools/docs.ts). A block sits
+// fails when a doc's block differs, and `npm run docs` writes them (scripts/docs.ts). A block sits
 // between `<!-- generated: <name> ... -->` and `<!-- end generated -->`.
 import { LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { DescribeJobLogItemsCommand } from "@aws-sdk/client-drs";
 import * as fs from "fs";
 import * as path from "path";
-import { permissionsMarkdown } from "../../tools/permissions";
+import { permissionsMarkdown } from "../../ops/permissions";
 import { run as align, stagingAccount } from "./alignWorld";
 import { db, fakeClock, job, jobAnswers, launched, logItem, noise, refused, runDrill, session, started, web, world } from "./drillWorld";
 

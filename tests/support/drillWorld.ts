@@ -21,9 +21,9 @@ import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { StagingKeyExport, parseConfig } from "../../config";
-import { DrillAccess, IdentitySession, UnreachableAccount } from "../../tools/awsAccess";
-import { Clock } from "../../tools/clock";
-import { DrillOptions, DrillReport, drill, drillTag } from "../../tools/drill";
+import { DrillAccess, IdentitySession, UnreachableAccount } from "../../ops/aws/access";
+import { Clock } from "../../ops/clock";
+import { DrillOptions, DrillReport, drill, drillTag } from "../../ops/drill";
 
 export const target = "111122223333";
 export const staging = "444455556666";
@@ -345,7 +345,7 @@ export async function runDrill(
     extra: {
         settings?: ReturnType<typeof settingsWith>;
         clock?: ReturnType<typeof fakeClock>;
-        deadline?: import("../../tools/clock").Deadline;
+        deadline?: import("../../ops/clock").Deadline;
         signal?: AbortSignal;
         outputs?: Record<string, unknown>;
     } = {},

@@ -20,8 +20,8 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { parseConfig } from "../../config";
 import { buildKeyPolicy, buildStagingRoleTrustPolicy } from "../../components/policies";
-import { AwsAccess } from "../../tools/awsAccess";
-import { CheckResult } from "../../tools/verify";
+import { AwsAccess } from "../../ops/aws/access";
+import { CheckResult } from "../../ops/verify";
 
 export const staging = "444455556666";
 export const target = "111122223333";

@@ -1,0 +1,97 @@
+// What verify and align-servers do before their first check: read the deployed stack, keep its
+// secrets out of what they print, find the keys, and check once that the AWS credentials work.
+import type { StagingKeyExport } from "../../config";
+import { AssumedRoleAccess, AwsAccess, ClientOptions, NoAwsAccess, clientOptions, defaultTimeouts } from "./access";
+import { Clock, Deadline, realClock } from "../clock";
+import { DeployedStack, StackWorkspace, readDeployedStack } from "./deployedStack";
+import { Io, redacting } from "../io";
+import { UsageError } from "../../config/files";
+import { stagingKeysOf } from "../verify";
+
+export interface AwsCommandOptions {
+    stack: string;
+    /** `pulumi stack output --json` as a file or - (stdin); none: read from the stack with the Pulumi CLI. */
+    outputsFile?: string;
+    configFile?: string;
+    json: boolean;
+    /** --time-limit: the whole command, in minutes (default per command: defaultTimeLimits). */
+    timeLimitMinutes?: number;
+    /** --connect-timeout and --request-timeout, in seconds, for every AWS client. */
+    connectTimeoutSeconds?: number;
+    requestTimeoutSeconds?: number;
+}
+
+/** Minutes each command may run before what it has not done yet is given up (--time-limit). */
+export const defaultTimeLimits: Record<string, number> = { verify: 30, "align-servers": 60, drill: 180 };
+
+export interface AwsCommandDeps {
+    io: Io;
+    /** The Pulumi CLI's workspace, when the CLI is installed. */
+    workspace?: StackWorkspace;
+    /** AWS clients per account (default: AssumedRoleAccess with the stack's roles and these client options). */
+    access?: (roleArns: Map<string, string | undefined>, command: string, options: ClientOptions) => AwsAccess;
+    /** Time, for the time limit and the commands' waits (the tests' fake clock). */
+    clock?: Clock;
+    /** Progress shows once the command has run this long. */
+    progressDelayMs?: number;
+    /** The project folder (Pulumi.yaml); default the repository root. */
+    projectDir?: string;
+}
+
+export interface OpenedStack {
+    stack: DeployedStack;
+    keys: StagingKeyExport[];
+    /** The command's streams, with the stack's secrets hidden. */
+    io: Io;
+    access: AwsAccess;
+    /** The command's time limit, counted from here. */
+    deadline: Deadline;
+    clock: Clock;
+}
+
+/**
+ * Reads the stack and checks the credentials once. `checkFlags` judges the command's own flags
+ * against the stack first, so a wrong flag is refused before any AWS call.
+ */
+export async function openStack(
+    command: string,
+    options: AwsCommandOptions,
+    deps: AwsCommandDeps,
+    checkFlags?: (stack: DeployedStack, keys: StagingKeyExport[]) => void,
+): Promise<OpenedStack> {
+    const stack = await readDeployedStack({
+        stack: options.stack,
+        outputsFile: options.outputsFile,
+        configFile: options.configFile,
+        projectDir: deps.projectDir,
+        workspace: deps.workspace,
+        command,
+    });
+    const io = redacting(deps.io, stack.secrets);
+    for (const warning of stack.warnings) io.err(`warning: ${warning}\n`);
+    const keys = stagingKeysOf(stack.outputs);
+    checkFlags?.(stack, keys);
+    const clientOpts = clientOptions({
+        connectSeconds: options.connectTimeoutSeconds ?? defaultTimeouts.connectSeconds,
+        requestSeconds: options.requestTimeoutSeconds ?? defaultTimeouts.requestSeconds,
+    });
+    const access =
+        deps.access?.(stack.roleArns, command, clientOpts) ?? new AssumedRoleAccess(stack.roleArns, command, undefined, clientOpts);
+    const clock = deps.clock ?? realClock;
+    const deadline = new Deadline(clock, options.timeLimitMinutes ?? defaultTimeLimits[command] ?? 60);
+    if (access instanceof AssumedRoleAccess) {
+        const { settings } = stack;
+        const regions = [
+            ...keys.map((k) => k.region),
+            ...settings.stagingAccounts.map((e) => e.region),
+            ...(settings.target.regions ?? []),
+        ];
+        try {
+            await access.check(regions);
+        } catch (err) {
+            if (err instanceof NoAwsAccess) throw new UsageError(err.message);
+            throw err;
+        }
+    }
+    return { stack, keys, io, access, deadline, clock };
+}
