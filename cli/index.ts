@@ -13,7 +13,7 @@ import * as path from "path";
 import type { AwsAccess, ClientOptions } from "../ops/aws/access";
 import type { StackWorkspace } from "../ops/aws/deployedStack";
 import type { Io } from "../ops/io";
-import { UsageError } from "../config/files";
+import { UsageError } from "../config/errors";
 
 /** What the tests replace: the streams, the Pulumi CLI's workspace, AWS, how soon progress shows. */
 export interface CliDeps {
@@ -327,7 +327,7 @@ async function runCommand(name: string, options: Record<string, unknown>, io: Io
                 return mismatches(checks).length > 0 ? 1 : 0;
             }
             const { formatEstimate, formatPlanText } = await import("../plan/text");
-            const { planDocument } = await import("../plan/synth");
+            const { planDocument } = await import("../plan/document");
             text =
                 format === "json"
                     ? `${JSON.stringify(planDocument(result, estimate), null, 2)}\n`
@@ -454,7 +454,7 @@ async function readPrices(file: string | undefined): Promise<import("../plan/pri
 }
 
 /** --prices and --servers for the plan's cost and capacity; they say nothing to a picture. */
-async function estimateOptions(options: Record<string, unknown>, format: string): Promise<import("../plan/synth").EstimateOptions> {
+async function estimateOptions(options: Record<string, unknown>, format: string): Promise<import("../plan/document").EstimateOptions> {
     const given = ["prices", "servers"].filter((o) => options[o] !== undefined).map((o) => `--${o}`);
     if (format === "mermaid" && given.length > 0)
         throw new UsageError(`${given.join(" and ")} go with --format json or text, not mermaid.`);

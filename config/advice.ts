@@ -1,7 +1,6 @@
 // Warnings: settings that read well but may surprise, said once each in `pulumi preview`.
-import { RawConfig } from ".";
 import { Findings } from "./rules";
-import { Settings } from "./schema";
+import { RawConfig, Settings } from "./schema";
 
 /**
  * The first Pulumi CLI that imports a resource and updates what differs in one deployment:

@@ -6,23 +6,8 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-
-/**
- * The config module's secretPlaceholder, loaded when first needed: the config module loads the
- * Pulumi SDK, which --help and a broken file do not need.
- */
-function secretPlaceholder(): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require(".") as typeof import(".")).secretPlaceholder;
-}
-
-/** A mistake of the user's (a file, a flag): one line on stderr, exit code 2, no stack trace. */
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
+import { UsageError } from "./errors";
+import { secretPlaceholder } from "./settings";
 
 /**
  * YAML as the Pulumi CLI reads it (Go's yaml.v3): a date such as 2024-01-01 stays the text written,
@@ -198,7 +183,7 @@ export function hideSecrets(config: Record<string, unknown>): { config: Record<s
     const walk = (value: unknown, where: string): unknown => {
         if (isSecure(value)) {
             secretKeys.push(where);
-            return secretPlaceholder();
+            return secretPlaceholder;
         }
         if (Array.isArray(value)) return value.map((v, i) => walk(v, `${where}[${i}]`));
         if (value !== null && typeof value === "object")
@@ -235,7 +220,7 @@ export function readStackConfigFiles(project: ProjectFile, stack: string, config
         : [];
     if (secretKeys.length > 0)
         warnings.push(
-            `${secretKeys.join(", ")} ${secretKeys.length === 1 ? "is a secret" : "are secrets"}: read as "${secretPlaceholder()}" (the files hold them encrypted), so the checks do not judge ${secretKeys.length === 1 ? "it" : "them"}.`,
+            `${secretKeys.join(", ")} ${secretKeys.length === 1 ? "is a secret" : "are secrets"}: read as "${secretPlaceholder}" (the files hold them encrypted), so the checks do not judge ${secretKeys.length === 1 ? "it" : "them"}.`,
         );
     return { config, secretKeys, warnings };
 }

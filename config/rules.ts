@@ -17,7 +17,9 @@ import {
     planTargetKeyUsePolicies,
     targetAccountTag,
 } from "../components/policies";
-import { Settings, StagingEntry, TargetSettings, secretPlaceholder, shown } from "./schema";
+import { Settings, StagingEntry, TargetSettings } from "./schema";
+import { secretPlaceholder } from "./settings";
+import { shown } from "./text";
 
 /** What reads well of the settings: a setting with a problem of its own is missing (an item of a list is undefined). */
 export type ReadSettings = DeepPartial<Settings>;

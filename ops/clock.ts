@@ -1,5 +1,6 @@
 // Wall time and waiting for the live commands, replaceable by the tests' fake clock; and the
 // overall time limit each command runs under (--time-limit).
+import { TimeLimitReached } from "./aws/faults";
 
 export interface Clock {
     now(): number;
@@ -30,14 +31,6 @@ export function pacer(clock: Clock, intervalMs: number): (signal?: AbortSignal) 
         if (wait > 0) await clock.sleep(wait, signal);
         last = clock.now();
     };
-}
-
-/** The command ran past its --time-limit: what it had not done yet is not checked. */
-export class TimeLimitReached extends Error {
-    constructor(readonly minutes: number) {
-        super(`the command's time limit of ${minutes} minutes (--time-limit) was reached`);
-        this.name = "TimeLimitReached";
-    }
 }
 
 /** A command's overall time limit, counted from its start on `clock`. */

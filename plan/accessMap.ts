@@ -23,7 +23,7 @@ import {
     parseRoleArn,
 } from "../components/policies";
 import { KeyKind, keysOf, plansOf } from "./pricing";
-import type { PlannedResource, SynthResult } from "./synth";
+import { type PlannedResource, type SynthResult } from "./plan";
 
 /** One thing a principal may do: actions, through which service, and under which further conditions. */
 interface Grant {

@@ -13,10 +13,10 @@ import {
     awsPrincipals,
     kmsKeyTypes,
 } from "../components/policies";
-import type { StagingKeyExport } from "../config";
 import { Request, Via, accessModel, otherKeyOf, requestContext } from "./accessModel";
 import { decide } from "./simulate";
-import { Plan, SynthResult } from "./synth";
+import { type StagingKeyExport } from "../program/contract";
+import { Plan, SynthResult } from "./plan";
 
 export interface AccessCheck {
     /** account/Region of the key. */

@@ -3,7 +3,7 @@
 // make from it. `--prices <file.json>` replaces any figure, checked as the `pricing` setting is.
 import { kmsKeyTypes, parseKeyArn, partitionOf } from "../components/policies";
 import { type Settings, readPricing } from "../config";
-import type { PlannedResource, SynthResult } from "./synth";
+import { type PlannedResource, type SynthResult } from "./plan";
 
 /** A page a figure comes from, and when it was read. */
 export interface PriceSource {

@@ -14,7 +14,7 @@ import {
     providerAccountId,
 } from "../components/policies";
 import { KeyKind, ServerCount, keysOf, plansOf } from "./pricing";
-import type { SynthResult } from "./synth";
+import { type SynthResult } from "./plan";
 
 export interface Quota {
     /** The figure; undefined when no source for it could be found. */

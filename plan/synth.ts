@@ -5,62 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { RecordingMocks, Registration, runProgram } from "./mockRuntime";
-import { CostEstimate, PriceTable, ServerCount, estimateCost, listPrices } from "./pricing";
-import { Capacity, capacityOf } from "./quotas";
-import { UsageError, readProjectFile, readStackConfigFiles, readStackFile } from "../config/files";
-
-export interface PlannedResource {
-    urn: string;
-    type: string;
-    name: string;
-    /** URN of the provider the resource was created with. */
-    provider?: string;
-    /** URN of the component the resource belongs to (absent for the stack's own resources). */
-    parent?: string;
-    /** The values the program passed (policy documents exactly as given). */
-    inputs: Record<string, unknown>;
-    /** What the mocked provider answered. */
-    state: Record<string, unknown>;
-}
-
-export interface Plan {
-    project: string;
-    stack: string;
-    /** Config keys whose values are secrets (`secure:`): the plan ran with a placeholder for each. */
-    secretConfigKeys: string[];
-    resources: PlannedResource[];
-    outputs: Record<string, unknown>;
-}
-
-export interface SynthResult {
-    plan: Plan;
-    warnings: string[];
-    /** Plans of the stacks this one references, by the referenced name. */
-    references: Record<string, SynthResult>;
-    /** The config the program ran with (full keys; secrets as their placeholder), for the quotas it sets. */
-    config?: Record<string, unknown>;
-}
-
-/** `synth --format json`: the plan, then what it costs a month and how much of each quota it uses (with the stacks it reads). */
-export interface PlanDocument extends Plan {
-    cost: CostEstimate;
-    capacity: Capacity;
-}
-
-export interface EstimateOptions {
-    /** The price table (--prices); default the list prices of plan/pricing.ts. */
-    prices?: PriceTable;
-    /** --servers: DRS's own charge and the staging capacity they need. */
-    servers?: ServerCount;
-}
-
-export function planDocument(result: SynthResult, options: EstimateOptions = {}): PlanDocument {
-    return {
-        ...result.plan,
-        cost: estimateCost(result, options.prices ?? listPrices, options.servers),
-        capacity: capacityOf(result, options.servers),
-    };
-}
+import { Plan, SynthResult } from "./plan";
+import { readProjectFile, readStackConfigFiles, readStackFile } from "../config/files";
+import { UsageError } from "../config/errors";
 
 /** A mistake of the user's (config, missing stack file): shown as a message, without a stack trace. */
 export class SynthError extends UsageError {

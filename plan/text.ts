@@ -3,7 +3,8 @@
 import { PolicyDocument, PolicyStatement, parsePolicyDocument, parseRoleArn, providerAccountId } from "../components/policies";
 import { formatCost } from "./pricing";
 import { formatCapacity } from "./quotas";
-import { EstimateOptions, PlannedResource, SynthResult, planDocument } from "./synth";
+import { PlannedResource, SynthResult } from "./plan";
+import { EstimateOptions, planDocument } from "./document";
 
 export function formatPlanText(result: SynthResult): string {
     const { plan } = result;

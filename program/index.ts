@@ -3,17 +3,7 @@
 // registers anything.
 import type { Provider } from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    ConfigError,
-    Settings,
-    StagingEntry,
-    StagingKeyExport,
-    TargetSettings,
-    checkStagingStackOutputs,
-    configNamespace,
-    readStackConfig,
-    targetsOfKey,
-} from "../config";
+import { ConfigError, Settings, StagingEntry, TargetSettings, configNamespace, readProgramSettings, targetsOfKey } from "../config";
 import { targetKeyUsePolicyName } from "../components/defaults";
 import { DrsCrossAccountKey } from "../components/drsCrossAccountKey";
 import { discoverKeys } from "./keyDiscovery";
@@ -25,6 +15,7 @@ import { accountProvider } from "../components/providers";
 import { DrsReplicationTemplate } from "../components/replicationTemplate";
 import { DrsStagingRole } from "../components/stagingRole";
 import { DrsTargetKey, DrsTargetKeyAccess } from "../components/targetKeyAccess";
+import { checkStagingStackOutputs, StagingKeyExport } from "./contract";
 
 /**
  * Staging side: per account a provider and the staging role; per (account, Region) a key, template
@@ -297,7 +288,7 @@ async function deployTarget(s: Settings, target: TargetSettings, keys: DrsTarget
 
 /** The whole program: the staging side, the target side or both (`deploy`), and the stack's outputs. */
 export async function deployStacks() {
-    const settings = readStackConfig();
+    const settings = readProgramSettings();
     const staging = settings.deploy === "target" ? undefined : await deployStaging(settings);
     const referenced = settings.deploy === "target" ? await readStagingStacks(settings) : undefined;
     const served = staging?.keys ?? referenced!.map((key) => ({ ...key, targetAccountIds: [settings.target.accountId] }));

@@ -43,6 +43,17 @@ function matches(name: string, actual: string): void {
     expect(actual, `tests/golden/${name}`).to.equal(fs.readFileSync(file, "utf8"));
 }
 
+/** Objects with their keys sorted: the order a mock receives inputs in is not behaviour (it varies with what ran before). */
+function sortedKeys(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(sortedKeys);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(
+        Object.keys(value)
+            .sort()
+            .map((key) => [key, sortedKeys((value as Record<string, unknown>)[key])]),
+    );
+}
+
 /** Every registration, sorted by URN, with what decides where and how it is created. */
 function registrations(run: Awaited<ReturnType<typeof runProgram>>): string {
     const rows = [...run.mocks.registrations]
@@ -61,7 +72,7 @@ function registrations(run: Awaited<ReturnType<typeof runProgram>>): string {
             importId: r.importId,
             aliases: r.aliases,
         }));
-    return `${JSON.stringify({ registrations: rows, outputs: run.outputs }, null, 2)}\n`;
+    return `${JSON.stringify(sortedKeys({ registrations: rows, outputs: run.outputs }), null, 2)}\n`;
 }
 
 describe("golden files: the commands and the program as they were before a change of layout", () => {

@@ -8,7 +8,6 @@
 import { DescribeRecoverySnapshotsCommand, DrsClient, SourceServer, UpdateReplicationConfigurationCommand } from "@aws-sdk/client-drs";
 import { DescribeSnapshotsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DescribeKeyCommand, GetKeyPolicyCommand } from "@aws-sdk/client-kms";
-import { StagingKeyExport } from "../../config";
 import {
     PolicyDocument,
     accountRootArn,
@@ -19,14 +18,15 @@ import {
     parsePolicyDocument,
     partitionOf,
 } from "../../components/policies";
-import { AwsAccess, UnreachableAccount } from "../aws/access";
+import { AwsAccess } from "../aws/access";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
-import { MalformedAnswer, answerLost, failure, isAccessDenied, permissionIn, uncheckedOf } from "../aws/faults";
+import { answerLost, failure, isAccessDenied, MalformedAnswer, permissionIn, uncheckedOf, UnreachableAccount } from "../aws/faults";
 import { Clock, Deadline, noDeadline, realClock } from "../clock";
 import { Io } from "../io";
 import { permissionsHelp } from "../permissions";
 import { describeEncryption, hostnameOf, isOnKey, listSourceServers, readServerEncryption, replicatingHere } from "../aws/sourceServers";
-import { UsageError } from "../../config/files";
+import { UsageError } from "../../config/errors";
+import { StagingKeyExport } from "../../program/contract";
 
 /** A server the plan would move onto its entry's key. */
 export interface ServerMove {

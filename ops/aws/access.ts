@@ -11,6 +11,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { AdaptiveRetryStrategy } from "@smithy/util-retry";
 import { Partition, partitionOf } from "../../components/policies";
+import { NoAwsAccess, UnreachableAccount } from "./faults";
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
 
@@ -48,27 +49,6 @@ export interface DrillAccess extends AwsAccess {
 export function isDrillAccess(access: AwsAccess): access is DrillAccess {
     const a = access as Partial<DrillAccess>;
     return typeof a.cloudTrail === "function" && typeof a.identity === "function";
-}
-
-/** No credentials reach the account: verify says so instead of checking. */
-export class UnreachableAccount extends Error {
-    constructor(
-        readonly account: string,
-        reason: string,
-        /** What to do about it. */
-        readonly fix = "Set roleArn for this account in the stack config, or run with its credentials.",
-    ) {
-        super(`cannot reach account ${account}: ${reason}`);
-        this.name = "UnreachableAccount";
-    }
-}
-
-/** The command cannot talk to AWS at all (no credentials, expired, no network): one message, exit 2. */
-export class NoAwsAccess extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "NoAwsAccess";
-    }
 }
 
 /**

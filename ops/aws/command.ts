@@ -1,12 +1,12 @@
 // What verify and align-servers do before their first check: read the deployed stack, keep its
 // secrets out of what they print, find the keys, and check once that the AWS credentials work.
-import type { StagingKeyExport } from "../../config";
-import { AssumedRoleAccess, AwsAccess, ClientOptions, NoAwsAccess, clientOptions, defaultTimeouts } from "./access";
+import { AssumedRoleAccess, AwsAccess, ClientOptions, clientOptions, defaultTimeouts } from "./access";
 import { Clock, Deadline, realClock } from "../clock";
 import { DeployedStack, StackWorkspace, readDeployedStack } from "./deployedStack";
 import { Io, redacting } from "../io";
-import { UsageError } from "../../config/files";
-import { stagingKeysOf } from "../verify";
+import { UsageError } from "../../config/errors";
+import { NoAwsAccess } from "./faults";
+import { type StagingKeyExport, stagingKeysOf } from "../../program/contract";
 
 export interface AwsCommandOptions {
     stack: string;

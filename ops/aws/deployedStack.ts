@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { Settings } from "../../config";
-import { UsageError, hideSecrets, readProjectFile, readStackConfigFiles, readStackFile } from "../../config/files";
+import { hideSecrets, readProjectFile, readStackConfigFiles, readStackFile } from "../../config/files";
+import { UsageError } from "../../config/errors";
 
 export interface DeployedStack {
     outputs: Record<string, unknown>;

@@ -3,8 +3,6 @@
 // permission it needs), the service kept failing, the answer was not what AWS sends, or the
 // command's time limit came. A write whose answer was lost may have been done: the command looks
 // before it decides. Paged reads stop at a bound instead of following a token forever.
-import { UnreachableAccount } from "./access";
-import { TimeLimitReached } from "../clock";
 
 /**
  * Why a check could not run: its account unreachable, its call refused, the service failing, an
@@ -20,6 +18,35 @@ export interface Unchecked {
     why: string;
     /** For a refused call: the IAM action the credentials need. */
     permission?: string;
+}
+
+/** No credentials reach the account: verify says so instead of checking. */
+export class UnreachableAccount extends Error {
+    constructor(
+        readonly account: string,
+        reason: string,
+        /** What to do about it. */
+        readonly fix = "Set roleArn for this account in the stack config, or run with its credentials.",
+    ) {
+        super(`cannot reach account ${account}: ${reason}`);
+        this.name = "UnreachableAccount";
+    }
+}
+
+/** The command cannot talk to AWS at all (no credentials, expired, no network): one message, exit 2. */
+export class NoAwsAccess extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "NoAwsAccess";
+    }
+}
+
+/** The command ran past its --time-limit: what it had not done yet is not checked. */
+export class TimeLimitReached extends Error {
+    constructor(readonly minutes: number) {
+        super(`the command's time limit of ${minutes} minutes (--time-limit) was reached`);
+        this.name = "TimeLimitReached";
+    }
 }
 
 /** An answer AWS does not send (a missing field, a field of the wrong kind, pages without end). */

@@ -6,7 +6,7 @@
 // in about 5 minutes on average, without a guarantee: "none found" is said only once both trails
 // were read for the whole window and a delivery wait has passed; before that, "none found yet".
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
-import type { Settings, StagingKeyExport } from "../../config";
+import type { Settings } from "../../config";
 import { targetKeyUsePolicyName } from "../../components/defaults";
 import {
     PolicyDocument,
@@ -28,6 +28,7 @@ import { DrillAccess } from "../aws/access";
 import { MalformedAnswer, failure, isAccessDenied } from "../aws/faults";
 import { Clock, Deadline, pacer } from "../clock";
 import { Io } from "../io";
+import { type StagingKeyExport } from "../../program/contract";
 
 /** LookupEvents allows two requests a second per account and Region (CloudTrail quotas): never faster. */
 export const lookupEventsIntervalMs = 500;

@@ -20,20 +20,12 @@ import {
 import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { randomUUID } from "crypto";
-import type { Settings, StagingKeyExport } from "../../config";
+import type { Settings } from "../../config";
 import { targetKeyUsePolicyName } from "../../components/defaults";
 import { TargetAccess, parseRoleArn, partitionOf } from "../../components/policies";
-import {
-    AssumedRoleAccess,
-    AwsAccess,
-    ClientOptions,
-    DrillAccess,
-    IdentitySession,
-    UnreachableAccount,
-    isDrillAccess,
-} from "../aws/access";
+import { AssumedRoleAccess, AwsAccess, ClientOptions, DrillAccess, IdentitySession, isDrillAccess } from "../aws/access";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
-import { MalformedAnswer, allPages, answerLost, failure, isAccessDenied, uncheckedOf } from "../aws/faults";
+import { allPages, answerLost, failure, isAccessDenied, MalformedAnswer, uncheckedOf, UnreachableAccount } from "../aws/faults";
 import { Clock, Deadline, noDeadline, realClock } from "../clock";
 import { attachedRolePolicies } from "../aws/iamReads";
 import { Io, delayedProgress } from "../io";
@@ -49,8 +41,9 @@ import {
     listSourceServers,
     readServerEncryption,
 } from "../aws/sourceServers";
-import { UsageError } from "../../config/files";
 import { KeyDiagnosis, defaultTrailWaitMinutes, diagnoseKeys, windowMarginMs } from "./diagnosis";
+import { UsageError } from "../../config/errors";
+import { type StagingKeyExport } from "../../program/contract";
 
 /** The tag StartRecovery puts on the job: --cleanup terminates only what a job carrying it launched. */
 export const drillTag = { key: "drs-cross-account-kms:tool", value: "drill" } as const;

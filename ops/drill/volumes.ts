@@ -5,9 +5,9 @@
 // volumes stay on the staging key depends on that key, in the account that may be the disaster.
 import { DescribeRecoveryInstancesCommand, DrsClient } from "@aws-sdk/client-drs";
 import { DescribeVolumesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import type { StagingKeyExport } from "../../config";
 import { parseKeyArn } from "../../components/policies";
 import { MalformedAnswer, Unchecked, allPages, uncheckedOf } from "../aws/faults";
+import { type StagingKeyExport } from "../../program/contract";
 
 /** A volume's key, and so a recovered server's: the worst of its volumes. */
 export type VolumeKey = "target" | "staging" | "other-account" | "unencrypted";

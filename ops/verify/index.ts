@@ -4,7 +4,7 @@ import { DescribeReplicationConfigurationTemplatesCommand, DrsClient, SourceServ
 import { GetEbsDefaultKmsKeyIdCommand, GetEbsEncryptionByDefaultCommand } from "@aws-sdk/client-ec2";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KeyMetadata } from "@aws-sdk/client-kms";
-import { Settings, StagingKeyExport } from "../../config";
+import { Settings } from "../../config";
 import {
     PolicyDocument,
     TargetAccess,
@@ -18,14 +18,13 @@ import {
 } from "../../components/policies";
 import { AwsAccess } from "../aws/access";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
-import { MalformedAnswer, Unchecked, UncheckedKind, allPages, uncheckedOf } from "../aws/faults";
+import { allPages, MalformedAnswer, TimeLimitReached, Unchecked, UncheckedKind, uncheckedOf } from "../aws/faults";
 import { attachedRolePolicies } from "../aws/iamReads";
-import { Clock, Deadline, TimeLimitReached, noDeadline, realClock } from "../clock";
+import { Clock, Deadline, noDeadline, realClock } from "../clock";
 import { delayedProgress } from "../io";
 import { permissionsHelp } from "../permissions";
 import { PriceTable, drsPriceIn, hoursPerMonth, money, pricesFor } from "../../plan/pricing";
 import { nearLimit, quotas } from "../../plan/quotas";
-import { UsageError } from "../../config/files";
 import {
     ServerEncryption,
     describeEncryption,
@@ -37,6 +36,7 @@ import {
     readServerEncryption,
     replicatingHere,
 } from "../aws/sourceServers";
+import { StagingKeyExport, stagingKeysOf } from "../../program/contract";
 
 /**
  * PASS, FAIL or WARN: the check ran. UNCHECKED: it could not run (why is in `unchecked`), which
@@ -227,19 +227,6 @@ export interface VerifyInput {
 }
 
 export const defaultMaxDrillAgeDays = 90;
-
-/** Thrown when verify cannot start (no keys in the outputs): exit code 2. */
-export class CannotVerify extends UsageError {}
-
-export function stagingKeysOf(outputs: Record<string, unknown>): StagingKeyExport[] {
-    const keys = outputs.stagingKeys;
-    if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k?.keyArn === "string")) {
-        throw new CannotVerify(
-            "The stack outputs have no stagingKeys: pass the output of `pulumi stack output --json` of a deployed stack.",
-        );
-    }
-    return keys as StagingKeyExport[];
-}
 
 export interface VerifyOptions {
     /** Called with what is being checked (account and Region) as verify moves on. */

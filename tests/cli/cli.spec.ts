@@ -5,11 +5,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AssumedRoleAccess, AwsAccess, UnreachableAccount } from "../../ops/aws/access";
+import { AssumedRoleAccess, AwsAccess } from "../../ops/aws/access";
 import { CliDeps, run } from "../../cli";
 import { StackWorkspace, WorkspaceStack, pulumiOnPath } from "../../ops/aws/deployedStack";
 import { maxYamlNodes, readProjectFile, readStackConfigFiles } from "../../config/files";
 import { spawnCli } from "../support/mocks";
+import { UnreachableAccount } from "../../ops/aws/faults";
 
 const root = path.join(__dirname, "..", "..");
 const staging = "444455556666";

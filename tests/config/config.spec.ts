@@ -4,10 +4,11 @@ import * as os from "os";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import * as v from "valibot";
-import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig, parseStackConfig, secretPlaceholder } from "../../config";
+import { ConfigError, RawConfig, parseConfig, parseStackConfig, secretPlaceholder } from "../../config";
 import { readProjectFile, readStackConfigFiles } from "../../config/files";
 import { settingsSchema } from "../../config/schema";
 import { fleetEntries } from "../support/fleet";
+import { checkStagingStackOutputs } from "../../program/contract";
 
 const target = { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOperator"] };
 const entry = { accountId: "444455556666", region: "us-east-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };

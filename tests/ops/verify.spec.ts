@@ -17,19 +17,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
-import {
-    AssumedRoleAccess,
-    AwsAccess,
-    NoAwsAccess,
-    UnreachableAccount,
-    describeAccessFailure,
-    iamRegions,
-    maxAttempts,
-} from "../../ops/aws/access";
+import { AssumedRoleAccess, AwsAccess, describeAccessFailure, iamRegions, maxAttempts } from "../../ops/aws/access";
 import { run } from "../../cli";
 import { pricesWith } from "../../plan/pricing";
 import { Deadline } from "../../ops/clock";
-import { CannotVerify, CheckResult, checkCatalog, exitCodeOf, formatResults, verify, verifyHelp } from "../../ops/verify";
+import { CheckResult, checkCatalog, exitCodeOf, formatResults, verify, verifyHelp } from "../../ops/verify";
 
 import {
     awsError,
@@ -58,6 +50,8 @@ import {
     target,
     templateId,
 } from "../support/verifyWorld";
+import { NoAwsAccess, UnreachableAccount } from "../../ops/aws/faults";
+import { NoStagingKeys } from "../../program/contract";
 
 describe("verify", () => {
     it("passes every check on a healthy deployment", async () => {
@@ -442,7 +436,7 @@ describe("verify", () => {
         } catch (err) {
             error = err as Error;
         }
-        expect(error).to.be.instanceOf(CannotVerify);
+        expect(error).to.be.instanceOf(NoStagingKeys);
     });
 });
 

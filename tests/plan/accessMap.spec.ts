@@ -4,8 +4,9 @@ import * as path from "path";
 import { PolicyDocument } from "../../components/policies";
 import { accessMap, intersectActions, quote } from "../../plan/accessMap";
 import { fleetProject } from "../support/fleet";
-import { PlannedResource, SynthResult, synthesize } from "../../plan/synth";
+import { synthesize } from "../../plan/synth";
 import { spawnCli } from "../support/mocks";
+import { PlannedResource, SynthResult } from "../../plan/plan";
 
 const fixtures = path.join(__dirname, "..", "fixtures");
 /** Two recovery accounts, as config/schema.ts's targets[] takes them. */

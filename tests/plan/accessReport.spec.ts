@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { AccessCheck, accessReport, mismatches } from "../../plan/accessReport";
 import { fleetProject } from "../support/fleet";
 import { decide } from "../../plan/simulate";
-import { SynthResult, synthesize } from "../../plan/synth";
+import { synthesize } from "../../plan/synth";
+import { SynthResult } from "../../plan/plan";
 
 /** A generated fleet: `accounts` staging accounts, each in three Regions, into one target with two key-user roles. */
 function fleet(accounts: number, targetAccess = "documented"): Promise<SynthResult> {

@@ -14,8 +14,10 @@ import {
     pricesWith,
 } from "../../plan/pricing";
 import { fleetProject } from "../support/fleet";
-import { SynthResult, planDocument, synthesize } from "../../plan/synth";
+import { synthesize } from "../../plan/synth";
 import { spawnCli } from "../support/mocks";
+import { SynthResult } from "../../plan/plan";
+import { planDocument } from "../../plan/document";
 
 const prices = (overrides: unknown) => {
     try {

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import * as path from "path";
 import { fleetProject } from "../support/fleet";
 import { capacityOf, formatCapacity, quotas, sharedWith } from "../../plan/quotas";
-import { SynthResult, synthesize } from "../../plan/synth";
+import { synthesize } from "../../plan/synth";
+import { SynthResult } from "../../plan/plan";
 
 /** Two recovery accounts, as config/schema.ts's targets[] takes them. */
 const twoTargetSettings = [

@@ -3,8 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { formatPlanText, sentence } from "../../plan/text";
-import { SynthError, SynthResult, planDocument, synthesize } from "../../plan/synth";
+import { SynthError, synthesize } from "../../plan/synth";
 import { spawnCli } from "../support/mocks";
+import { SynthResult } from "../../plan/plan";
+import { planDocument } from "../../plan/document";
 
 const root = path.join(__dirname, "..", "..");
 const stagingRef = "organization/drs-cross-account-kms/staging";

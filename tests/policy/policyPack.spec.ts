@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { buildKeyPolicy } from "../../components/policies";
 import { ResourceUnderPolicy, packPolicies, rules, violations } from "../../policy/rules";
-import { SynthResult, synthesize } from "../../plan/synth";
+import { synthesize } from "../../plan/synth";
+import { SynthResult } from "../../plan/plan";
 
 const staging = "444455556666";
 const target = "111122223333";

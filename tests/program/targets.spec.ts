@@ -11,7 +11,7 @@ import { GetRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { DecryptCommand, DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { ConfigError, RawConfig, checkStagingStackOutputs, parseConfig } from "../../config";
+import { ConfigError, RawConfig, parseConfig } from "../../config";
 import {
     buildKeyPolicy,
     buildStagingRoleTrustPolicy,
@@ -28,6 +28,7 @@ import { decide } from "../../plan/simulate";
 import { synthesize } from "../../plan/synth";
 import { verify } from "../../ops/verify";
 import { Registration, byType, runProgram } from "../support/mocks";
+import { checkStagingStackOutputs } from "../../program/contract";
 
 const recovery = "111122223333";
 const drill = "222233334444";

@@ -11,10 +11,10 @@ import {
 import { DescribeSnapshotsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
-import { StagingKeyExport } from "../../config";
 import { AlignOptions, alignServers } from "../../ops/align-servers";
 import { AwsAccess } from "../../ops/aws/access";
 import { Clock } from "../../ops/clock";
+import { StagingKeyExport } from "../../program/contract";
 
 export const staging = "444455556666";
 export const target = "111122223333";

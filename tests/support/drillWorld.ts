@@ -20,10 +20,12 @@ import { DescribeVolumesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
-import { StagingKeyExport, parseConfig } from "../../config";
-import { DrillAccess, IdentitySession, UnreachableAccount } from "../../ops/aws/access";
+import { parseConfig } from "../../config";
+import { DrillAccess, IdentitySession } from "../../ops/aws/access";
 import { Clock } from "../../ops/clock";
 import { DrillOptions, DrillReport, drill, drillTag } from "../../ops/drill";
+import { UnreachableAccount } from "../../ops/aws/faults";
+import { StagingKeyExport } from "../../program/contract";
 
 export const target = "111122223333";
 export const staging = "444455556666";

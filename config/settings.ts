@@ -1,0 +1,87 @@
+// The helpers every setting is declared with: a kind reads a value as AWS accepts it or says why
+// not, and a setting, group or list adds its doc, its default and the messages of a mapping.
+import * as v from "valibot";
+import { closest, shown } from "./text";
+
+/**
+ * Stands for a `secure:` value the offline tools cannot decrypt: a setting of any kind holding it
+ * is not judged (but deploy, key.targetAccess and prices, which the offline tools cannot do without),
+ * and it is never printed. Under the engine, secrets arrive decrypted and are checked.
+ */
+export const secretPlaceholder = "[secret]";
+
+/** Why a value is refused: the text that follows its key. */
+export class Problem {
+    constructor(readonly message: string) {}
+}
+export const refuse = (message: string) => new Problem(message);
+
+/**
+ * Reads a value as AWS accepts it, or says why not; `hint` says what to set when it is required and
+ * missing; `secret` is what a secret the offline tools cannot read stands for (default: the placeholder).
+ */
+export type Kind<T> = ((x: unknown) => T | Problem) & { hint?: string; secret?: T | Problem };
+/** A text kind, with what to set when it is required and missing. */
+export const text = (read: Kind<string>, hint?: string): Kind<string> => Object.assign(read, { hint });
+export const shaped = (valid: RegExp | ((x: string) => unknown), what: string, hint?: string) =>
+    text(
+        (x) => (typeof x === "string" && (valid instanceof RegExp ? valid.test(x) : valid(x)) ? x : refuse(`${shown(x)} is not ${what}.`)),
+        hint,
+    );
+
+/** A setting without a default: its absence is a problem (REQUIRED), or it may be left out (OPTIONAL). */
+export const REQUIRED = Symbol("required");
+export const OPTIONAL = Symbol("optional");
+export type Fallback = typeof REQUIRED | typeof OPTIONAL | unknown;
+export type Of<T, F> = F extends typeof OPTIONAL ? v.OptionalSchema<v.GenericSchema<unknown, T>, undefined> : v.GenericSchema<unknown, T>;
+
+export function declared<T, F extends Fallback>(doc: string, schema: v.GenericSchema<unknown, T>, fallback: F): Of<T, F> {
+    const defaulted = fallback === REQUIRED ? schema : v.optional(schema, fallback === OPTIONAL ? undefined : (fallback as never));
+    return v.pipe(defaulted, v.description(doc)) as unknown as Of<T, F>;
+}
+
+/** A setting of a kind; a required one reads its own absence, to say what to set. */
+export function setting<T, F extends Fallback>(doc: string, read: Kind<T>, fallback: F): Of<T, F> {
+    const checked = v.pipe(
+        v.unknown(),
+        v.rawTransform<unknown, T>(({ dataset: { value }, addIssue, NEVER }) => {
+            // A secret is not judged offline, whatever its kind; the rules and warnings take it as unknown.
+            const result =
+                value === REQUIRED
+                    ? refuse(read.hint ? `is required: ${read.hint}` : "is required.")
+                    : value === secretPlaceholder
+                      ? (read.secret ?? (value as T))
+                      : read(value);
+            if (!(result instanceof Problem)) return result;
+            addIssue({ message: result.message, expected: value === REQUIRED ? "required" : undefined });
+            return NEVER;
+        }),
+    );
+    return declared(doc, fallback === REQUIRED ? v.optional(checked, REQUIRED as never) : checked, fallback) as Of<T, F>;
+}
+
+/** A mapping of settings: an unknown key is refused with the known ones and the one likely meant; `refused` keys get their own reason. */
+export function group<const E extends v.ObjectEntries, F extends Fallback>(
+    doc: string,
+    entries: E,
+    fallback: F,
+    refused: Record<string, string> = {},
+) {
+    const known = Object.keys(entries);
+    const shape = v.strictObject(entries, (issue) => {
+        if (issue.expected !== "never") return issue.received === "undefined" ? "is required." : "must be an object (a YAML mapping).";
+        // The key as it is (valibot's `received` quotes it without escaping); `refused` is looked up by its own keys only (not "constructor").
+        const key = String(issue.path?.at(-1)?.key ?? "");
+        const meant = closest(key, known);
+        return Object.hasOwn(refused, key)
+            ? refused[key]
+            : `is not a known setting. Known: ${known.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
+    });
+    return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback);
+}
+
+/** A list of a kind, or of mappings; `shape` says what the list must hold. */
+export function list<T, F extends Fallback>(doc: string, item: Kind<T> | v.GenericSchema<unknown, T>, fallback: F, shape: string) {
+    const items = v.array(typeof item === "function" ? setting("", item, REQUIRED) : item, shape);
+    return declared(doc, items as v.GenericSchema<unknown, T[]>, fallback);
+}
