@@ -45,19 +45,19 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
  */
 function readValue(schema: v.GenericSchema, value: unknown, section: string, found: Findings): unknown {
     const { output, issues = [] } = v.safeParse(schema, value);
-    const keysOf = (issue: v.BaseIssue<unknown>) => (issue.path ?? []).map(({ key }) => key as string | number);
+    const pathKeys = (issue: v.BaseIssue<unknown>) => (issue.path ?? []).map(({ key }) => key as string | number);
     // A key of any length or characters is named safely: plain as .name, otherwise as JSON writes it, cut short.
     const pathOf = (keys: (string | number)[]) => section + keys.map(pathStep).join("");
     // A misspelt key is one problem, with a suggestion (group() adds it), not two: unknown, and the real one missing.
     const meant = issues.flatMap((issue) => {
         const key = / Did you mean (\w+)\?$/.exec(issue.message)?.[1];
-        return key ? [pathOf([...keysOf(issue).slice(0, -1), key])] : [];
+        return key ? [pathOf([...pathKeys(issue).slice(0, -1), key])] : [];
     });
     for (const issue of issues) {
         const required = issue.expected === "required" || (issue.type === "strict_object" && issue.received === "undefined");
-        if (!(required && meant.includes(pathOf(keysOf(issue))))) found.problems.push(`${pathOf(keysOf(issue))} ${issue.message}`);
+        if (!(required && meant.includes(pathOf(pathKeys(issue))))) found.problems.push(`${pathOf(pathKeys(issue))} ${issue.message}`);
     }
-    for (const keys of issues.map(keysOf)) {
+    for (const keys of issues.map(pathKeys)) {
         if (keys.length === 0) return undefined;
         const parent = keys
             .slice(0, -1)

@@ -22,7 +22,7 @@ import {
     parsePolicyDocument,
     parseRoleArn,
 } from "../components/policies";
-import { KeyKind, keysOf, plansOf } from "./pricing";
+import { KeyKind, plannedKeys, plansOf } from "./pricing";
 import { type PlannedResource, type SynthResult } from "./plan";
 
 /** One thing a principal may do: actions, through which service, and under which further conditions. */
@@ -76,7 +76,7 @@ class AccessMap {
 
     constructor(result: SynthResult) {
         this.resources = plansOf(result).flatMap((p) => p.resources.map((r) => ({ ...r, stack: p.stack })));
-        const planned = keysOf(result)
+        const planned = plannedKeys(result)
             .map((k) => {
                 const where = parseKeyArn(String(k.state.arn));
                 return { k, where };

@@ -71,7 +71,7 @@ const everything: PolicyDocument = {
  */
 export async function accessReport(result: SynthResult): Promise<AccessCheck[]> {
     const plans = allPlans(result);
-    const keys = keysOf(plans);
+    const keys = keysUnderTest(plans);
     if (keys.length === 0) throw new Error(`The plan of stack ${result.plan.stack} has no DRS keys to check.`);
     const checks: AccessCheck[] = [];
     for (const key of keys) {
@@ -186,7 +186,7 @@ function allPlans(result: SynthResult): Plan[] {
 }
 
 /** Every key the plans export (a target stack re-exports its staging stacks' keys), once, with every target it serves. */
-function keysOf(plans: Plan[]): KeyUnderTest[] {
+function keysUnderTest(plans: Plan[]): KeyUnderTest[] {
     const keys = new Map<string, KeyUnderTest>();
     for (const plan of plans) {
         const exported = (plan.outputs.stagingKeys ?? []) as StagingKeyExport[];

@@ -4,6 +4,7 @@
 import { kmsKeyTypes, parseKeyArn, partitionOf } from "../components/policies";
 import { type Settings, readPricing } from "../config";
 import { type PlannedResource, type SynthResult } from "./plan";
+import { plural } from "../config/text";
 
 /** A page a figure comes from, and when it was read. */
 export interface PriceSource {
@@ -217,7 +218,7 @@ export function plansOf(result: SynthResult): { stack: string; resources: Planne
 }
 
 /** The keys of a plan, each with what it is for: a DRS key the stacks export, an alert topic's key, or another. */
-export function keysOf(result: SynthResult): (PlannedResource & { stack: string; kind: KeyKind })[] {
+export function plannedKeys(result: SynthResult): (PlannedResource & { stack: string; kind: KeyKind })[] {
     const plans = plansOf(result);
     const all = plans.flatMap((p) => p.resources.map((r) => ({ ...r, stack: p.stack })));
     const exported = new Set(
@@ -235,7 +236,7 @@ export function keysOf(result: SynthResult): (PlannedResource & { stack: string;
 
 /** The monthly cost of the plan's keys and DRS's own charge for the servers given. */
 export function estimateCost(result: SynthResult, prices: PriceTable = listPrices, servers?: ServerCount): CostEstimate {
-    const keys = keysOf(result);
+    const keys = plannedKeys(result);
     const byArn = new Map(keys.map((k) => [String(k.state.arn), k]));
     const costs: KeyCost[] = keys.map((k) => {
         const where = parseKeyArn(String(k.state.arn));
@@ -344,8 +345,6 @@ const round = (n: number) => Math.round(n * 100) / 100;
 export function money(n: number): string {
     return `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** The estimate in words, for the plan's text. */
 export function formatCost(cost: CostEstimate): string[] {

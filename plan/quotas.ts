@@ -13,8 +13,9 @@ import {
     parsePolicyDocument,
     providerAccountId,
 } from "../components/policies";
-import { KeyKind, ServerCount, keysOf, plansOf } from "./pricing";
+import { KeyKind, ServerCount, plannedKeys, plansOf } from "./pricing";
 import { type SynthResult } from "./plan";
+import { plural } from "../config/text";
 
 export interface Quota {
     /** The figure; undefined when no source for it could be found. */
@@ -141,7 +142,7 @@ function policiesPerRole(config: Record<string, unknown> | undefined): (account:
 
 /** How much of each quota the plan (and the plans it reads) uses, and with --servers what the servers need. */
 export function capacityOf(result: SynthResult, servers?: ServerCount): Capacity {
-    const keys = keysOf(result);
+    const keys = plannedKeys(result);
     const plans = plansOf(result);
     const perRole = policiesPerRole(result.config);
     const staging: StagingPlace[] = keys
@@ -269,7 +270,6 @@ function serverNeeds(staging: StagingPlace[], servers: ServerCount): NonNullable
 
 const percent = (used: number, limit: number) => `${Math.round((used / limit) * 100)}%`;
 const n = (x: number) => x.toLocaleString("en-US");
-const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 function findingsOf(c: Capacity): string[] {
     const findings: string[] = [];

@@ -1,6 +1,7 @@
 // A plan in words: per account and Region the resources, as a tree by component like `pulumi preview`
 // shows it, and every policy statement as a sentence.
 import { PolicyDocument, PolicyStatement, parsePolicyDocument, parseRoleArn, providerAccountId } from "../components/policies";
+import { plural } from "../config/text";
 import { formatCost } from "./pricing";
 import { formatCapacity } from "./quotas";
 import { PlannedResource, SynthResult } from "./plan";
@@ -116,8 +117,6 @@ function nounOf(arn: string): string {
     return "resource";
 }
 
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : noun.endsWith("s") ? "es" : "s"}`;
-
 /** "on this key", "on 3 keys", "to 1 topic", "on every resource": the statement's resources in words. */
 function resourceWords(s: PolicyStatement, kind: PolicyKind, preposition: string): string {
     const resources = s.Resource === undefined ? [] : [s.Resource].flat();
@@ -125,7 +124,7 @@ function resourceWords(s: PolicyStatement, kind: PolicyKind, preposition: string
     if (resources.includes("*")) return kind === "key" ? ` ${preposition} this key` : ` ${preposition} every resource`;
     const counts = new Map<string, number>();
     for (const arn of resources) counts.set(nounOf(arn), (counts.get(nounOf(arn)) ?? 0) + 1);
-    return ` ${preposition} ${[...counts].map(([noun, n]) => plural(n, noun)).join(" and ")}`;
+    return ` ${preposition} ${[...counts].map(([noun, n]) => plural(n, noun, noun.endsWith("s") ? `${noun}es` : `${noun}s`)).join(" and ")}`;
 }
 
 /** "Sid: who may do what, on which resources, under which conditions." */

@@ -24,9 +24,18 @@ import { answerLost, failure, isAccessDenied, MalformedAnswer, permissionIn, unc
 import { Clock, Deadline, noDeadline, realClock } from "../clock";
 import { Io } from "../io";
 import { permissionsHelp } from "../permissions";
-import { describeEncryption, hostnameOf, isOnKey, listSourceServers, readServerEncryption, replicatingHere } from "../aws/sourceServers";
+import {
+    describeEncryption,
+    hostnameOf,
+    isOnKey,
+    listSourceServers,
+    readServerEncryption,
+    replicatingHere,
+    serverName,
+} from "../aws/sourceServers";
 import { UsageError } from "../../config/errors";
 import { StagingKeyExport } from "../../program/contract";
+import { plural } from "../../config/text";
 
 /** A server the plan would move onto its entry's key. */
 export interface ServerMove {
@@ -566,9 +575,6 @@ async function moveServer(drs: DrsClient, key: KeyPlan, move: ServerMove): Promi
         }
     }
 }
-
-const serverName = (s: { sourceServerID: string; hostname?: string }) => `${s.sourceServerID}${s.hostname ? ` (${s.hostname})` : ""}`;
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export const caveat = [
     "Points in time taken before a move stay under the old key: keep that key until they expire.",

@@ -70,10 +70,13 @@ export function failure(err: unknown): string {
 const deniedNames =
     /^(AccessDenied(Exception)?|UnauthorizedOperation|Unauthorized(Exception)?|NotAuthorized(Exception)?|AuthorizationError|Client\.UnauthorizedOperation)$/;
 
-/** The one rule for "the credentials may not do this": IAM's and the services' names for a refusal. */
+/** IAM's and the services' names for a refusal, as an error's name or a CloudTrail record's errorCode. */
+export const isDeniedCode = (code: string): boolean => deniedNames.test(code);
+
+/** The one rule for "the credentials may not do this". */
 export function isAccessDenied(err: unknown): boolean {
     const { name = "", message = "" } = (err ?? {}) as Partial<Error>;
-    return deniedNames.test(name) || /is not authorized to perform/.test(message);
+    return isDeniedCode(name) || /is not authorized to perform/.test(message);
 }
 
 /** The action a refusal names ("... is not authorized to perform: kms:Decrypt on ..."), if it names one. */

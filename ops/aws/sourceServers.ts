@@ -75,3 +75,7 @@ export function firstFew(items: string[], shown = 5): string {
     if (items.length <= shown) return items.join(", ");
     return `${items.slice(0, shown).join(", ")} and ${items.length - shown} more`;
 }
+
+/** A server as messages name it: its ID, and its hostname where DRS knows one. */
+export const serverName = (s: { sourceServerID: string; hostname?: string }) =>
+    `${s.sourceServerID}${s.hostname ? ` (${s.hostname})` : ""}`;

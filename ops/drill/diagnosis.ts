@@ -25,10 +25,11 @@ import {
     partitionOf,
 } from "../../components/policies";
 import { DrillAccess } from "../aws/access";
-import { MalformedAnswer, failure, isAccessDenied } from "../aws/faults";
+import { MalformedAnswer, failure, isAccessDenied, isDeniedCode } from "../aws/faults";
 import { Clock, Deadline, pacer } from "../clock";
 import { Io } from "../io";
 import { type StagingKeyExport } from "../../program/contract";
+import { plural } from "../../config/text";
 
 /** LookupEvents allows two requests a second per account and Region (CloudTrail quotas): never faster. */
 export const lookupEventsIntervalMs = 500;
@@ -201,7 +202,6 @@ export interface DiagnosisDeps {
 }
 
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * The refusals on each key, from the target's trail and the staging account's, merged; polled until
@@ -521,7 +521,7 @@ export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { 
     const ec2 = `ec2.${ctx.region}.amazonaws.com`;
     const verifyStaging = "run verify on the staging stack (its key-policy check), then `pulumi up` it";
     const event = r.sharedEventID ? `sharedEventID ${r.sharedEventID}` : `eventID ${r.eventID ?? "?"}`;
-    if (!/AccessDenied/i.test(r.errorCode ?? "")) {
+    if (!isDeniedCode(r.errorCode ?? "")) {
         if (/Disabled|KMSInvalidState/.test(r.errorCode ?? ""))
             return {
                 cause: `the key could not be used (${r.errorCode}): it is disabled or pending deletion.`,

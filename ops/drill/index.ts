@@ -40,10 +40,12 @@ import {
     isOnKey,
     listSourceServers,
     readServerEncryption,
+    serverName,
 } from "../aws/sourceServers";
 import { KeyDiagnosis, defaultTrailWaitMinutes, diagnoseKeys, windowMarginMs } from "./diagnosis";
 import { UsageError } from "../../config/errors";
 import { type StagingKeyExport } from "../../program/contract";
+import { plural } from "../../config/text";
 
 /** The tag StartRecovery puts on the job: --cleanup terminates only what a job carrying it launched. */
 export const drillTag = { key: "drs-cross-account-kms:tool", value: "drill" } as const;
@@ -246,8 +248,6 @@ export interface DrillReport {
 /** The command cannot start (arguments, outputs, config): exit 2. */
 export class CannotDrill extends UsageError {}
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const serverName = (s: { sourceServerID: string; hostname?: string }) => `${s.sourceServerID}${s.hostname ? ` (${s.hostname})` : ""}`;
 const keyUsePattern = new RegExp(`^${targetKeyUsePolicyName}(-\\d+)?$`);
 
 /** The staging server's ID, from the extended server's stagingArea.stagingSourceServerArn. */
@@ -777,7 +777,7 @@ class DrillRun {
         );
         const unlaunched = report.results.filter((r) => r.status !== "launched" && r.jobID);
         if (unlaunched.length > 0 && outcome !== "interrupted") {
-            const keys = this.keysOf(plan.servers.filter((s) => unlaunched.some((u) => u.sourceServerID === s.sourceServerID)));
+            const keys = this.keysOfServers(plan.servers.filter((s) => unlaunched.some((u) => u.sourceServerID === s.sourceServerID)));
             // From a minute before the drill's own job: nothing before it is the drill's.
             const from = Math.min(...runs.map((r) => Date.parse(r.job.creationDateTime ?? "") || this.started)) - 60_000;
             const jobEnd = Math.max(...runs.map((r) => Date.parse(r.current?.endDateTime ?? "") || this.clock.now()));
@@ -1179,14 +1179,14 @@ class DrillRun {
         }
         const from = Math.min(...found.map((f) => Date.parse(f.job.creationDateTime ?? "") || this.clock.now())) - windowMarginMs;
         const jobEnd = Math.max(...found.map((f) => Date.parse(f.job.endDateTime ?? "") || this.clock.now()));
-        report.diagnosis = await this.diagnose(this.keysOf(servers), from, jobEnd, jobs, false);
+        report.diagnosis = await this.diagnose(this.keysOfServers(servers), from, jobEnd, jobs, false);
         this.settle(report);
         // --diagnose answers why: refusals are its finding; a diagnosis still waiting on CloudTrail is 3, however the servers fared.
         const refused = report.diagnosis.some((d) => d.refusals.length > 0);
         report.exitCode = refused ? 1 : report.unchecked.length > 0 ? 3 : report.results.some((r) => r.status !== "launched") ? 1 : 0;
     }
 
-    private keysOf(servers: { stagingAccountId: string; region: string }[]): StagingKeyExport[] {
+    private keysOfServers(servers: { stagingAccountId: string; region: string }[]): StagingKeyExport[] {
         return this.input.keys.filter((k) => servers.some((s) => s.stagingAccountId === k.accountId && s.region === k.region));
     }
 

@@ -18,7 +18,7 @@ import {
 } from "../../components/policies";
 import { AwsAccess } from "../aws/access";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
-import { allPages, MalformedAnswer, TimeLimitReached, Unchecked, UncheckedKind, uncheckedOf } from "../aws/faults";
+import { allPages, isAccessDenied, MalformedAnswer, TimeLimitReached, Unchecked, UncheckedKind, uncheckedOf } from "../aws/faults";
 import { attachedRolePolicies } from "../aws/iamReads";
 import { Clock, Deadline, noDeadline, realClock } from "../clock";
 import { delayedProgress } from "../io";
@@ -271,8 +271,8 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
     // Account- and Region-wide checks run once, however many keys share the account or Region.
     const stagingPlaces = unique([...keys, ...input.settings.stagingAccounts].map((p) => `${p.accountId}/${p.region}`));
     const stagingRegions = (account: string) => stagingPlaces.filter((p) => p.startsWith(`${account}/`)).map((p) => p.split("/")[1]);
-    const keysOf = (target: string) => keys.filter((k) => targetsOfKey(k).includes(target));
-    const targetRegions = (target: string) => unique([...(settingsOf(target)?.regions ?? []), ...keysOf(target).map((k) => k.region)]);
+    const keysServing = (target: string) => keys.filter((k) => targetsOfKey(k).includes(target));
+    const targetRegions = (target: string) => unique([...(settingsOf(target)?.regions ?? []), ...keysServing(target).map((k) => k.region)]);
     const done = new Set<string>();
     const once = async (id: string, body: () => Promise<void>) => {
         if (done.has(id)) return;
@@ -363,8 +363,8 @@ export async function verify(input: VerifyInput, aws: AwsAccess, options: Verify
             progress(`Checking target account ${target} in ${region}...`);
             await targetRegionChecks(target, region);
         }
-        for (const region of unique(keysOf(target).map((k) => k.region))) {
-            const here = keysOf(target).filter((k) => k.region === region);
+        for (const region of unique(keysServing(target).map((k) => k.region))) {
+            const here = keysServing(target).filter((k) => k.region === region);
             await run("target-capacity", `${target}/${region}`, target, async () =>
                 targetCapacity(target, region, here, extendedCounts.get(target)!),
             );
@@ -775,7 +775,7 @@ async function targetDescribeKey(aws: AwsAccess, key: StagingKeyExport, target: 
         await kms.send(new DescribeKeyCommand({ KeyId: key.keyArn }));
         return { status: "PASS", message: `The target account can describe ${key.keyArn}.` };
     } catch (err) {
-        if (!/AccessDenied/.test((err as Error).name)) throw err;
+        if (!isAccessDenied(err)) throw err;
         return {
             status: "FAIL",
             message: `The target's credentials may not describe the key: ${(err as Error).message}`,
@@ -796,7 +796,7 @@ async function targetDirectDecrypt(aws: AwsAccess, key: StagingKeyExport, target
         };
     } catch (err) {
         const name = (err as Error).name;
-        if (/AccessDenied/.test(name)) {
+        if (isAccessDenied(err)) {
             return {
                 status: "PASS",
                 message:
