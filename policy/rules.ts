@@ -16,7 +16,7 @@ import {
     parseKeyArn,
     parsePolicyDocument as parsePolicy,
     providerAccountId,
-} from "../components/policies";
+} from "drs-cross-account-kms/policies";
 
 export interface ResourceUnderPolicy {
     type: string;
