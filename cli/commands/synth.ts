@@ -1,0 +1,76 @@
+// synth: the offline plan of a stack, as JSON, text or a Mermaid picture; no AWS, no Pulumi CLI.
+import { UsageError } from "../../config/errors";
+import { configFileFlag, couldNotRun, defineCommand, jsonFlag, pricesFlag, stackFlag } from "../flags";
+import { planOf } from "./accessReport";
+import { writeFile } from "../shared";
+import * as path from "path";
+
+const flags = [
+    stackFlag,
+    {
+        flags: "--format <format>",
+        kind: "value",
+        choices: ["json", "text", "mermaid"],
+        help: "json: the plan with its monthly cost and quota use (default); text: in words, then the access report; mermaid: who may do what, as a Mermaid flowchart",
+    },
+    jsonFlag("the plan; the same as --format json"),
+    pricesFlag,
+    {
+        flags: "--servers <n>",
+        kind: "list",
+        help: "replicating servers: DRS's own monthly charge and the staging capacity they need (a total, or <region>=<n>, comma-separated)",
+    },
+    { flags: "--out <file>", kind: "value", help: "write to this file instead of stdout (a missing folder is created)" },
+    { flags: "--policies-dir <dir>", kind: "value", help: "also write every policy document there as <resource name>.json" },
+    configFileFlag,
+] as const;
+
+export const synth = defineCommand({
+    flags,
+    exitCodes: `0 planned, ${couldNotRun}`,
+    help: () => [
+        "Config as `pulumi up` reads it: Pulumi.yaml's project config (values and declared defaults) under the",
+        'stack file\'s. A `secure:` value cannot be decrypted here: the plan runs with "[secret]" in its place,',
+        "says so on stderr and lists the key in secretConfigKeys; its value is never printed.",
+        "",
+        "Examples:",
+        "  npm run -s synth -- -s staging",
+        "  npm run -s synth -- --stack=target --format text",
+        "  npm run -s synth -- -s target --out plans/target.json --policies-dir plans/policies",
+        "  npm run -s synth -- -s target --format text --servers 450 --prices prices.json",
+        "  npm run -s synth -- -s target --format mermaid > access-map.mmd",
+        "",
+        "Cost: list prices from plan/pricing.ts (each figure with its source and the date read), replaced by",
+        '--prices (e.g. {"drsServerHour": {"us-east-1": 0.03}}). Quotas: plan/quotas.ts. docs/cost-and-quotas.md.',
+    ],
+    async run(options, { io, deps }) {
+        // --json means --format json; both with another format is a contradiction.
+        const { format: given, json } = options;
+        if (json && given && given !== "json") throw new UsageError(`--json and --format ${given} contradict each other: give one.`);
+        const format = json ? "json" : ((given ?? "json") as "json" | "text" | "mermaid");
+        const { result, estimate } = await planOf(options, format, io, deps);
+        let text: string;
+        if (format === "mermaid") {
+            // The picture needs neither the simulator nor the plan's words.
+            const { accessMap } = await import("../../plan/accessMap");
+            text = accessMap(result);
+        } else {
+            const { accessReport, formatAccessReport } = await import("../../plan/accessReport");
+            const { formatEstimate, formatPlanText } = await import("../../plan/text");
+            const { planDocument } = await import("../../plan/document");
+            text =
+                format === "json"
+                    ? `${JSON.stringify(planDocument(result, estimate), null, 2)}\n`
+                    : `${formatPlanText(result)}\n\n${formatEstimate(result, estimate)}\n\n${formatAccessReport(await accessReport(result))}\n`;
+        }
+        const { policyDocuments } = await import("../../plan/text");
+        if (options.policiesDir) {
+            const dir = options.policiesDir;
+            for (const [file, doc] of policyDocuments(result))
+                writeFile("--policies-dir", path.join(dir, `${file}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+        }
+        if (options.out) writeFile("--out", options.out, text);
+        else io.out(text);
+        return 0;
+    },
+});
