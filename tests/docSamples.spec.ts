@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { commands, withCommandScripts } from "../cli/commands";
 import { current, expected, samples } from "./support/docSamples";
 
 describe("the docs' sample outputs", () => {
@@ -8,4 +11,12 @@ describe("the docs' sample outputs", () => {
             expect(current(sample)).to.equal(await expected(sample));
         });
     }
+});
+
+describe("package.json's scripts", () => {
+    it("has one per command of the command table, running it through the launcher (npm run docs)", () => {
+        const { scripts } = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
+        expect(scripts).to.deep.equal(withCommandScripts(scripts));
+        for (const { name } of commands) expect(scripts[name], name).to.equal(`node cli/launcher.cjs ${name}`);
+    });
 });

@@ -5,6 +5,7 @@ import { LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { DescribeJobLogItemsCommand } from "@aws-sdk/client-drs";
 import * as fs from "fs";
 import * as path from "path";
+import { flagTables } from "../../cli/commands";
 import { permissionsMarkdown } from "../../ops/permissions";
 import { run as align, stagingAccount } from "./alignWorld";
 import { db, fakeClock, job, jobAnswers, launched, logItem, noise, refused, runDrill, session, started, web, world } from "./drillWorld";
@@ -15,6 +16,8 @@ export interface Sample {
     /** The doc file, from the repository root. */
     file: string;
     name: string;
+    /** Markdown itself (a table), not a sample output in a code block. */
+    markdown?: boolean;
     produce(): Promise<string>;
 }
 
@@ -63,12 +66,13 @@ export const samples: Sample[] = [
     { file: "docs/align-servers.md", name: "align-apply", produce: () => alignSample(true) },
     { file: "docs/drill.md", name: "drill-diagnosis", produce: drillDiagnosis },
     { file: "docs/drill.md", name: "drill-none-yet", produce: noneYet },
-    { file: "docs/permissions.md", name: "permissions", produce: async () => permissionsMarkdown() },
+    { file: "docs/permissions.md", name: "permissions", markdown: true, produce: async () => permissionsMarkdown() },
+    { file: "docs/cli.md", name: "cli-flags", markdown: true, produce: async () => flagTables() },
 ];
 
 const blockOf = (name: string) => new RegExp(`(<!-- generated: ${name}\\b[^>]*-->\\n)([\\s\\S]*?)(<!-- end generated -->)`);
 /** A sample in a code block, or as Markdown itself (the permissions table). */
-const body = (sample: Sample, text: string) => (sample.file.endsWith("permissions.md") ? `${text}\n` : `\`\`\`\n${text}\n\`\`\`\n`);
+const body = (sample: Sample, text: string) => (sample.markdown ? `${text}\n` : `\`\`\`\n${text}\n\`\`\`\n`);
 
 /** The block of `sample` in its doc as it stands, or undefined when the doc has no such block. */
 export function current(sample: Sample): string | undefined {
