@@ -5,6 +5,7 @@ import { LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { DescribeJobLogItemsCommand } from "@aws-sdk/client-drs";
 import * as fs from "fs";
 import * as path from "path";
+import { run } from "../../cli";
 import { flagTables } from "../../cli/commands";
 import { permissionsMarkdown } from "../../ops/permissions";
 import { run as align, stagingAccount } from "./alignWorld";
@@ -18,6 +19,8 @@ export interface Sample {
     name: string;
     /** Markdown itself (a table), not a sample output in a code block. */
     markdown?: boolean;
+    /** The code block's language (mermaid), if any. */
+    language?: string;
     produce(): Promise<string>;
 }
 
@@ -61,7 +64,27 @@ async function alignSample(apply: boolean): Promise<string> {
     return out.trimEnd();
 }
 
+/** What a command prints on stdout for the shipped stacks, as the docs show it. */
+async function printed(argv: string[], prompt?: string): Promise<string> {
+    let out = "";
+    const io = { out: (t: string) => void (out += t), err: () => undefined };
+    const code = await run(argv, { io, workspace: null });
+    if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}`);
+    return `${prompt ? `$ ${prompt}\n` : ""}${out.trimEnd()}`;
+}
+
 export const samples: Sample[] = [
+    {
+        file: "docs/offline-plan.md",
+        name: "synth-target-text",
+        produce: () => printed(["synth", "--stack", "target", "--format", "text"], "npm run -s synth -- --stack target --format text"),
+    },
+    {
+        file: "docs/offline-plan.md",
+        name: "access-map-target",
+        language: "mermaid",
+        produce: () => printed(["synth", "-s", "target", "--format", "mermaid"]),
+    },
     { file: "docs/align-servers.md", name: "align-dry-run", produce: () => alignSample(false) },
     { file: "docs/align-servers.md", name: "align-apply", produce: () => alignSample(true) },
     { file: "docs/drill.md", name: "drill-diagnosis", produce: drillDiagnosis },
@@ -72,7 +95,7 @@ export const samples: Sample[] = [
 
 const blockOf = (name: string) => new RegExp(`(<!-- generated: ${name}\\b[^>]*-->\\n)([\\s\\S]*?)(<!-- end generated -->)`);
 /** A sample in a code block, or as Markdown itself (the permissions table). */
-const body = (sample: Sample, text: string) => (sample.markdown ? `${text}\n` : `\`\`\`\n${text}\n\`\`\`\n`);
+const body = (sample: Sample, text: string) => (sample.markdown ? `${text}\n` : `\`\`\`${sample.language ?? ""}\n${text}\n\`\`\`\n`);
 
 /** The block of `sample` in its doc as it stands, or undefined when the doc has no such block. */
 export function current(sample: Sample): string | undefined {
