@@ -1,5 +1,6 @@
-// The program's settings, each declared once: its kind (what AWS accepts), default and one-line doc.
-// The TypeScript types are inferred from here; rules between settings are in rules.ts.
+// The program's settings, each declared once: its kind (what AWS accepts), default and doc (markdown,
+// the configuration reference's text: config/reference.ts prints the table from here). The TypeScript
+// types are inferred from here; rules between settings are in rules.ts.
 import * as v from "valibot";
 import { LaunchDisposition, RightSizingMethod, keyDefaults, replicationDefaults, stagingRoleModes } from "../components/defaults";
 import { limits, targetAccessModes } from "../components/policies";
@@ -43,17 +44,43 @@ export type RawConfig = Record<string, unknown>;
 
 const d = replicationDefaults;
 const refusedEncryption = "is set by the program (CUSTOM, with this entry's key). Remove ebsEncryption and ebsEncryptionKeyArn.";
-const retainOnDelete = setting("Keep the template in AWS when it leaves the stack", bool, true);
+/** A launch setting DRS has its own default for. */
+const drs = (doc: string) => ({ doc, shownDefault: "DRS's" });
+/** The pages and sections the docs link to, as docs/configuration.md (where the table is) reaches them. */
+const links = {
+    existingKeys: "[Existing keys and multi-Region keys](#existing-keys-and-multi-region-keys)",
+    severalTargets: "[Several target accounts](#several-target-accounts-a-drill-account-beside-the-recovery-account)",
+    launch: "[Launch settings of the target](#launch-settings-of-the-target-aws-native)",
+    identityCenter: "[People who sign in through IAM Identity Center](#people-who-sign-in-through-iam-identity-center)",
+    existingServers: "[Existing servers](align-servers.md)",
+    keyPolicy: "[What the key policy allows](../README.md#what-the-key-policy-allows-and-what-aws-documents)",
+    safety: "[Safety](../README.md#safety)",
+    prices: "[Cost and quotas](cost-and-quotas.md#--prices-filejson-and-the-pricing-config)",
+};
 
 const replication = group(
-    "Manage the DRS replication template: the defaults of servers added later",
+    "Manage the DRS replication template, the default settings of servers added later; omitted, the key is created but no " +
+        "template points at it (a warning says so). Servers already replicating keep their own settings: see " +
+        links.existingServers,
     {
-        stagingAreaSubnetId: setting("Subnet for the replication servers and staging disks", subnetId, REQUIRED),
-        associateDefaultSecurityGroup: setting("Associate DRS's default security group", bool, d.associateDefaultSecurityGroup),
-        bandwidthThrottling: setting("Mbps; 0 is unthrottled", whole(0, 10_000), d.bandwidthThrottling),
-        createPublicIp: setting("Give replication servers a public IP", bool, d.createPublicIp),
-        dataPlaneRouting: setting("PRIVATE_IP or PUBLIC_IP", oneOf(["PRIVATE_IP", "PUBLIC_IP"]), d.dataPlaneRouting),
-        defaultLargeStagingDiskType: setting("GP2, GP3, ST1 or AUTO", oneOf(["GP2", "GP3", "ST1", "AUTO"]), d.defaultLargeStagingDiskType),
+        stagingAreaSubnetId: setting("Subnet (`subnet-…`) for the replication servers and staging disks", subnetId, REQUIRED),
+        associateDefaultSecurityGroup: setting(
+            "Associate DRS's default security group (the guide's Step 3 value)",
+            bool,
+            d.associateDefaultSecurityGroup,
+        ),
+        bandwidthThrottling: setting("Mbps, up to 10,000; 0 is unthrottled", whole(0, 10_000), d.bandwidthThrottling),
+        createPublicIp: setting("Give the replication servers a public IP", bool, d.createPublicIp),
+        dataPlaneRouting: setting(
+            "How replication data reaches the replication servers: `PRIVATE_IP` or `PUBLIC_IP`",
+            oneOf(["PRIVATE_IP", "PUBLIC_IP"]),
+            d.dataPlaneRouting,
+        ),
+        defaultLargeStagingDiskType: setting(
+            "EBS volume type of large staging disks: `GP2`, `GP3`, `ST1` or `AUTO`",
+            oneOf(["GP2", "GP3", "ST1", "AUTO"]),
+            d.defaultLargeStagingDiskType,
+        ),
         replicationServerInstanceType: setting(
             "EC2 instance type of the replication servers",
             instanceType,
@@ -61,20 +88,25 @@ const replication = group(
         ),
         useDedicatedReplicationServer: setting("One replication server per source server", bool, d.useDedicatedReplicationServer),
         replicationServersSecurityGroupsIds: list(
-            "Security groups of the replication servers",
+            "Security groups (`sg-…`) of the replication servers",
             securityGroupId,
             d.replicationServersSecurityGroupsIds,
             "must be a list of security group IDs (sg-...).",
         ),
-        stagingAreaTags: setting("Tags on the staging resources DRS creates", tags(50), d.stagingAreaTags),
+        stagingAreaTags: setting("Tags on the staging resources DRS creates, at most 50", tags(50), d.stagingAreaTags),
         pitRetentionDays: setting(
-            "Days to keep the daily points in time (the only PIT rule DRS lets change)",
+            "Days to keep the daily points in time (snapshots), 1–365: the only PIT rule DRS allows changing",
             whole(1, 365),
             d.pitRetentionDays,
         ),
-        autoReplicateNewDisks: setting("Replicate disks added to a server later; default: DRS's", bool, OPTIONAL),
-        importTemplateId: setting("Adopt this existing template instead of creating one", replicationTemplateId, OPTIONAL),
-        retainOnDelete,
+        autoReplicateNewDisks: setting(drs("Replicate disks added to a server later"), bool, OPTIONAL),
+        importTemplateId: setting("`rct-…`: adopt this existing template instead of creating one", replicationTemplateId, OPTIONAL),
+        retainOnDelete: setting(
+            "Keep the template in AWS when it leaves the stack (adopted or not: dropping `importTemplateId` after the import " +
+                "changes nothing); `false` lets `destroy` delete it, with a warning",
+            bool,
+            true,
+        ),
     },
     OPTIONAL,
     { ebsEncryption: refusedEncryption, ebsEncryptionKeyArn: refusedEncryption },
@@ -83,17 +115,27 @@ const replication = group(
 export const stagingEntry = group(
     "One staging account in one Region: its key, and DRS replication there",
     {
-        accountId: setting("The staging account, different from the target", accountId, REQUIRED),
+        accountId: setting("The staging account, 12 digits, different from every target account", accountId, REQUIRED),
         region: setting("The key's Region", region, REQUIRED),
-        roleArn: setting("Role the staging provider assumes; entries of one account agree", roleArn, OPTIONAL),
+        roleArn: setting("Role the staging provider assumes; entries of one account must agree", roleArn, OPTIONAL),
         stagingRole: setting(
-            "create, import (adopt the console's) or existing (read only) DRSStagingAccountRole_<target>",
+            "`create` the DRS staging role (`DRSStagingAccountRole_<target>`); `import` (adopt) the one the DRS console made when the " +
+                "target was added as a trusted account; `existing`: read it and never change it. Entries of one account must agree",
             oneOf(stagingRoleModes),
             "create",
         ),
         replication,
-        alertTopicArn: setting("An existing SNS topic (same account and Region) for this key's alerts", topicArn, OPTIONAL),
-        importKeyId: setting("Adopt this existing key: its key ID, mrk- ID or key ARN", keyReference, OPTIONAL),
+        alertTopicArn: setting(
+            "An existing SNS topic (same account and Region) for this key's alerts, instead of a created one",
+            topicArn,
+            OPTIONAL,
+        ),
+        importKeyId: setting(
+            "Adopt this existing key instead of creating one: its key ID, `mrk-…` ID or key ARN, in the entry's account and Region: " +
+                `see ${links.existingKeys}`,
+            keyReference,
+            OPTIONAL,
+        ),
     },
     REQUIRED,
 );
@@ -101,37 +143,64 @@ export const stagingEntry = group(
 const launch = group(
     "DRS launch settings of the target in one recovery Region",
     {
-        region: setting("A recovery Region", region, REQUIRED),
-        copyPrivateIp: setting("Give the recovery instance the source server's private IP", bool, OPTIONAL),
-        copyTags: setting("Copy the source server's tags to the recovery instance", bool, OPTIONAL),
-        launchDisposition: setting("STARTED or STOPPED after launch", oneOf(Object.values(LaunchDisposition)), OPTIONAL),
-        launchIntoSourceInstance: setting("Launch into the source instance's ID when failing back", bool, OPTIONAL),
-        osByol: setting("Bring your own OS license", bool, OPTIONAL),
-        targetInstanceTypeRightSizingMethod: setting("NONE, BASIC or IN_AWS", oneOf(Object.values(RightSizingMethod)), OPTIONAL),
-        postLaunchEnabled: setting("Run the post-launch actions", bool, OPTIONAL),
-        exportBucketArn: setting("S3 bucket to export source network templates to", bucketArn, OPTIONAL),
-        importTemplateId: setting("Adopt this existing launch configuration template", launchTemplateId, OPTIONAL),
-        retainOnDelete,
+        region: setting("A recovery Region (one with a staging key)", region, REQUIRED),
+        copyPrivateIp: setting(drs("Give the recovery instance the source server's private IP"), bool, OPTIONAL),
+        copyTags: setting(drs("Copy the source server's tags to the recovery instance"), bool, OPTIONAL),
+        launchDisposition: setting(drs("`STARTED` or `STOPPED` after launch"), oneOf(Object.values(LaunchDisposition)), OPTIONAL),
+        launchIntoSourceInstance: setting(drs("Launch into the source instance's ID when failing back"), bool, OPTIONAL),
+        osByol: setting(drs("Bring your own OS license instead of AWS-provided licensing"), bool, OPTIONAL),
+        targetInstanceTypeRightSizingMethod: setting(
+            drs("Right-sizing of the recovery instance's type: `NONE`, `BASIC` or `IN_AWS`"),
+            oneOf(Object.values(RightSizingMethod)),
+            OPTIONAL,
+        ),
+        postLaunchEnabled: setting(drs("Run the post-launch actions"), bool, OPTIONAL),
+        exportBucketArn: setting("S3 bucket (`arn:aws:s3:::<bucket>`) to export source network templates to", bucketArn, OPTIONAL),
+        importTemplateId: setting(
+            "`lct-…`: adopt this existing launch configuration template instead of creating one",
+            launchTemplateId,
+            OPTIONAL,
+        ),
+        retainOnDelete: setting(
+            "Keep the launch template in AWS when it leaves the stack (adopted or not); `false` lets `destroy` delete it, with a warning",
+            bool,
+            true,
+        ),
     },
     REQUIRED,
 );
 
 /** One recovery account: `target`, or an item of `targets`. */
 export const targetEntry = group(
-    "A recovery account",
+    { doc: "A recovery account: the one the keys are shared with", shownDefault: "required (or `targets`)" },
     {
-        accountId: setting("The recovery account", accountId, REQUIRED),
+        accountId: setting("The recovery account, 12 digits (quote it in YAML)", accountId, REQUIRED),
         roleArn: setting("Role in the target account the target provider assumes", roleArn, OPTIONAL),
-        regions: list("Recovery Regions; default: every staging Region", region, OPTIONAL, "must be a list of non-empty strings."),
+        regions: list(
+            {
+                doc:
+                    "Recovery Regions; each must have a staging key, and each key's Region must be listed (with several targets, " +
+                    "by at least one): KMS keys are regional",
+                shownDefault: "every staging Region",
+            },
+            region,
+            OPTIONAL,
+            "must be a list of non-empty strings.",
+        ),
         keyUserRoleNames: list(
-            "Target roles that start recoveries and drills: each gets the key-use policies",
+            "Names (or ARNs) of target roles that start recoveries and drills; the key-use policies are attached to each. " +
+                "Service-linked roles and IAM Identity Center roles (`AWSReservedSSO_…`) are refused: use `identityCenter` for the latter",
             keyUserRole,
             [],
             "must be a list of non-empty strings.",
         ),
-        maxPoliciesPerRole: setting("IAM's managed policies per role quota", whole(1, 20), limits.managedPoliciesPerRole),
+        maxPoliciesPerRole: setting(
+            'IAM\'s "managed policies per role" quota (raise it to up to 20 for very large fleets)',
+            whole(1, 20),
+            limits.managedPoliciesPerRole,
+        ),
         launch: list(
-            "DRS launch settings, one entry per recovery Region",
+            `DRS launch settings of the target, one entry per recovery Region: see ${links.launch}`,
             launch,
             [],
             "must be a list of { region, ... } launch settings, one per recovery Region.",
@@ -149,14 +218,19 @@ const nonEmpty = <S extends v.GenericSchema<unknown, unknown[] | undefined>>(sch
 /** Every setting of the program, in the order problems are reported. */
 export const settingsSchema = {
     deploy: setting(
-        "Which side this stack deploys: all (both), staging or target",
+        {
+            // Pulumi.yaml declares deploy with this doc.
+            doc: "Which side this stack deploys: all (both), staging or target",
+            reference: "Which side this stack deploys: `all` (both sides, one stack), `staging`, or `target`",
+        },
         planned(oneOf(["all", "staging", "target"] as const)),
         "all",
     ),
     target: targetEntry,
     targets: nonEmpty(
         list(
-            "Several recovery accounts (staging-side stacks): each item shaped like target",
+            "Several recovery accounts (`deploy: staging` or `all`), each item shaped like `target`, instead of `target`: see " +
+                links.severalTargets,
             targetEntry,
             OPTIONAL,
             "must be a list of { accountId, ... } target entries.",
@@ -164,47 +238,85 @@ export const settingsSchema = {
         "list the recovery accounts, or set target instead.",
     ),
     key: group(
-        "The staging keys",
+        "The staging keys, one per entry of `stagingAccounts`",
         {
-            alias: setting("The alias of every key", alias, keyDefaults.alias),
-            description: setting("The keys' description", description, keyDefaults.description),
+            alias: setting("The alias of every key, never under `alias/aws/`", alias, keyDefaults.alias),
+            description: setting("The keys' description, up to 8,192 characters", description, keyDefaults.description),
             deletionWindowInDays: setting(
-                "Days between scheduling a key's deletion and the deletion",
+                "Days between scheduling a key's deletion and the deletion, 7–30",
                 whole(7, 30),
                 keyDefaults.deletionWindowInDays,
             ),
-            enableKeyRotation: setting("Automatic rotation", bool, keyDefaults.enableKeyRotation),
-            protect: setting("Protect keys and staging roles from pulumi destroy", bool, keyDefaults.protect),
-            retainOnDelete: setting("Keep keys and aliases in AWS when they leave the stack", bool, keyDefaults.retainOnDelete),
+            enableKeyRotation: setting("Automatic key rotation; a warning when turned off", bool, keyDefaults.enableKeyRotation),
+            protect: setting(
+                "Protects the keys and the staging roles from `pulumi destroy`; a warning when turned off",
+                bool,
+                keyDefaults.protect,
+            ),
+            retainOnDelete: setting(
+                "Keys and aliases stay in AWS when they leave the stack (adopted or created); `false` lets an unprotected key be " +
+                    "scheduled for deletion, with a warning",
+                bool,
+                keyDefaults.retainOnDelete,
+            ),
             multiRegion: setting(
-                "New keys are multi-Region: a primary per account, replicas in its other Regions",
+                "New keys are multi-Region: per staging account a primary and a replica in each of its other Regions; existing keys " +
+                    `keep their kind: see ${links.existingKeys}`,
                 bool,
                 keyDefaults.multiRegion,
             ),
-            primaryRegion: setting("Region of a new multi-Region family's primary", region, OPTIONAL),
+            primaryRegion: setting(
+                {
+                    doc: "Region of a new multi-Region family's primary, for accounts with an entry there",
+                    shownDefault: "the first new Region by name",
+                },
+                region,
+                OPTIONAL,
+            ),
             targetAccess: setting(
-                "documented (AWS's DRS minimum) or ebs-shared-snapshots (the fallback)",
+                "`documented` (AWS's documented DRS minimum) or `ebs-shared-snapshots` (the fallback): see " +
+                    `${links.keyPolicy}. Staging and target stacks must agree (the target stack checks)`,
                 planned(oneOf(targetAccessModes)),
                 keyDefaults.targetAccess,
             ),
         },
         {},
     ),
-    tags: setting("Extra default tags on every resource", tags(maxExtraTags), {}),
+    tags: setting(
+        `Extra default tags on every resource (beside \`ManagedBy\` and \`Project\`), at most ${maxExtraTags}`,
+        tags(maxExtraTags),
+        {},
+    ),
     alerts: group(
-        "Key-loss alerts",
-        { enabled: setting("Alert on DisableKey, ScheduleKeyDeletion and PutKeyPolicy of each key", bool, true) },
+        `Key-loss alerts: see ${links.safety}`,
+        {
+            enabled: setting(
+                "Alert on `DisableKey`, `ScheduleKeyDeletion` and `PutKeyPolicy` of each key; a warning when turned off",
+                bool,
+                true,
+            ),
+        },
         {},
     ),
     stagingAccounts: list(
-        "One entry per staging account and Region",
+        { doc: "One entry per (account, Region): its key, and DRS replication there", shownDefault: "required unless `deploy: target`" },
         stagingEntry,
         OPTIONAL,
         "must be a list of { accountId, region } entries.",
     ),
-    stagingStacks: list("Staging stacks a target stack reads key ARNs from", stackName, [], "must be a list of non-empty strings."),
+    stagingStacks: list(
+        {
+            // Pulumi.yaml declares stagingStacks with this doc.
+            doc: "Staging stacks a target stack reads key ARNs from",
+            reference: "Staging stacks (`[org/][project/]stack`) a target stack reads key ARNs from",
+            shownDefault: "required with `deploy: target`",
+        },
+        stackName,
+        [],
+        "must be a list of non-empty strings.",
+    ),
     pricing: group(
-        "Prices over the list prices of plan/pricing.ts, for the plan, verify and drill (docs/cost-and-quotas.md)",
+        "Your prices over the list prices (`plan/pricing.ts`), for the plan, `verify` and `drill`; `--prices` wins: see " + links.prices,
         {
             origin: setting("Whose prices these are", description, OPTIONAL),
             kms: group(
@@ -212,12 +324,12 @@ export const settingsSchema = {
                 {
                     keyMonth: setting("Each key a month", price(amount), OPTIONAL),
                     rotationMonth: setting("Each rotation a month", price(amount), OPTIONAL),
-                    billedRotations: setting("Rotations billed", price(whole(0, 100)), OPTIONAL),
+                    billedRotations: setting("Rotations billed per key (the later ones are free)", price(whole(0, 100)), OPTIONAL),
                 },
                 OPTIONAL,
             ),
             drsServerHour: setting(
-                "DRS per replicating server-hour, USD: a number, or { <region> or *: number }",
+                "DRS per replicating server-hour, USD: a number, or per Region (`{ <region> or *: number }`, `*` for the rest)",
                 price((x) => {
                     if (typeof x === "number") return amount(x);
                     if (x === null || typeof x !== "object" || Array.isArray(x))
@@ -233,12 +345,16 @@ export const settingsSchema = {
         OPTIONAL,
     ),
     identityCenter: group(
-        "IAM Identity Center permission sets that reference the key-use policies",
+        `IAM Identity Center permission sets that reference the key-use policies: see ${links.identityCenter}`,
         {
-            accountId: setting("The account that administers the instance", accountId, REQUIRED),
+            accountId: setting(
+                "The account that administers the IAM Identity Center instance (management or delegated administrator)",
+                accountId,
+                REQUIRED,
+            ),
             region: setting("The instance's Region", region, REQUIRED),
             roleArn: setting("Role in that account the Identity Center provider assumes", roleArn, OPTIONAL),
-            instanceArn: setting("The instance", instanceArn, REQUIRED),
+            instanceArn: setting("The instance (`arn:aws:sso:::instance/ssoins-…`)", instanceArn, REQUIRED),
             permissionSetArns: nonEmpty(
                 list(
                     "The permission sets of the people who run recoveries and drills",

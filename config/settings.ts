@@ -1,5 +1,6 @@
 // The helpers every setting is declared with: a kind reads a value as AWS accepts it or says why
-// not, and a setting, group or list adds its doc, its default and the messages of a mapping.
+// not, and a setting, group or list adds its doc, its default and the messages of a mapping, and
+// declares them for the configuration reference (config/reference.ts).
 import * as v from "valibot";
 import { closest, shown } from "./text";
 
@@ -35,13 +36,44 @@ export const OPTIONAL = Symbol("optional");
 export type Fallback = typeof REQUIRED | typeof OPTIONAL | unknown;
 export type Of<T, F> = F extends typeof OPTIONAL ? v.OptionalSchema<v.GenericSchema<unknown, T>, undefined> : v.GenericSchema<unknown, T>;
 
-export function declared<T, F extends Fallback>(doc: string, schema: v.GenericSchema<unknown, T>, fallback: F): Of<T, F> {
+/**
+ * A setting's doc: markdown, as the configuration reference (config/reference.ts) shows it, links
+ * relative to docs/. Or the doc with `reference`, what the reference says instead (where the doc
+ * must stay as it is: Pulumi.yaml repeats it), and `shownDefault`, what the reference's Default
+ * column says instead of the default (`DRS's`, for a setting DRS defaults; when it is required).
+ */
+export type Doc = string | { doc: string; reference?: string; shownDefault?: string };
+
+/** What a setting, group or list declares, for the configuration reference: valibot metadata, which parsing skips. */
+export interface Declaration {
+    kind: "setting" | "group" | "list";
+    doc: string;
+    reference?: string;
+    shownDefault?: string;
+    fallback: Fallback;
+    /** A group's settings, in their order. */
+    entries?: v.ObjectEntries;
+    /** What a list holds: a setting, or a group. */
+    item?: v.GenericSchema;
+}
+
+/** The declaration of a schema made by setting(), group() or list(), if it is one. */
+export const declarationOf = (schema: v.GenericSchema): Declaration | undefined =>
+    (v.getMetadata(schema) as { declaration?: Declaration }).declaration;
+
+export function declared<T, F extends Fallback>(
+    doc: Doc,
+    schema: v.GenericSchema<unknown, T>,
+    fallback: F,
+    shape: Pick<Declaration, "kind" | "entries" | "item"> = { kind: "setting" },
+): Of<T, F> {
     const defaulted = fallback === REQUIRED ? schema : v.optional(schema, fallback === OPTIONAL ? undefined : (fallback as never));
-    return v.pipe(defaulted, v.description(doc)) as unknown as Of<T, F>;
+    const declaration: Declaration = { ...(typeof doc === "string" ? { doc } : doc), fallback, ...shape };
+    return v.pipe(defaulted, v.description(declaration.doc), v.metadata({ declaration })) as unknown as Of<T, F>;
 }
 
 /** A setting of a kind; a required one reads its own absence, to say what to set. */
-export function setting<T, F extends Fallback>(doc: string, read: Kind<T>, fallback: F): Of<T, F> {
+export function setting<T, F extends Fallback>(doc: Doc, read: Kind<T>, fallback: F): Of<T, F> {
     const checked = v.pipe(
         v.unknown(),
         v.rawTransform<unknown, T>(({ dataset: { value }, addIssue, NEVER }) => {
@@ -62,7 +94,7 @@ export function setting<T, F extends Fallback>(doc: string, read: Kind<T>, fallb
 
 /** A mapping of settings: an unknown key is refused with the known ones and the one likely meant; `refused` keys get their own reason. */
 export function group<const E extends v.ObjectEntries, F extends Fallback>(
-    doc: string,
+    doc: Doc,
     entries: E,
     fallback: F,
     refused: Record<string, string> = {},
@@ -77,11 +109,12 @@ export function group<const E extends v.ObjectEntries, F extends Fallback>(
             ? refused[key]
             : `is not a known setting. Known: ${known.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
     });
-    return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback);
+    return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback, { kind: "group", entries });
 }
 
 /** A list of a kind, or of mappings; `shape` says what the list must hold. */
-export function list<T, F extends Fallback>(doc: string, item: Kind<T> | v.GenericSchema<unknown, T>, fallback: F, shape: string) {
-    const items = v.array(typeof item === "function" ? setting("", item, REQUIRED) : item, shape);
-    return declared(doc, items as v.GenericSchema<unknown, T[]>, fallback);
+export function list<T, F extends Fallback>(doc: Doc, item: Kind<T> | v.GenericSchema<unknown, T>, fallback: F, shape: string) {
+    const each = typeof item === "function" ? setting("", item, REQUIRED) : item;
+    const items = v.array(each, shape);
+    return declared(doc, items as v.GenericSchema<unknown, T[]>, fallback, { kind: "list", item: each as v.GenericSchema });
 }
