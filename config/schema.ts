@@ -53,8 +53,8 @@ const links = {
     launch: "[Launch settings of the target](#launch-settings-of-the-target-aws-native)",
     identityCenter: "[People who sign in through IAM Identity Center](#people-who-sign-in-through-iam-identity-center)",
     existingServers: "[Existing servers](align-servers.md)",
-    keyPolicy: "[What the key policy allows](../README.md#what-the-key-policy-allows-and-what-aws-documents)",
-    safety: "[Safety](../README.md#safety)",
+    keyPolicy: "[What the key policy allows](key-policy.md)",
+    safety: "[Safety](safety.md)",
     prices: "[Cost and quotas](cost-and-quotas.md#--prices-filejson-and-the-pricing-config)",
 };
 

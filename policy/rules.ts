@@ -28,7 +28,7 @@ export interface ResourceUnderPolicy {
 /**
  * mandatory: a violation stops `pulumi up`; advisory: it is reported. Rules that protect data and
  * access are mandatory; advisory where a reasonable organisation may decide otherwise. Each can be
- * changed with Pulumi's policy config (README, Policy as code).
+ * changed with Pulumi's policy config (policy/README.md).
  */
 export type EnforcementLevel = "mandatory" | "advisory";
 

@@ -1,5 +1,5 @@
 // The check catalogue: every check verify runs, in its order, with its id, what it checks and how
-// often it runs; `verify --help` and the README list the checks from here.
+// often it runs; `verify --help` and docs/verify.md list the checks from here.
 import { permissionsHelp } from "../permissions";
 import { quotas } from "../../plan/quotas";
 import { healthyReplicationStates } from "../aws/sourceServers";
@@ -85,8 +85,19 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
     },
 ];
 
-/** Every check, for `verify --help` and the README. */
+/** Every check, for `verify --help` and docs/verify.md. */
 export const checkCatalog: [string, string][] = checks.map((c) => [c.id, c.what]);
+
+/** docs/verify.md's table of the checks, in the order verify runs them (npm run docs writes it). */
+export function checksMarkdown(): string {
+    // `<target>` would be read as an HTML tag.
+    const cell = (text: string) => text.replace(/[|<]/g, (c) => `\\${c}`);
+    return [
+        "| Check | Once per | What it checks |",
+        "|---|---|---|",
+        ...checks.map((c) => `| \`${c.id}\` | ${c.scope} | ${cell(c.what)} |`),
+    ].join("\n");
+}
 
 /** What `verify --help` says after the options: the checks, what they need, the exit codes. */
 export function verifyHelp(): string {

@@ -160,9 +160,7 @@ describe("the configuration reference table", () => {
             const [page, section] = link.split("#");
             const file = path.join(docsDir, page || "configuration.md");
             if (page) expect(fs.existsSync(file), link).to.equal(true);
-            // A section of the table's own page is in docs/configuration.md, or still in the README it moves from.
-            const anchors = page ? anchorsOf(file) : [...anchorsOf(file), ...anchorsOf(path.join(root, "README.md"))];
-            if (section !== undefined) expect(anchors, link).to.include(section);
+            if (section !== undefined) expect(anchorsOf(file), link).to.include(section);
         }
     });
 });

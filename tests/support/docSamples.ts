@@ -7,7 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { run } from "../../cli";
 import { flagTables } from "../../cli/commands";
+import { configurationTable } from "../../config/reference";
 import { permissionsMarkdown } from "../../ops/permissions";
+import { checksMarkdown } from "../../ops/verify/catalog";
 import { run as align, stagingAccount } from "./alignWorld";
 import { db, fakeClock, job, jobAnswers, launched, logItem, noise, refused, runDrill, session, started, web, world } from "./drillWorld";
 
@@ -91,6 +93,8 @@ export const samples: Sample[] = [
     { file: "docs/drill.md", name: "drill-none-yet", produce: noneYet },
     { file: "docs/permissions.md", name: "permissions", markdown: true, produce: async () => permissionsMarkdown() },
     { file: "docs/cli.md", name: "cli-flags", markdown: true, produce: async () => flagTables() },
+    { file: "docs/verify.md", name: "verify-checks", markdown: true, produce: async () => checksMarkdown() },
+    { file: "docs/configuration.md", name: "configuration", markdown: true, produce: async () => configurationTable() },
 ];
 
 const blockOf = (name: string) => new RegExp(`(<!-- generated: ${name}\\b[^>]*-->\\n)([\\s\\S]*?)(<!-- end generated -->)`);
