@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { ConfigError, RawConfig, parseConfig, parseStackConfig, secretPlaceholder } from "../../config";
 import { readProjectFile, readStackConfigFiles } from "../../config/files";
 import { settingsSchema } from "../../config/schema";
+import { configProblems } from "../support/configProblems";
 import { fleetEntries } from "../support/fleet";
 import { checkStagingStackOutputs } from "../../program/contract";
 
@@ -14,16 +15,7 @@ const target = { accountId: "111122223333", keyUserRoleNames: ["DrsRecoveryOpera
 const entry = { accountId: "444455556666", region: "us-east-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };
 const valid: RawConfig = { target, stagingAccounts: [entry] };
 
-/** The problems parseConfig reports, without the namespace prefix. */
-function problems(raw: RawConfig): string[] {
-    try {
-        parseConfig(raw);
-    } catch (err) {
-        expect(err).to.be.instanceOf(ConfigError);
-        return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
-    }
-    throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 /** The problems of a config, or none when it parses. */
 function problemsOrNone(raw: RawConfig): string[] {

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, RawConfig, parseConfig } from "../../config";
+import { RawConfig, parseConfig } from "../../config";
 import { sections } from "../../config/parse";
 import { configurationTable } from "../../config/reference";
+import { configProblems } from "../support/configProblems";
 
 const root = path.join(__dirname, "..", "..");
 const docsDir = path.join(root, "docs");
@@ -34,16 +35,7 @@ function fullKeys(rows: string[][]): string[] {
     });
 }
 
-/** The problems parseConfig reports, without the namespace. */
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        parseConfig(raw);
-    } catch (err) {
-        expect(err).to.be.instanceOf(ConfigError);
-        return (err as ConfigError).problems.map((p) => p.replace(/^drs-cross-account-kms:/, ""));
-    }
-    throw new Error("expected a ConfigError");
-}
+const problemsOf = configProblems;
 
 /** A heading's anchor as GitHub makes it. */
 const anchor = (heading: string) =>
