@@ -2,8 +2,11 @@
 // (cli/commands/<name>.ts). The parser, --help, package.json's scripts and docs/cli.md's flag tables
 // come from here; adding a command is a row here and its own file (CONTRIBUTING.md).
 import { accessReport } from "./commands/accessReport";
+import { alignLaunch } from "./commands/alignLaunch";
 import { alignServers } from "./commands/alignServers";
 import { drill } from "./commands/drill";
+import { extend } from "./commands/extend";
+import { initialize } from "./commands/initialize";
 import { synth } from "./commands/synth";
 import { verify } from "./commands/verify";
 import { type CommandSpec, awsFlags } from "./flags";
@@ -32,6 +35,12 @@ export const commands: CommandEntry[] = [
         spec: accessReport,
     },
     {
+        name: "initialize",
+        summary: "Whether DRS is initialised in each account and Region of the stack; --apply initialises it where it is not.",
+        spec: initialize,
+        page: "initialize.md",
+    },
+    {
         name: "verify",
         summary: "Read-only checks, against AWS, that a deployed stack works.",
         spec: verify,
@@ -42,6 +51,18 @@ export const commands: CommandEntry[] = [
         summary: "Moves the source servers replicating into each staging account onto that account's staging key.",
         spec: alignServers,
         page: "align-servers.md",
+    },
+    {
+        name: "extend",
+        summary: "Extends the staging accounts' replicating servers into the target, so it can recover them; --apply creates them.",
+        spec: extend,
+        page: "extend.md",
+    },
+    {
+        name: "align-launch",
+        summary: "Brings each extended server's own launch configuration in line with the stack's launch settings; --apply updates them.",
+        spec: alignLaunch,
+        page: "align-launch.md",
     },
     {
         name: "drill",

@@ -107,7 +107,35 @@ const you = (roles: string): Identity => ({
     note: "sts:GetCallerIdentity, called once up front, needs no permission. Each role's trust policy must let you assume it.",
 });
 
-export type LiveCommand = "verify" | "align-servers" | "drill";
+export type LiveCommand = "verify" | "align-servers" | "drill" | "initialize" | "extend" | "align-launch";
+
+/**
+ * What InitializeService does with the caller's permissions: the DRS user guide's policy for
+ * initialising DRS programmatically (docs/aws-requirements.md, "Initialising DRS"): it creates
+ * DRS's roles, their instance profiles and the service-linked role.
+ */
+const initializeNeeds = [
+    "iam:AddRoleToInstanceProfile",
+    "iam:AttachRolePolicy",
+    "iam:CreateInstanceProfile",
+    "iam:CreateRole",
+    "iam:CreateServiceLinkedRole",
+    "iam:GetInstanceProfile",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfiles",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:PassRole",
+    "iam:TagRole",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateTags",
+    "ec2:DescribeSecurityGroups",
+];
+
+/** Where each side's calls are made, in words. */
+const stagingSide = "in each staging account (stagingAccounts[].roleArn, or your credentials there)";
+const targetSide = "in each target account (target.roleArn or targets[].roleArn, or your credentials there)";
 
 /** Every call of each live command, by identity. */
 export const commandPermissions: Record<LiveCommand, Identity[]> = {
@@ -199,7 +227,74 @@ export const commandPermissions: Record<LiveCommand, Identity[]> = {
         },
         you("the key-user role, and each roleArn the stack config names"),
     ],
+    initialize: [
+        {
+            id: "staging",
+            who: stagingSide,
+            calls: initializeCalls(),
+        },
+        {
+            id: "target",
+            who: targetSide,
+            calls: initializeCalls(),
+        },
+        you("each roleArn the stack config names"),
+    ],
+    extend: [
+        {
+            id: "target",
+            who: "in the target account (target.roleArn, or your credentials there)",
+            calls: [
+                { action: "drs:ListExtensibleSourceServers" },
+                { action: "drs:DescribeSourceServers" },
+                {
+                    action: "drs:CreateExtendedSourceServer",
+                    when: "--apply",
+                    also: { actions: ["drs:TagResource"], why: "the extended servers are tagged on create" },
+                },
+            ],
+        },
+        {
+            id: "staging",
+            who: "in each staging account, when its credentials are at hand (stagingAccounts[].roleArn, --staging-role, or your credentials there)",
+            calls: [{ action: "drs:DescribeSourceServers" }, { action: "drs:GetReplicationConfiguration" }],
+            note: "Without them the plan cannot say which servers are on the default key or not replicating: DRS refuses those when asked to extend them.",
+        },
+        you("each roleArn the stack config names"),
+    ],
+    "align-launch": [
+        {
+            id: "target",
+            who: "in the target account (target.roleArn, or your credentials there)",
+            calls: [
+                { action: "drs:DescribeSourceServers" },
+                { action: "drs:GetLaunchConfiguration" },
+                {
+                    action: "drs:UpdateLaunchConfiguration",
+                    when: "--apply",
+                    also: {
+                        actions: ["ec2:CreateLaunchTemplateVersion", "ec2:DescribeLaunchTemplateVersions", "ec2:ModifyLaunchTemplate"],
+                        why: "DRS writes each change into the server's EC2 launch template as a new default version",
+                    },
+                },
+            ],
+        },
+        you("each roleArn the stack config names"),
+    ],
 };
+
+/** initialize's calls in one account: whether DRS answers and its service-linked role exists, and with --apply InitializeService. */
+function initializeCalls(): Call[] {
+    return [
+        { action: "drs:DescribeReplicationConfigurationTemplates" },
+        { action: "iam:GetRole" },
+        {
+            action: "drs:InitializeService",
+            when: "--apply, where DRS is not initialised",
+            also: { actions: initializeNeeds, why: "the DRS user guide's policy for initialising DRS programmatically" },
+        },
+    ];
+}
 
 /** Every action an identity needs granted: its calls (those not refused by design), their dependent actions, and what else they need. */
 export function grantedActions(identity: Identity): string[] {

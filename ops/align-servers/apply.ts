@@ -6,7 +6,8 @@ import { AwsAccess } from "../aws/access";
 import { answerLost, failure } from "../aws/faults";
 import { describeEncryption, isOnKey, listSourceServers, readServerEncryption } from "../aws/sourceServers";
 import { Clock, Deadline, noDeadline, realClock } from "../clock";
-import { AccessStop, calling, pointInTimeOnKey } from "./calls";
+import { AccessStop, calling } from "../aws/calls";
+import { pointInTimeOnKey } from "./calls";
 import { AlignmentPlan, ApplyOutcome, KeyPlan, MoveResult, ServerMove, Stop } from "./types";
 
 export interface ApplyOptions {

@@ -17,7 +17,8 @@ import { AwsAccess } from "../aws/access";
 import { failure, MalformedAnswer, uncheckedOf } from "../aws/faults";
 import { hostnameOf, isOnKey, listSourceServers, readServerEncryption, replicatingHere } from "../aws/sourceServers";
 import { StagingKeyExport } from "../../program/contract";
-import { AccessStop, calling, pointInTimeOnKey } from "./calls";
+import { AccessStop, calling } from "../aws/calls";
+import { pointInTimeOnKey } from "./calls";
 import { AlignmentPlan, CannotAlign, KeyPlan, OldKey, ServerMove } from "./types";
 
 /** Why a key in this state cannot take servers, or undefined when it is Enabled. */

@@ -22,7 +22,14 @@ export interface AwsCommandOptions {
 }
 
 /** Minutes each command may run before what it has not done yet is given up (--time-limit). */
-export const defaultTimeLimits: Record<string, number> = { verify: 30, "align-servers": 60, drill: 180 };
+export const defaultTimeLimits: Record<string, number> = {
+    verify: 30,
+    "align-servers": 60,
+    drill: 180,
+    initialize: 30,
+    extend: 60,
+    "align-launch": 30,
+};
 
 export interface AwsCommandDeps {
     io: Io;
