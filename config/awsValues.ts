@@ -57,6 +57,8 @@ export const replicationTemplateId = shaped(
     /^rct-[0-9a-zA-Z]{17}$/,
     "a replication configuration template ID (rct- and 17 characters; see aws drs describe-replication-configuration-templates)",
 );
+/** A DRS source server's ID: s- and 17 characters. */
+export const sourceServerId = shaped(/^s-[0-9a-zA-Z]{17}$/, "a DRS source server ID (s- and 17 characters, such as s-0123456789abcdef0)");
 export const launchTemplateId = shaped(/^lct-[0-9a-zA-Z]{17}$/, "a launch configuration template ID (lct- and 17 characters)");
 export const topicArn = shaped(
     arnPattern("sns", "[a-z0-9-]+:\\d{12}:[\\w-]{1,256}"),

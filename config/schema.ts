@@ -19,6 +19,7 @@ import {
     instanceType,
     replicationTemplateId,
     launchTemplateId,
+    sourceServerId,
     topicArn,
     bucketArn,
     instanceArn,
@@ -56,6 +57,7 @@ const links = {
     keyPolicy: "[What the key policy allows](key-policy.md)",
     safety: "[Safety](safety.md)",
     prices: "[Cost and quotas](cost-and-quotas.md#--prices-filejson-and-the-pricing-config)",
+    coverage: "[Every server protected](protect-every-server.md)",
 };
 
 const replication = group(
@@ -112,6 +114,26 @@ const replication = group(
     { ebsEncryption: refusedEncryption, ebsEncryptionKeyArn: refusedEncryption },
 );
 
+/** An AWS account whose EC2 instances replicate into a staging account: it needs DRS's roles for that account. */
+const ec2SourceAccount = group(
+    "An AWS account whose EC2 instances replicate into this staging account",
+    {
+        accountId: setting("The account that owns the EC2 instances, 12 digits", accountId, REQUIRED),
+        roleArn: setting("Role verify assumes there to check the roles DRS requires", roleArn, OPTIONAL),
+    },
+    REQUIRED,
+);
+
+/** A staging server left out of a target on purpose: verify reports it as INFO, with the reason. */
+const unprotectedServer = group(
+    "A staging source server this target deliberately does not recover",
+    {
+        sourceServerId: setting("The server's ID in its staging account (`s-…`)", sourceServerId, REQUIRED),
+        reason: setting("Why it is not extended into this target", description, REQUIRED),
+    },
+    REQUIRED,
+);
+
 export const stagingEntry = group(
     "One staging account in one Region: its key, and DRS replication there",
     {
@@ -129,6 +151,12 @@ export const stagingEntry = group(
             "An existing SNS topic (same account and Region) for this key's alerts, instead of a created one",
             topicArn,
             OPTIONAL,
+        ),
+        ec2SourceAccounts: list(
+            `EC2 sources in other accounts that replicate here: DRS needs roles in each for this account (Marketplace licences, in-AWS right-sizing): see ${links.coverage}`,
+            ec2SourceAccount,
+            [],
+            "must be a list of { accountId, roleArn? } entries.",
         ),
         importKeyId: setting(
             "Adopt this existing key instead of creating one: its key ID, `mrk-…` ID or key ARN, in the entry's account and Region: " +
@@ -198,6 +226,12 @@ export const targetEntry = group(
             'IAM\'s "managed policies per role" quota (raise it to up to 20 for very large fleets)',
             whole(1, 20),
             limits.managedPoliciesPerRole,
+        ),
+        unprotectedServers: list(
+            `Staging servers deliberately not extended into this target, each with its reason: verify's coverage reports them as INFO, not FAIL: see ${links.coverage}`,
+            unprotectedServer,
+            [],
+            "must be a list of { sourceServerId, reason } entries.",
         ),
         launch: list(
             `DRS launch settings of the target, one entry per recovery Region: see ${links.launch}`,

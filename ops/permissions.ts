@@ -167,6 +167,11 @@ export const commandPermissions: Record<LiveCommand, Identity[]> = {
             ],
             note: "kms:DescribeKey on a staging key also needs the key policy's statement for the target, which the program writes.",
         },
+        {
+            id: "source",
+            who: "in each EC2 source account (stagingAccounts[].ec2SourceAccounts[].roleArn, or your credentials there)",
+            calls: [{ action: "iam:GetRole", when: "with ec2SourceAccounts: DRS's failback and in-AWS right-sizing roles" }],
+        },
         you("each roleArn the stack config names"),
     ],
     "align-servers": [

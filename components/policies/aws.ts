@@ -105,6 +105,18 @@ export function drsStagingRoleName(targetAccountId: string): string {
 
 export const drsStagingRolePath = "/service-role/";
 
+/**
+ * The "Failback and in-AWS right-sizing" roles DRS's trusted-accounts page names: an account
+ * creates them, under /service-role/, for each account it trusts (docs/aws-requirements.md,
+ * "Failback and in-AWS right-sizing roles"). An EC2 source with Marketplace licences in another
+ * account cannot be extended without them there, for its staging account.
+ */
+export function drsFailbackRoleNames(trustedAccountId: string): string[] {
+    return ["DRSCrossAccountReplicationRole", "DRSCrossAccountAgentRole", "DRSCrossAccountAgentAuthorizedRole"].map(
+        (name) => `${name}_${trustedAccountId}`,
+    );
+}
+
 export function drsStagingRoleManagedPolicyArn(partition: Partition): string {
     return `arn:${partition}:iam::aws:policy/service-role/AWSElasticDisasterRecoveryStagingAccountPolicy_v2`;
 }

@@ -6,7 +6,14 @@ import { healthyReplicationStates } from "../aws/sourceServers";
 import { defaultMaxDrillAgeDays } from "./types";
 
 type CheckScope =
-    "staging account" | "staging account and Region" | "staging key" | "multi-Region primary" | "target Region" | "key-user role" | "run";
+    | "staging account"
+    | "staging account and Region"
+    | "staging key"
+    | "EC2 source account"
+    | "multi-Region primary"
+    | "target Region"
+    | "key-user role"
+    | "run";
 
 /** Every check, in the order verify runs them, with how often it runs. */
 const checks: { id: string; scope: CheckScope; what: string }[] = [
@@ -37,6 +44,11 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
         what: "each source server replicating there has its own ebsEncryption CUSTOM with exactly this key",
     },
     {
+        id: "ec2-source-account-roles",
+        scope: "EC2 source account",
+        what: "each account of stagingAccounts[].ec2SourceAccounts has DRS's failback and in-AWS right-sizing roles for the staging account (Marketplace licences); EC2 sources from unlisted accounts are named",
+    },
+    {
         id: "replicating-capacity",
         scope: "staging key",
         what: `servers replicating in the staging account and Region against DRS's ${quotas.replicatingServers.value}`,
@@ -64,9 +76,19 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
         what: "no extended server has an extension error, and each replicates in a healthy state",
     },
     {
+        id: "extension-coverage",
+        scope: "staging key",
+        what: "every server replicating in the staging account is extended into the target (else the target cannot recover it); target.unprotectedServers makes one left out on purpose INFO",
+    },
+    {
         id: "extended-server-drills",
         scope: "staging key",
         what: "each extended server's last drill or recovery launched, within --max-drill-age days (default 90): else it is unproven",
+    },
+    {
+        id: "in-aws-right-sizing-roles",
+        scope: "staging key",
+        what: "where target.launch sets IN_AWS right-sizing: the staging account has DRS's failback and in-AWS right-sizing roles for the target (inferred: WARN)",
     },
     {
         id: "target-capacity",
@@ -122,6 +144,8 @@ export function verifyHelp(): string {
         ...group("staging account and Region"),
         "Per staging key (staging account and Region; each replica of a multi-Region key is a key of its own):",
         ...group("staging key"),
+        "Per EC2 source account of a staging entry (stagingAccounts[].ec2SourceAccounts):",
+        ...group("EC2 source account"),
         "Once per multi-Region primary key (key.multiRegion):",
         ...group("multi-Region primary"),
         "Once per target Region (those in target.regions and those of the keys):",

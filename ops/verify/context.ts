@@ -21,6 +21,8 @@ export interface VerifyContext {
     targetAccess: TargetAccess;
     alignCommand: string;
     drillCommand: string;
+    /** extend on the target side, for the coverage check's fix. */
+    extendCommand: string;
     deadline: Deadline;
     /** "Now" for the age of the last drill, read once at the start. */
     now: number;
@@ -52,6 +54,7 @@ export function verifyContext(input: VerifyInput, aws: AwsAccess, options: Verif
     const now = (options.clock ?? realClock).now();
     const maxDrillAge = input.maxDrillAgeDays ?? defaultMaxDrillAgeDays;
     const drillCommand = `npm run -s drill -- -s ${input.stack ?? "<target stack>"}`;
+    const extendCommand = `npm run -s extend -- -s ${input.settings.deploy === "staging" ? "<target stack>" : (input.stack ?? "<target stack>")}`;
     return {
         input,
         aws,
@@ -61,6 +64,7 @@ export function verifyContext(input: VerifyInput, aws: AwsAccess, options: Verif
         targetAccess,
         alignCommand,
         drillCommand,
+        extendCommand,
         deadline,
         now,
         maxDrillAge,

@@ -6,7 +6,7 @@ import { StagingKeyExport } from "../../program/contract";
 import { pricesFor } from "../../plan/pricing";
 import { quotas } from "../../plan/quotas";
 import { AwsAccess } from "../aws/access";
-import { listSourceServers } from "../aws/sourceServers";
+import { listSourceServers, replicatingHere } from "../aws/sourceServers";
 import {
     extendedCapacity,
     keyPolicySizeOutcome,
@@ -17,6 +17,7 @@ import {
 } from "./checks/capacity";
 import { describe, keyPolicy, keyRotation, keyState, multiRegionReplicas } from "./checks/keys";
 import { extendedDrills, extendedReplication, sourceServerEncryption } from "./checks/servers";
+import { extensionCoverage, rightSizingRoles, sourceAccountRoles, unlistedSourceAccounts } from "./checks/coverage";
 import { drsInitialised, drsServiceLinkedRole, replicationTemplate, stagingRole } from "./checks/staging";
 import { targetDescribeKey, targetDirectDecrypt, targetEbsEncryption } from "./checks/target";
 import {
@@ -108,15 +109,42 @@ async function keyChecks(ctx: VerifyContext, key: StagingKeyExport, i: number): 
         await run(ctx, "staging-role", forTarget(ctx, scope, target), key.accountId, () => stagingRole(aws, key, target));
     }
     await run(ctx, "replication-template", scope, key.accountId, () => replicationTemplate(aws, key));
+    // One listing of the staging area's servers serves the encryption, source-account and coverage checks.
+    let listed: Promise<SourceServer[]> | undefined;
+    const staged = () => (listed ??= aws.drs(key.accountId, key.region).then(async (drs) => replicatingHere(await listSourceServers(drs))));
     await run(ctx, "source-server-encryption", scope, key.accountId, () =>
-        sourceServerEncryption(aws, key, ctx.alignCommand, (n) => ctx.replicating.set(key.keyArn, n)),
+        sourceServerEncryption(aws, key, ctx.alignCommand, (n) => ctx.replicating.set(key.keyArn, n), staged),
     );
+    await sourceAccountChecks(ctx, key, scope, staged);
     await run(ctx, "replicating-capacity", scope, key.accountId, async () => replicatingCapacity(key, ctx.replicating.get(key.keyArn)));
-    for (const target of targets) await keyTargetChecks(ctx, key, target, forTarget(ctx, scope, target));
+    for (const target of targets) await keyTargetChecks(ctx, key, target, forTarget(ctx, scope, target), staged);
+}
+
+/** The entry's EC2 source accounts: DRS's roles there for the staging account; sources from accounts not listed. */
+async function sourceAccountChecks(
+    ctx: VerifyContext,
+    key: StagingKeyExport,
+    scope: string,
+    staged: () => Promise<SourceServer[]>,
+): Promise<void> {
+    const entry = ctx.input.settings.stagingAccounts.find((e) => e.accountId === key.accountId && e.region === key.region);
+    const listed = entry?.ec2SourceAccounts.map((s) => s.accountId) ?? [];
+    for (const source of listed)
+        await run(ctx, "ec2-source-account-roles", `${scope} source ${source}`, source, () => sourceAccountRoles(ctx.aws, key, source));
+    // Unlisted sources are named only when the listing was read (a failed read is source-server-encryption's UNCHECKED).
+    const servers = await staged().catch(() => undefined);
+    const unlisted = servers && unlistedSourceAccounts(key, servers, listed);
+    if (unlisted) ctx.results.push({ check: "ec2-source-account-roles", scope, ...unlisted });
 }
 
 /** One target's side of a staging key: its access to the key, its Region, and the servers extended into it. */
-async function keyTargetChecks(ctx: VerifyContext, key: StagingKeyExport, target: string, here: string): Promise<void> {
+async function keyTargetChecks(
+    ctx: VerifyContext,
+    key: StagingKeyExport,
+    target: string,
+    here: string,
+    staged: () => Promise<SourceServer[]>,
+): Promise<void> {
     const { aws } = ctx;
     await run(ctx, "target-describe-key", here, target, () => targetDescribeKey(aws, key, target));
     await run(ctx, "target-direct-decrypt-denied", here, target, () => targetDirectDecrypt(aws, key, target));
@@ -131,9 +159,21 @@ async function keyTargetChecks(ctx: VerifyContext, key: StagingKeyExport, target
         return extendedCapacity(key, listed);
     });
     await run(ctx, "extended-server-replication", here, target, async () => extendedReplication(key, target, await extendedServers()));
+    await run(ctx, "extension-coverage", here, key.accountId, async () =>
+        extensionCoverage(
+            key,
+            target,
+            await staged(),
+            await extendedServers(),
+            settingsOf(ctx, target)?.unprotectedServers ?? [],
+            ctx.extendCommand,
+        ),
+    );
     await run(ctx, "extended-server-drills", here, target, async () =>
         extendedDrills(key, await extendedServers(), ctx.now, ctx.maxDrillAge, ctx.drillCommand),
     );
+    if (settingsOf(ctx, target)?.launch.some((l) => l.region === key.region && l.targetInstanceTypeRightSizingMethod === "IN_AWS"))
+        await run(ctx, "in-aws-right-sizing-roles", here, key.accountId, () => rightSizingRoles(ctx.aws, key, target));
 }
 
 /** A target's checks after the keys': its Regions no key covered, its capacity, its key-user roles. */

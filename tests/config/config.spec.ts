@@ -75,6 +75,7 @@ describe("config", () => {
                 pitRetentionDays: 7,
                 retainOnDelete: true,
             },
+            ec2SourceAccounts: [],
         });
         expect(settings.alerts).to.deep.equal({ enabled: true });
         expect(warnings).to.deep.equal([]);
@@ -723,7 +724,7 @@ describe("config mistakes that pulumi config set makes easy", () => {
 
     it("reports a typo once, with what was meant, at every level", () => {
         expect(problemsOf({ ...base, stagingAccounts: [{ accountId: "444455556666", regoin: "us-east-1" }] })).to.deep.equal([
-            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, stagingRole, replication, alertTopicArn, importKeyId. Did you mean region?",
+            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, stagingRole, replication, alertTopicArn, ec2SourceAccounts, importKeyId. Did you mean region?",
         ]);
         expect(problemsOf({ ...base, key: { alais: "alias/x" } })).to.deep.equal([
             "key.alais is not a known setting. Known: alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess. Did you mean alias?",
@@ -809,7 +810,7 @@ describe("config values at the edges", () => {
     const sectionList = "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter";
     const keyList =
         "alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess";
-    const targetList = "accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, launch";
+    const targetList = "accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, unprotectedServers, launch";
     const replicationList =
         "stagingAreaSubnetId, associateDefaultSecurityGroup, bandwidthThrottling, createPublicIp, dataPlaneRouting, defaultLargeStagingDiskType, " +
         "replicationServerInstanceType, useDedicatedReplicationServer, replicationServersSecurityGroupsIds, stagingAreaTags, pitRetentionDays, " +

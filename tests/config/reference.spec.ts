@@ -80,7 +80,12 @@ describe("the configuration reference table", () => {
             return { problems, known };
         })({
             zzzz: true,
-            target: { accountId: "111122223333", ...unknown, launch: [{ region: "us-east-1", ...unknown }] },
+            target: {
+                accountId: "111122223333",
+                ...unknown,
+                launch: [{ region: "us-east-1", ...unknown }],
+                unprotectedServers: [{ sourceServerId: "s-0123456789abcdef0", reason: "a test", ...unknown }],
+            },
             key: unknown,
             alerts: unknown,
             stagingAccounts: [
@@ -89,12 +94,13 @@ describe("the configuration reference table", () => {
                     region: "us-east-1",
                     ...unknown,
                     replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0", ...unknown },
+                    ec2SourceAccounts: [{ accountId: "555566667777", ...unknown }],
                 },
             ],
             pricing: { ...unknown, kms: unknown },
             identityCenter: unknown,
         });
-        expect(problems.filter((p) => p.includes("zzzz is not"))).to.have.length(10);
+        expect(problems.filter((p) => p.includes("zzzz is not"))).to.have.length(12);
         // targets' items are target's shape: the table shows them once, under target.
         const targets = problemsOf({ targets: [{ accountId: "111122223333", ...unknown }], stagingAccounts: [] }).find((p) =>
             p.startsWith("targets[0].zzzz"),

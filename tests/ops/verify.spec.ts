@@ -47,6 +47,7 @@ import {
     sourceServer,
     staging,
     stagingRole,
+    sourceAccount,
     target,
     templateId,
 } from "../support/verifyWorld";
@@ -74,6 +75,7 @@ describe("verify", () => {
             ["target-ebs-encryption", "PASS"],
             ["extended-source-servers", "PASS"],
             ["extended-server-replication", "PASS"],
+            ["extension-coverage", "PASS"],
             ["extended-server-drills", "PASS"],
             ["target-capacity", "PASS"],
             ["monthly-cost", "INFO"],
@@ -83,6 +85,7 @@ describe("verify", () => {
             ...Array(11).fill(`${staging}/${region}`),
             `${target}/${region}`,
             `${target}/${region}`,
+            `${staging}/${region}`,
             `${staging}/${region}`,
             `${staging}/${region}`,
             `${staging}/${region}`,
@@ -421,6 +424,7 @@ describe("verify", () => {
             "target-drs-initialised",
             "extended-source-servers",
             "extended-server-replication",
+            "extension-coverage",
             "extended-server-drills",
             "target-capacity",
         ]);
@@ -1164,6 +1168,13 @@ describe("verify --help", () => {
             stagingAccounts: [{ accountId: staging, region }],
         }).settings;
         const ran = new Set((await verify({ settings: withRoles, outputs }, access)).map((r) => r.check));
+        // The roles in other accounts run only for EC2 source accounts and IN_AWS right-sizing.
+        const withSources = healthyAws([[staging, region]], { sourceAccounts: [sourceAccount] });
+        const sourced = parseConfig({
+            target: { accountId: target, launch: [{ region, targetInstanceTypeRightSizingMethod: "IN_AWS" }] },
+            stagingAccounts: [{ accountId: staging, region, ec2SourceAccounts: [{ accountId: sourceAccount }] }],
+        }).settings;
+        for (const r of await verify({ settings: sourced, outputs }, withSources.access)) ran.add(r.check);
         // multi-region-replicas runs only for a multi-Region primary.
         const places: Place[] = [
             [staging, region],

@@ -485,6 +485,11 @@ describe("several targets: verify", () => {
             },
         },
     };
+    /** The same server as each target sees it, extended there. */
+    const extendedServer: SourceServer = {
+        ...server,
+        stagingArea: { status: "EXTENDED", stagingSourceServerArn: `arn:aws:drs:${region}:${stagingA}:source-server/s-1` },
+    };
 
     /** A healthy staging account serving both targets, a server replicating and extended to each; `policy` is the key policy AWS holds. */
     function accounts(policy = twoTargetPolicy) {
@@ -543,7 +548,7 @@ describe("several targets: verify", () => {
                 .on(DescribeReplicationConfigurationTemplatesCommand)
                 .resolves({ items: [] })
                 .on(DescribeSourceServersCommand)
-                .resolves({ items: [server] });
+                .resolves({ items: [extendedServer] });
             // EBS encryption by default, with a key of the target's own.
             const targetEc2 = new EC2Client({ region });
             mockClient(targetEc2)

@@ -36,6 +36,8 @@ export const roleArn = roleArnIn(staging);
 export const roleId = "AROAEXAMPLEROLEID1234";
 export const templateId = "rct-0123456789abcdef0";
 export const serviceLinkedRole = "AWSServiceRoleForElasticDisasterRecovery";
+/** An account whose EC2 instances replicate into the staging account (ec2SourceAccounts). */
+export const sourceAccount = "555566667777";
 
 export type Place = readonly [account: string, region: string];
 export type Part = "primary" | "replica";
@@ -124,18 +126,35 @@ export const sourceServer = (
         stagingArea?: string;
         errorMessage?: string;
         lastLaunch?: ReturnType<typeof lastLaunch> | null;
+        /** In a staging account: the server's ARN; in a target: the staging server it extends. */
+        arn?: string;
+        stagingSourceServerArn?: string;
     } = {},
 ): SourceServer =>
     ({
         sourceServerID: id,
+        ...(changes.arn ? { arn: changes.arn } : {}),
         sourceProperties: changes.hostname ? { identificationHints: { hostname: changes.hostname } } : {},
         dataReplicationInfo: { dataReplicationState: changes.state ?? "CONTINUOUS" },
-        stagingArea: { status: changes.stagingArea ?? "NOT_EXTENDED", errorMessage: changes.errorMessage },
+        stagingArea: {
+            status: changes.stagingArea ?? "NOT_EXTENDED",
+            errorMessage: changes.errorMessage,
+            ...(changes.stagingSourceServerArn ? { stagingSourceServerArn: changes.stagingSourceServerArn } : {}),
+        },
         lifeCycle: changes.lastLaunch === null ? {} : { lastLaunch: changes.lastLaunch ?? lastLaunch("DRILL", "TERMINATED", 10) },
     }) as SourceServer;
 
+/** A staging server's ARN, as DRS gives it and the target's extended server names it. */
+export const stagingServerArn = (account: string, r: string, id: string) => `arn:aws:drs:${r}:${account}:source-server/${id}`;
+
 export const servers = (count: number, prefix = "s-") =>
     Array.from({ length: count }, (_, i) => sourceServer(`${prefix}${String(i + 1).padStart(3, "0")}`, { hostname: `host-${i + 1}` }));
+
+/** The first page of servers extended from a staging place: 100, the first two extending its s-1 and s-2. */
+const extendedFrom = (account: string, r: string) =>
+    servers(100, `${account}-a`).map((s, i) =>
+        i < 2 ? { ...s, stagingArea: { ...s.stagingArea, stagingSourceServerArn: stagingServerArn(account, r, `s-${i + 1}`) } } : s,
+    );
 
 export const mockKms = (client: KMSClient) => mockClient(client);
 export const mockDrs = (client: DrsClient) => mockClient(client);
@@ -145,10 +164,13 @@ export const mockEc2 = (client: EC2Client) => mockClient(client);
 /**
  * Mocked clients per account (and Region for KMS and DRS), set up as a healthy deployment with a
  * key in each staging place: two source servers on the key there, and 142 servers (two pages)
- * extended from each staging account into the target. With multiRegion, the keys are the parts
+ * extended from each staging account into the target, the first two of them those two. With multiRegion, the keys are the parts
  * of one multi-Region key per account (partOf), every replica in place.
  */
-export function healthyAws(places: Place[] = [[staging, region]], options: { multiRegion?: boolean; id?: string } = {}) {
+export function healthyAws(
+    places: Place[] = [[staging, region]],
+    options: { multiRegion?: boolean; id?: string; sourceAccounts?: string[] } = {},
+) {
     const multiRegion = options.multiRegion ?? false;
     const id = options.id ?? (multiRegion ? mrkId : keyId);
     const clients = {
@@ -190,7 +212,12 @@ export function healthyAws(places: Place[] = [[staging, region]], options: { mul
                 items: [{ replicationConfigurationTemplateID: templateId, ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: arn }],
             })
             .on(DescribeSourceServersCommand)
-            .resolves({ items: [sourceServer("s-1", { hostname: "web-1" }), sourceServer("s-2", { hostname: "db-1" })] })
+            .resolves({
+                items: [
+                    sourceServer("s-1", { hostname: "web-1", arn: stagingServerArn(account, r, "s-1") }),
+                    sourceServer("s-2", { hostname: "db-1", arn: stagingServerArn(account, r, "s-2") }),
+                ],
+            })
             .on(GetReplicationConfigurationCommand)
             .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: arn });
         if (!iam.has(account)) {
@@ -203,6 +230,16 @@ export function healthyAws(places: Place[] = [[staging, region]], options: { mul
                 .resolves({ Role: { RoleName: serviceLinkedRole, Path: "/aws-service-role/drs.amazonaws.com/" } as never });
             iam.set(account, mock);
         }
+    }
+    for (const account of options.sourceAccounts ?? []) {
+        // EC2 source accounts: DRS's failback and in-AWS right-sizing roles exist.
+        const client = new IAMClient({ region });
+        clients.iam.set(account, client);
+        const mock = mockIam(client);
+        mock.on(GetRoleCommand).callsFake(async ({ RoleName }: { RoleName: string }) => ({
+            Role: { RoleName, Arn: `arn:aws:iam::${account}:role/service-role/${RoleName}`, Path: "/service-role/" },
+        }));
+        iam.set(account, mock);
     }
     {
         // The target's key-user roles hold the key-use policy and one more.
@@ -239,7 +276,7 @@ export function healthyAws(places: Place[] = [[staging, region]], options: { mul
         const mock = drsFor(target, r).on(DescribeReplicationConfigurationTemplatesCommand).resolves({ items: [] });
         for (const account of new Set(places.filter(([, x]) => x === r).map(([a]) => a))) {
             mock.on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [account] }, nextToken: undefined })
-                .resolves({ items: servers(100, `${account}-a`), nextToken: "page-2" })
+                .resolves({ items: extendedFrom(account, r), nextToken: "page-2" })
                 .on(DescribeSourceServersCommand, { filters: { stagingAccountIDs: [account] }, nextToken: "page-2" })
                 .resolves({ items: servers(42, `${account}-b`) });
         }

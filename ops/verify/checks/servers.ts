@@ -31,10 +31,12 @@ export async function sourceServerEncryption(
     key: StagingKeyExport,
     alignCommand: string,
     onCount: (replicating: number) => void = () => undefined,
+    /** The staging area's servers, when another check lists them too. */
+    listed?: () => Promise<SourceServer[]>,
 ): Promise<Outcome> {
     const drs = await aws.drs(key.accountId, key.region);
     const where = `${key.accountId}/${key.region}`;
-    const servers = replicatingHere(await listSourceServers(drs));
+    const servers = listed ? await listed() : replicatingHere(await listSourceServers(drs));
     onCount(servers.length);
     const read = await mapLimit(servers, serverReadConcurrency, (server) => readEncryptionIfExists(drs, server));
     const encryptions = read.filter((e): e is ServerEncryption => e !== undefined);
