@@ -55,6 +55,13 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
                         `configuration template in ${launch.region}. Keep the default (true) unless you mean to delete it.`,
                 );
             }
+            if (launch.targetInstanceTypeRightSizingMethod === "IN_AWS") {
+                warn(
+                    `${path}.launch[${i}].targetInstanceTypeRightSizingMethod is IN_AWS: DRS's in-AWS features need its "Failback and in-AWS ` +
+                        `right-sizing" roles (DRSCrossAccountReplicationRole_${target.accountId} and two more), created through the DRS console's ` +
+                        "trusted accounts; `npm run -s verify` checks the staging accounts for them (docs/protect-every-server.md).",
+                );
+            }
         });
     }
 

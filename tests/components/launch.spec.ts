@@ -127,6 +127,15 @@ describe("DRS launch settings (target, aws-native)", () => {
         );
     });
 
+    it("warns that IN_AWS right-sizing needs DRS's failback and in-AWS right-sizing roles, and says nothing for BASIC", async () => {
+        const warningsOf = async (method: string) =>
+            (await runProgram(withLaunch([{ region: "us-east-1", targetInstanceTypeRightSizingMethod: method }]))).warnings.join("\n");
+        expect(await warningsOf("IN_AWS")).to.match(
+            /target.launch\[0\].targetInstanceTypeRightSizingMethod is IN_AWS: .*DRSCrossAccountReplicationRole_\d{12} and two more/,
+        );
+        expect(await warningsOf("BASIC")).to.not.include("right-sizing");
+    });
+
     it("creates no aws-native provider for a stack without launch settings", async () => {
         const run = await runProgram({ target: { accountId: target, keyUserRoleNames: ["R"] }, stagingAccounts: [entry] });
         expect(byType(run.mocks, "pulumi:providers:aws-native")).to.deep.equal([]);
