@@ -56,6 +56,15 @@ export interface OpenedStack {
     clock: Clock;
 }
 
+/** How a command reads its stack: every command but initialize needs a deployed stack's keys. */
+export interface StackReading {
+    /**
+     * The stack may have no outputs yet (initialize runs before the first `pulumi up`): without
+     * --outputs and the Pulumi CLI it is read from its config alone, and no stagingKeys is no key.
+     */
+    outputsOptional?: boolean;
+}
+
 /**
  * Reads the stack and checks the credentials once. `checkFlags` judges the command's own flags
  * against the stack first, so a wrong flag is refused before any AWS call.
@@ -65,6 +74,7 @@ export async function openStack(
     options: AwsCommandOptions,
     deps: AwsCommandDeps,
     checkFlags?: (stack: DeployedStack, keys: StagingKeyExport[]) => void,
+    reading: StackReading = {},
 ): Promise<OpenedStack> {
     const stack = await readDeployedStack({
         stack: options.stack,
@@ -73,10 +83,13 @@ export async function openStack(
         projectDir: deps.projectDir,
         workspace: deps.workspace,
         command,
+        outputsOptional: reading.outputsOptional,
     });
     const io = redacting(deps.io, stack.secrets);
     for (const warning of stack.warnings) io.err(`warning: ${warning}\n`);
-    const keys = stagingKeysOf(stack.outputs);
+    const { stagingKeys } = stack.outputs;
+    const noKeysYet = stagingKeys === undefined || (Array.isArray(stagingKeys) && stagingKeys.length === 0);
+    const keys = reading.outputsOptional && noKeysYet ? [] : stagingKeysOf(stack.outputs);
     checkFlags?.(stack, keys);
     const clientOpts = clientOptions({
         connectSeconds: options.connectTimeoutSeconds ?? defaultTimeouts.connectSeconds,

@@ -67,6 +67,11 @@ export interface ReadOptions {
     workspace?: StackWorkspace;
     /** The command's name, for messages. */
     command: string;
+    /**
+     * The command can run on the config alone (initialize, before the stack's first `pulumi up`):
+     * without --outputs and without the Pulumi CLI, the stack is read as having no outputs.
+     */
+    outputsOptional?: boolean;
 }
 
 const defaultProjectDir = path.join(__dirname, "..", "..");
@@ -83,7 +88,7 @@ export async function readDeployedStack(options: ReadOptions): Promise<DeployedS
     let outputs: Record<string, unknown>;
     let config: Record<string, unknown>;
     let configSource: string;
-    if (options.outputsFile === undefined && !options.workspace) {
+    if (options.outputsFile === undefined && !options.workspace && !options.outputsOptional) {
         throw new UsageError(
             `--outputs is required: the Pulumi CLI is not on PATH, so ${options.command} cannot read the stack's outputs itself. ` +
                 `Pass \`pulumi stack output --json --stack ${options.stack}\` as a file, or - for stdin.`,
@@ -97,6 +102,8 @@ export async function readDeployedStack(options: ReadOptions): Promise<DeployedS
         ));
     if (options.outputsFile !== undefined) {
         outputs = readOutputsFile(options.outputsFile);
+    } else if (!options.workspace) {
+        outputs = {}; // outputsOptional: the config alone
     } else {
         const read = await fromPulumi(`read the outputs of stack ${options.stack}`, async () => (await selected()).outputs());
         outputs = {};
@@ -135,7 +142,17 @@ export async function readDeployedStack(options: ReadOptions): Promise<DeployedS
     }
     const roleArns = new Map<string, string | undefined>(settings.targets.map((target) => [target.accountId, target.roleArn]));
     for (const entry of settings.stagingAccounts) if (!roleArns.get(entry.accountId)) roleArns.set(entry.accountId, entry.roleArn);
-    return { outputs, settings, roleArns, secrets, warnings, source: options.outputsFile === undefined ? "pulumi" : "files" };
+    // EC2 source accounts: verify reads the roles DRS requires there.
+    for (const source of settings.stagingAccounts.flatMap((e) => e.ec2SourceAccounts))
+        if (!roleArns.get(source.accountId)) roleArns.set(source.accountId, source.roleArn);
+    return {
+        outputs,
+        settings,
+        roleArns,
+        secrets,
+        warnings,
+        source: options.outputsFile === undefined && options.workspace ? "pulumi" : "files",
+    };
 }
 
 /** `pulumi stack output --json` from a file or stdin: a JSON object, or a UsageError naming the file. */
