@@ -11,6 +11,8 @@ import { configurationTable } from "../../config/reference";
 import { permissionsMarkdown } from "../../ops/permissions";
 import { checksMarkdown } from "../../ops/verify/catalog";
 import { run as align, stagingAccount } from "./alignWorld";
+import { extendWorld, runExtend } from "./extendWorld";
+import { drsAccounts, run as initialize } from "./initializeWorld";
 import { db, fakeClock, job, jobAnswers, launched, logItem, noise, refused, runDrill, session, started, web, world } from "./drillWorld";
 
 const root = path.join(__dirname, "..", "..");
@@ -66,6 +68,19 @@ async function alignSample(apply: boolean): Promise<string> {
     return out.trimEnd();
 }
 
+/** initialize on the shipped staging stack's config, DRS never initialised in either account; with --apply the role appears at the second read. */
+async function initializeSample(apply: boolean): Promise<string> {
+    const { access } = drsAccounts(["444455556666/us-east-1", "111122223333/us-east-1"], { initialised: [], roles: [], roleAfterReads: 1 });
+    const { out } = await initialize(access, { apply, configFile: path.join(root, "Pulumi.staging.yaml") });
+    return out.trimEnd();
+}
+
+/** extend on the mocked target and staging accounts of tests/support/extendWorld.ts. */
+async function extendSample(apply: boolean): Promise<string> {
+    const { out } = await runExtend(extendWorld(), apply ? { apply: true, batch: 2 } : {});
+    return out.trimEnd();
+}
+
 /** What a command prints on stdout for the shipped stacks, as the docs show it. */
 async function printed(argv: string[], prompt?: string): Promise<string> {
     let out = "";
@@ -89,6 +104,10 @@ export const samples: Sample[] = [
     },
     { file: "docs/align-servers.md", name: "align-dry-run", produce: () => alignSample(false) },
     { file: "docs/align-servers.md", name: "align-apply", produce: () => alignSample(true) },
+    { file: "docs/initialize.md", name: "initialize-dry-run", produce: () => initializeSample(false) },
+    { file: "docs/initialize.md", name: "initialize-apply", produce: () => initializeSample(true) },
+    { file: "docs/extend.md", name: "extend-dry-run", produce: () => extendSample(false) },
+    { file: "docs/extend.md", name: "extend-apply", produce: () => extendSample(true) },
     { file: "docs/drill.md", name: "drill-diagnosis", produce: drillDiagnosis },
     { file: "docs/drill.md", name: "drill-none-yet", produce: noneYet },
     { file: "docs/permissions.md", name: "permissions", markdown: true, produce: async () => permissionsMarkdown() },
