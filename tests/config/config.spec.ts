@@ -609,7 +609,7 @@ describe("staging stack outputs, read by the target stack", () => {
         stagingKeys: keys,
         ...extra,
     });
-    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [], maxPoliciesPerRole: 10, launch: [] };
+    const targetSettings = { accountId: "111122223333", keyUserRoleNames: [], maxPoliciesPerRole: 10, unprotectedServers: [], launch: [] };
     const check = (stacks: ReturnType<typeof stack>[], regions?: string[]) =>
         checkStagingStackOutputs(stacks, { ...targetSettings, regions }, "ebs-shared-snapshots");
 

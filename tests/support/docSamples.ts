@@ -12,6 +12,7 @@ import { permissionsMarkdown } from "../../ops/permissions";
 import { checksMarkdown } from "../../ops/verify/catalog";
 import { run as align, stagingAccount } from "./alignWorld";
 import { extendWorld, runExtend } from "./extendWorld";
+import { launchWorld, runLaunch } from "./launchWorld";
 import { drsAccounts, run as initialize } from "./initializeWorld";
 import { db, fakeClock, job, jobAnswers, launched, logItem, noise, refused, runDrill, session, started, web, world } from "./drillWorld";
 
@@ -81,6 +82,12 @@ async function extendSample(apply: boolean): Promise<string> {
     return out.trimEnd();
 }
 
+/** align-launch on the mocked target of tests/support/launchWorld.ts. */
+async function launchSample(apply: boolean): Promise<string> {
+    const { out } = await runLaunch(launchWorld().access, { apply });
+    return out.trimEnd();
+}
+
 /** What a command prints on stdout for the shipped stacks, as the docs show it. */
 async function printed(argv: string[], prompt?: string): Promise<string> {
     let out = "";
@@ -108,6 +115,8 @@ export const samples: Sample[] = [
     { file: "docs/initialize.md", name: "initialize-apply", produce: () => initializeSample(true) },
     { file: "docs/extend.md", name: "extend-dry-run", produce: () => extendSample(false) },
     { file: "docs/extend.md", name: "extend-apply", produce: () => extendSample(true) },
+    { file: "docs/align-launch.md", name: "align-launch-dry-run", produce: () => launchSample(false) },
+    { file: "docs/align-launch.md", name: "align-launch-apply", produce: () => launchSample(true) },
     { file: "docs/drill.md", name: "drill-diagnosis", produce: drillDiagnosis },
     { file: "docs/drill.md", name: "drill-none-yet", produce: noneYet },
     { file: "docs/permissions.md", name: "permissions", markdown: true, produce: async () => permissionsMarkdown() },
