@@ -38,3 +38,34 @@ export function delayedProgress(io: Io, delayMs: number): { update(line: string)
         },
     };
 }
+
+/**
+ * Runs `body` with Ctrl-C (SIGINT) as a signal: the first aborts it (`first` says what the command
+ * does then: it stops at its next step), a second exits at once (130) after `second()`. Without
+ * `enabled` (a signal given by the caller, or a dry run), `given` is passed on and SIGINT is left alone.
+ */
+export async function interruptible<T>(
+    io: Io,
+    enabled: boolean,
+    words: { first: string; second: () => string },
+    given: AbortSignal | undefined,
+    body: (signal?: AbortSignal) => Promise<T>,
+): Promise<T> {
+    if (!enabled) return body(given);
+    const controller = new AbortController();
+    const onSigint = () => {
+        if (!controller.signal.aborted) {
+            io.err(`\nInterrupted: ${words.first} (Ctrl-C again to stop at once)...\n`);
+            controller.abort();
+            return;
+        }
+        io.err(`\n${words.second()}\n`);
+        process.exit(130);
+    };
+    process.on("SIGINT", onSigint);
+    try {
+        return await body(controller.signal);
+    } finally {
+        process.off("SIGINT", onSigint);
+    }
+}

@@ -2,7 +2,7 @@
 // command as the CLI runs it, reading the stack like verify. A dry run unless told --apply.
 import { plural } from "../../config/text";
 import { AwsAccess } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
+import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand } from "../aws/command";
 import { Deadline } from "../clock";
 import { Io } from "../io";
 import { permissionsHelp } from "../permissions";
@@ -113,16 +113,7 @@ export async function alignLaunchCommand(
     if (!ids.includes(target))
         throw new CannotAlignLaunch(`--target ${target}: not a target of stack ${options.stack} (${ids.join(", ")}).`);
     const settings = stack.settings.targets.find((t) => t.accountId === target) ?? stack.settings.target;
-    const resume = [
-        "npm run -s align-launch --",
-        `-s ${options.stack}`,
-        options.outputsFile ? `--outputs ${options.outputsFile === "-" ? "<outputs file>" : options.outputsFile}` : "",
-        options.configFile ? `--config-file ${options.configFile}` : "",
-        options.target ? `--target ${options.target}` : "",
-        "--apply",
-    ]
-        .filter(Boolean)
-        .join(" ");
+    const resume = resumeCommand("align-launch", options, [options.target && `--target ${options.target}`]);
     return alignLaunch(
         target,
         settings.launch,

@@ -2,7 +2,7 @@
 // the command as the CLI runs it, reading the stack like verify. A dry run unless told --apply;
 // unencrypted (NONE) servers need no key to be recovered, so they move only when asked.
 import { AwsAccess } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
+import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand } from "../aws/command";
 import { Io } from "../io";
 import { permissionsHelp } from "../permissions";
 import { plural } from "../../config/text";
@@ -136,16 +136,7 @@ export async function alignServersCommand(
     const targets = Array.isArray(stack.outputs.targetAccountIds)
         ? (stack.outputs.targetAccountIds as string[])
         : [String(stack.outputs.targetAccountId ?? stack.settings.target.accountId)];
-    const resume = [
-        "npm run -s align-servers --",
-        `-s ${options.stack}`,
-        options.outputsFile ? `--outputs ${options.outputsFile === "-" ? "<outputs file>" : options.outputsFile}` : "",
-        options.configFile ? `--config-file ${options.configFile}` : "",
-        options.includeUnencrypted ? "--include-unencrypted" : "",
-        "--apply",
-    ]
-        .filter(Boolean)
-        .join(" ");
+    const resume = resumeCommand("align-servers", options, [options.includeUnencrypted && "--include-unencrypted"]);
     return alignServers(
         keys,
         access,

@@ -115,3 +115,26 @@ export async function openStack(
     }
     return { stack, keys, io, access, deadline, clock };
 }
+
+/**
+ * The command line that resumes a run: the command, the stack and the files it was read from, the
+ * command's own flags (`flags`: the empty ones are left out), then --apply and `after`.
+ */
+export function resumeCommand(
+    command: string,
+    options: AwsCommandOptions,
+    flags: (string | false | undefined)[],
+    after: (string | false | undefined)[] = [],
+): string {
+    return [
+        `npm run -s ${command} --`,
+        `-s ${options.stack}`,
+        options.outputsFile && `--outputs ${options.outputsFile === "-" ? "<outputs file>" : options.outputsFile}`,
+        options.configFile && `--config-file ${options.configFile}`,
+        ...flags,
+        "--apply",
+        ...after,
+    ]
+        .filter(Boolean)
+        .join(" ");
+}

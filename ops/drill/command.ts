@@ -5,6 +5,7 @@ import { parseRoleArn } from "../../components/policies";
 import { AssumedRoleAccess, AwsAccess, ClientOptions, isDrillAccess } from "../aws/access";
 import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
 import { PriceTable } from "../../plan/pricing";
+import { interruptible } from "../io";
 import { UsageError } from "../../config/errors";
 import { defaultTrailWaitMinutes } from "./diagnosis";
 import { drill } from "./run";
@@ -179,32 +180,19 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
     if (!isDrillAccess(access))
         throw new Error("drill needs CloudTrail and the drill identity's sessions: the AWS access given has neither.");
     const started: string[] = [];
-    let controller: AbortController | undefined;
-    let onSigint: (() => void) | undefined;
-    if (!deps.signal) {
-        controller = new AbortController();
-        const abort = controller;
-        onSigint = () => {
-            if (!abort.signal.aborted) {
-                io.err("\nInterrupted: stopping, and cleaning up what the drill launched (Ctrl-C again to stop at once)...\n");
-                abort.abort();
-                return;
-            }
-            const how =
-                started.length > 0 ? ` Clean up with: ${drillOptions.command} --cleanup ${started.map((j) => `--job ${j}`).join(" ")}` : "";
-            io.err(`\nStopped before the clean-up finished.${how}\n`);
-            process.exit(130);
-        };
-        process.on("SIGINT", onSigint);
-    }
-    try {
+    const words = {
+        first: "stopping, and cleaning up what the drill launched",
+        second: () =>
+            `Stopped before the clean-up finished.${started.length > 0 ? ` Clean up with: ${drillOptions.command} --cleanup ${started.map((j) => `--job ${j}`).join(" ")}` : ""}`,
+    };
+    return interruptible(io, !deps.signal, words, deps.signal, async (signal) => {
         const report = await drill(input!, access, drillOptions, {
             io,
             clock,
             deadline,
             trailPollMs: deps.trailPollMs,
             runId: deps.runId,
-            signal: deps.signal ?? controller?.signal,
+            signal,
             pollMs: deps.pollMs,
             progressDelayMs: deps.progressDelayMs,
             onJobStarted: (job) => {
@@ -215,7 +203,5 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
         if (report.exitCode === 2 && !drillOptions.json && report.blockers.length > 0 && report.mode !== "dry-run")
             io.err(`error: the drill could not run: ${report.blockers[0]}\n`);
         return report.exitCode;
-    } finally {
-        if (onSigint) process.off("SIGINT", onSigint);
-    }
+    });
 }

@@ -6,9 +6,9 @@ import { programTags } from "../../components/defaults";
 import { plural } from "../../config/text";
 import { StagingKeyExport } from "../../program/contract";
 import { AssumedRoleAccess, AwsAccess, ClientOptions } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
+import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand } from "../aws/command";
 import { firstFew } from "../aws/sourceServers";
-import { Io } from "../io";
+import { Io, interruptible } from "../io";
 import { permissionsHelp } from "../permissions";
 import { ApplyOptions, applyExtension, defaultBatch, defaultBatchWaitMs } from "./apply";
 import { serverIdOfArn } from "./calls";
@@ -244,36 +244,22 @@ export async function extendCommand(
                 `note: stack ${options.stack} recovers into ${ids.length} targets: extending into ${target} (--target picks another).\n`,
             );
     });
-    const resume = [
-        "npm run -s extend --",
-        `-s ${options.stack}`,
-        options.outputsFile ? `--outputs ${options.outputsFile === "-" ? "<outputs file>" : options.outputsFile}` : "",
-        options.configFile ? `--config-file ${options.configFile}` : "",
-        options.target ? `--target ${options.target}` : "",
-        ...(options.stagingRoles ?? []).map((r) => `--staging-role ${r}`),
-        ...servers.map((s) => `--server ${s}`),
-        "--apply",
-        options.batch ? `--batch ${options.batch}` : "",
-    ]
-        .filter(Boolean)
-        .join(" ");
-    let controller: AbortController | undefined;
-    let onSigint: (() => void) | undefined;
-    if (!deps.signal && options.apply) {
-        const abort = (controller = new AbortController());
-        onSigint = () => {
-            if (!abort.signal.aborted) {
-                io.err("\nInterrupted: stopping before the next create (Ctrl-C again to stop at once)...\n");
-                abort.abort();
-                return;
-            }
-            io.err(`\nStopped at once: what was created is in the target. Resume: ${resume}\n`);
-            process.exit(130);
-        };
-        process.on("SIGINT", onSigint);
-    }
-    try {
-        return await extend(
+    const resume = resumeCommand(
+        "extend",
+        options,
+        [
+            options.target && `--target ${options.target}`,
+            ...(options.stagingRoles ?? []).map((r) => `--staging-role ${r}`),
+            ...servers.map((s) => `--server ${s}`),
+        ],
+        [options.batch !== undefined && `--batch ${options.batch}`],
+    );
+    const words = {
+        first: "stopping before the next create",
+        second: () => `Stopped at once: what was created is in the target. Resume: ${resume}`,
+    };
+    return interruptible(io, !deps.signal && options.apply, words, deps.signal, (signal) =>
+        extend(
             input!,
             access,
             {
@@ -283,14 +269,12 @@ export async function extendCommand(
                 batch: options.batch,
                 deadline,
                 clock,
-                signal: deps.signal ?? controller?.signal,
+                signal,
                 pollMs: deps.pollMs,
                 batchWaitMs: deps.batchWaitMs ?? defaultBatchWaitMs,
                 resume,
             },
             io,
-        );
-    } finally {
-        if (onSigint) process.off("SIGINT", onSigint);
-    }
+        ),
+    );
 }

@@ -6,8 +6,8 @@ import { drsServiceLinkedRoleName } from "../../components/policies";
 import { plural } from "../../config/text";
 import { StagingKeyExport } from "../../program/contract";
 import { AwsAccess } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
-import { Io } from "../io";
+import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand } from "../aws/command";
+import { Io, interruptible } from "../io";
 import { permissionsHelp } from "../permissions";
 import { ApplyOptions, applyInitialization } from "./apply";
 import { placesOf, planInitialization } from "./plan";
@@ -111,32 +111,10 @@ export async function initializeCommand(
     deps: AwsCommandDeps & { signal?: AbortSignal; pollMs?: number; lostAnswerWaitMs?: number },
 ): Promise<number> {
     const { stack, keys, io, access, deadline, clock } = await openStack("initialize", options, deps, undefined, { outputsOptional: true });
-    const resume = [
-        "npm run -s initialize --",
-        `-s ${options.stack}`,
-        options.outputsFile ? `--outputs ${options.outputsFile === "-" ? "<outputs file>" : options.outputsFile}` : "",
-        options.configFile ? `--config-file ${options.configFile}` : "",
-        "--apply",
-    ]
-        .filter(Boolean)
-        .join(" ");
-    let controller: AbortController | undefined;
-    let onSigint: (() => void) | undefined;
-    if (!deps.signal && options.apply) {
-        const abort = (controller = new AbortController());
-        onSigint = () => {
-            if (!abort.signal.aborted) {
-                io.err("\nInterrupted: stopping before the next InitializeService (Ctrl-C again to stop at once)...\n");
-                abort.abort();
-                return;
-            }
-            io.err(`\nStopped at once. Resume: ${resume}\n`);
-            process.exit(130);
-        };
-        process.on("SIGINT", onSigint);
-    }
-    try {
-        return await initialize(
+    const resume = resumeCommand("initialize", options, []);
+    const words = { first: "stopping before the next InitializeService", second: () => `Stopped at once. Resume: ${resume}` };
+    return interruptible(io, !deps.signal && options.apply, words, deps.signal, (signal) =>
+        initialize(
             { settings: stack.settings, keys, configOnly: Object.keys(stack.outputs).length === 0 },
             access,
             {
@@ -145,14 +123,12 @@ export async function initializeCommand(
                 stack: options.stack,
                 deadline,
                 clock,
-                signal: deps.signal ?? controller?.signal,
+                signal,
                 pollMs: deps.pollMs,
                 lostAnswerWaitMs: deps.lostAnswerWaitMs,
                 resume,
             },
             io,
-        );
-    } finally {
-        if (onSigint) process.off("SIGINT", onSigint);
-    }
+        ),
+    );
 }
