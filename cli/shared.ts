@@ -19,6 +19,14 @@ export function amountOf(given: string | undefined, flag: string, unit: string, 
     return n;
 }
 
+/** --batch as a whole number of servers, 1 to 300; it only means something with --apply. */
+export function batchOf(given: string | undefined, apply: boolean | undefined, dryRunDoes: string): number | undefined {
+    const batch = amountOf(given, "--batch", "servers", 1, 300);
+    if (batch !== undefined && !Number.isInteger(batch)) throw new UsageError(`--batch ${given}: give a whole number of servers.`);
+    if (batch !== undefined && !apply) throw new UsageError(`--batch goes with --apply: a dry run ${dryRunDoes}.`);
+    return batch;
+}
+
 /** --prices as a price table (the list prices without it); a file that is not one is a usage error. */
 export async function readPrices(file: string | undefined): Promise<import("../plan/pricing").PriceTable | undefined> {
     if (file === undefined) return undefined;

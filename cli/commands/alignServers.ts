@@ -1,8 +1,7 @@
 // align-servers: moves the source servers replicating into each staging account onto that
 // account's staging key; a dry run unless --apply.
-import { UsageError } from "../../config/errors";
 import { awsFlags, configFileFlag, couldNotRun, defineCommand, jsonFlag, outputsFlag, someUnchecked, stackFlag } from "../flags";
-import { amountOf, awsCommand } from "../shared";
+import { awsCommand, batchOf } from "../shared";
 
 const flags = [
     stackFlag,
@@ -32,10 +31,7 @@ export const alignServers = defineCommand({
     async run(options, context) {
         const aws = await awsCommand(options, context);
         if (!aws) return 0;
-        const batch = amountOf(options.batch, "--batch", "servers", 1, 300);
-        if (batch !== undefined && !Number.isInteger(batch))
-            throw new UsageError(`--batch ${options.batch}: give a whole number of servers.`);
-        if (batch !== undefined && !options.apply) throw new UsageError("--batch goes with --apply: a dry run moves nothing.");
+        const batch = batchOf(options.batch, options.apply, "moves nothing");
         const { alignServersCommand } = await import("../../ops/align-servers");
         return alignServersCommand(
             {

@@ -1,8 +1,7 @@
 // extend: extends the servers replicating into each staging account into the target account, so
 // the target can recover them; a dry run unless --apply.
-import { UsageError } from "../../config/errors";
 import { awsFlags, configFileFlag, couldNotRun, defineCommand, jsonFlag, outputsFlag, someUnchecked, stackFlag } from "../flags";
-import { amountOf, awsCommand } from "../shared";
+import { awsCommand, batchOf } from "../shared";
 
 const flags = [
     stackFlag,
@@ -41,10 +40,7 @@ export const extend = defineCommand({
     async run(options, context) {
         const aws = await awsCommand(options, context);
         if (!aws) return 0;
-        const batch = amountOf(options.batch, "--batch", "servers", 1, 300);
-        if (batch !== undefined && !Number.isInteger(batch))
-            throw new UsageError(`--batch ${options.batch}: give a whole number of servers.`);
-        if (batch !== undefined && !options.apply) throw new UsageError("--batch goes with --apply: a dry run extends nothing.");
+        const batch = batchOf(options.batch, options.apply, "extends nothing");
         const { extendCommand } = await import("../../ops/extend");
         return extendCommand(
             {

@@ -5,6 +5,7 @@ import { Clock, Deadline, realClock } from "../clock";
 import { DeployedStack, StackWorkspace, readDeployedStack } from "./deployedStack";
 import { Io, redacting } from "../io";
 import { UsageError } from "../../config/errors";
+import { parseRoleArn } from "../../components/policies";
 import { NoAwsAccess } from "./faults";
 import { type StagingKeyExport, stagingKeysOf } from "../../program/contract";
 
@@ -137,4 +138,19 @@ export function resumeCommand(
     ]
         .filter(Boolean)
         .join(" ");
+}
+
+/**
+ * --staging-role ARNs by account: roles to read staging accounts with where the config names none.
+ * A value that is not a role ARN, or two for one account, is the command's usage error (`refuse`).
+ */
+export function stagingRolesOf(arns: string[] = [], refuse: (message: string) => UsageError): Map<string, string> {
+    const roles = new Map<string, string>();
+    for (const arn of arns) {
+        const role = parseRoleArn(arn);
+        if (!role) throw refuse(`--staging-role ${arn}: not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`);
+        if (roles.has(role.accountId)) throw refuse(`--staging-role: two roles for account ${role.accountId}: give one.`);
+        roles.set(role.accountId, arn);
+    }
+    return roles;
 }

@@ -1,9 +1,8 @@
 // The drill as the command line runs it: its flags as the options of a mode (a contradiction is a
 // CannotDrill, exit 2), the stack as the drilled target sees it, and drillCommand, which opens the
 // stack, checks the credentials once, runs drill() and turns Ctrl-C into a clean-up.
-import { parseRoleArn } from "../../components/policies";
 import { AssumedRoleAccess, AwsAccess, ClientOptions, isDrillAccess } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack } from "../aws/command";
+import { AwsCommandDeps, AwsCommandOptions, openStack, stagingRolesOf } from "../aws/command";
 import { PriceTable } from "../../plan/pricing";
 import { interruptible } from "../io";
 import { UsageError } from "../../config/errors";
@@ -92,18 +91,6 @@ export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
     };
 }
 
-/** --staging-role ARNs by account: roles to read staging accounts with where the config names none. */
-function stagingRolesOf(arns: string[] = []): Map<string, string> {
-    const roles = new Map<string, string>();
-    for (const arn of arns) {
-        const role = parseRoleArn(arn);
-        if (!role) throw new CannotDrill(`--staging-role ${arn}: not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`);
-        if (roles.has(role.accountId)) throw new CannotDrill(`--staging-role: two roles for account ${role.accountId}: give one.`);
-        roles.set(role.accountId, arn);
-    }
-    return roles;
-}
-
 /**
  * The stack as the drilled target sees it. A stack of several targets needs --target: the drill
  * then reads that target's settings, key-use policies and the keys that serve it.
@@ -143,7 +130,7 @@ function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInpu
  */
 export async function drillCommand(options: DrillCommandOptions, deps: AwsCommandDeps & Partial<DrillDeps>): Promise<number> {
     const drillOptions = drillOptionsOf(options);
-    const stagingRoles = stagingRolesOf(options.stagingRoles);
+    const stagingRoles = stagingRolesOf(options.stagingRoles, (m) => new CannotDrill(m));
     const factory = (roleArns: Map<string, string | undefined>, command: string, clientOptions: ClientOptions): AwsAccess => {
         const merged = new Map(roleArns);
         for (const [account, arn] of stagingRoles) merged.set(account, arn);

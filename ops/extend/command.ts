@@ -1,12 +1,11 @@
 // The extend command: plan, print, and with --apply create the extended servers (extend); its
 // --help; and the command as the CLI runs it, on the target stack (or a deploy: all stack), with
 // --staging-role for staging accounts its config names no role for. A dry run unless told --apply.
-import { parseRoleArn } from "../../components/policies";
 import { programTags } from "../../components/defaults";
 import { plural } from "../../config/text";
 import { StagingKeyExport } from "../../program/contract";
 import { AssumedRoleAccess, AwsAccess, ClientOptions } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand } from "../aws/command";
+import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand, stagingRolesOf } from "../aws/command";
 import { firstFew } from "../aws/sourceServers";
 import { Io, interruptible } from "../io";
 import { permissionsHelp } from "../permissions";
@@ -179,18 +178,6 @@ export function serverIdsOf(given: string[] = []): string[] {
     });
 }
 
-/** --staging-role ARNs by account: roles to read staging accounts with where the config names none. */
-function stagingRolesOf(arns: string[] = []): Map<string, string> {
-    const roles = new Map<string, string>();
-    for (const arn of arns) {
-        const role = parseRoleArn(arn);
-        if (!role) throw new CannotExtend(`--staging-role ${arn}: not an IAM role ARN (arn:aws:iam::<account>:role/<name>).`);
-        if (roles.has(role.accountId)) throw new CannotExtend(`--staging-role: two roles for account ${role.accountId}: give one.`);
-        roles.set(role.accountId, arn);
-    }
-    return roles;
-}
-
 /**
  * The command as the CLI runs it: reads the stack like verify, picks the target (--target, or the
  * stack's first), checks the credentials once, then extend. Ctrl-C stops before the next create,
@@ -201,7 +188,7 @@ export async function extendCommand(
     deps: AwsCommandDeps & { signal?: AbortSignal; pollMs?: number; batchWaitMs?: number },
 ): Promise<number> {
     const servers = serverIdsOf(options.servers);
-    const stagingRoles = stagingRolesOf(options.stagingRoles);
+    const stagingRoles = stagingRolesOf(options.stagingRoles, (m) => new CannotExtend(m));
     const factory = (roleArns: Map<string, string | undefined>, command: string, clientOptions: ClientOptions): AwsAccess => {
         const merged = new Map(roleArns);
         for (const [account, arn] of stagingRoles) merged.set(account, arn);

@@ -17,9 +17,9 @@ import * as path from "path";
 import { run as runCli } from "../../cli";
 import { AwsAccess } from "../../ops/aws/access";
 import { UnreachableAccount } from "../../ops/aws/faults";
-import { Clock } from "../../ops/clock";
 import { ExtendInput, ExtendOptions, extend, extendTags } from "../../ops/extend";
 import { StagingKeyExport } from "../../program/contract";
+import { fakeClock } from "./alignWorld";
 
 export const target = "111122223333";
 export const staging = "444455556666";
@@ -235,19 +235,8 @@ export const creates = (w: ExtendWorld) => w.targetMock.commandCalls(CreateExten
 /** The staging IDs of the servers DRS was asked to extend, in order. */
 export const createdIds = (w: ExtendWorld) => creates(w).map((i) => /source-server\/(s-\w+)$/.exec(i.sourceServerArn ?? "")?.[1]);
 
-/** A fake clock: sleeping moves time on at once, and is recorded. */
-export function fakeClock() {
-    let now = Date.parse("2026-12-04T10:00:00Z");
-    const sleeps: number[] = [];
-    const clock: Clock = {
-        now: () => now,
-        sleep: async (ms) => {
-            sleeps.push(ms);
-            now += ms;
-        },
-    };
-    return { clock, sleeps };
-}
+/** The fake clock the align-servers tests use: sleeping moves time on at once, and is recorded. */
+export { fakeClock };
 
 /** The input a target stack gives extend: the one key, the stack's default tags, align-servers' stack "staging". */
 export const input = (changes: Partial<ExtendInput> = {}): ExtendInput => ({

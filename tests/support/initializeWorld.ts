@@ -12,6 +12,7 @@ import { drsServiceLinkedRoleName } from "../../components/policies";
 import { AwsAccess } from "../../ops/aws/access";
 import { Clock } from "../../ops/clock";
 import { initializeCommand } from "../../ops/initialize";
+import { fakeClock } from "./alignWorld";
 
 export const staging = "444455556666";
 export const target = "111122223333";
@@ -118,19 +119,8 @@ export function drsAccounts(places: string[], options: WorldOptions) {
     return { access, drsMocks, iamMocks, ready, roles, writers, initialise, initializeCalls };
 }
 
-/** A fake clock: sleeping moves time on at once, and is recorded. */
-export function fakeClock() {
-    let now = Date.parse("2026-12-04T10:00:00Z");
-    const sleeps: number[] = [];
-    const clock: Clock = {
-        now: () => now,
-        sleep: async (ms) => {
-            sleeps.push(ms);
-            now += ms;
-        },
-    };
-    return { clock, sleeps };
-}
+/** The fake clock the align-servers tests use: sleeping moves time on at once, and is recorded. */
+export { fakeClock };
 
 const project = "drs-cross-account-kms";
 
