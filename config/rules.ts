@@ -372,6 +372,34 @@ export function keyTargetsProblem(
     }
 }
 
+/** The way back lands in an origin that is not a target; on-premises failback has no origin account. */
+const wayBackMakesSense: Rule = (s, found) => {
+    const targets = new Map(targetsOf(s).map(({ target, path }) => [target.accountId, path]));
+    for (const { entry, path } of entriesOf(s)) {
+        const back = entry.failback;
+        if (!back) continue;
+        if (back.to === "on-premises") {
+            const stray = (["accountId", "region", "roleArn", "networkReplication"] as const).filter(
+                (k) => back[k] !== undefined && back[k] !== false,
+            );
+            if (stray.length > 0)
+                found.problems.push(
+                    `${path}.failback has ${stray.join(", ")} with to: on-premises: the Failback Client returns servers to your own machines, not to an AWS account. Remove ${stray.length === 1 ? "it" : "them"}, or set to: aws.`,
+                );
+            continue;
+        }
+        const origin = back.accountId ?? entry.accountId;
+        const target = known(origin) && targets.get(origin);
+        if (target)
+            found.problems.push(
+                `${path}.failback.accountId is the ${target === "target" ? "target account" : `account of ${target},`} ${origin}: failback returns servers from the target to where they came from. Give the account the EC2 sources ran in.`,
+            );
+        const role = known(back.roleArn) ? parseRoleArn(back.roleArn) : undefined;
+        if (role && known(origin) && role.accountId !== origin)
+            found.problems.push(`${path}.failback.roleArn is a role in account ${role.accountId}, not the origin ${origin}.`);
+    }
+};
+
 export const rules: Rule[] = [
     deployModeNeeds,
     stagingIsNotTarget,
@@ -386,4 +414,5 @@ export const rules: Rule[] = [
     launchWhereRecovered,
     keyUsePoliciesFit,
     keyPoliciesFit,
+    wayBackMakesSense,
 ];

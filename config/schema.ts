@@ -3,7 +3,7 @@
 // types are inferred from here; rules between settings are in rules.ts.
 import * as v from "valibot";
 import { LaunchDisposition, RightSizingMethod, keyDefaults, replicationDefaults, stagingRoleModes } from "../components/defaults";
-import { limits, targetAccessModes } from "../components/policies";
+import { failbackDestinations, limits, targetAccessModes } from "../components/policies";
 import {
     bool,
     whole,
@@ -58,6 +58,7 @@ const links = {
     safety: "[Safety](safety.md)",
     prices: "[Cost and quotas](cost-and-quotas.md#--prices-filejson-and-the-pricing-config)",
     coverage: "[Every server protected](protect-every-server.md)",
+    failback: "[The way back](failback.md)",
 };
 
 const replication = group(
@@ -134,6 +135,38 @@ const unprotectedServer = group(
     REQUIRED,
 );
 
+/** Where an entry's servers fail back to after a recovery: verify checks the way back, drill --failback tries it. */
+const failback = group(
+    `The way back after a recovery: where this entry's servers fail back to: see ${links.failback}`,
+    {
+        to: setting(
+            "`aws`: reverse replication from the recovery instances into the origin account and Region; `on-premises`: the DRS Failback Client",
+            oneOf(failbackDestinations),
+            "aws",
+        ),
+        accountId: setting(
+            {
+                doc: "The origin: the account reverse replication lands in, where the EC2 sources ran (`to: aws`)",
+                shownDefault: "this entry's account",
+            },
+            accountId,
+            OPTIONAL,
+        ),
+        region: setting({ doc: "The origin's Region (`to: aws`)", shownDefault: "this entry's Region" }, region, OPTIONAL),
+        roleArn: setting(
+            "Role verify and `drill --failback` assume in the origin, when it is not an account of the stack",
+            roleArn,
+            OPTIONAL,
+        ),
+        networkReplication: setting(
+            "DRS protects the origin's VPCs (source networks): the network role `DRSSourceNetworkRole` is checked in both directions",
+            bool,
+            false,
+        ),
+    },
+    OPTIONAL,
+);
+
 export const stagingEntry = group(
     "One staging account in one Region: its key, and DRS replication there",
     {
@@ -158,6 +191,7 @@ export const stagingEntry = group(
             [],
             "must be a list of { accountId, roleArn? } entries.",
         ),
+        failback,
         importKeyId: setting(
             "Adopt this existing key instead of creating one: its key ID, `mrk-…` ID or key ARN, in the entry's account and Region: " +
                 `see ${links.existingKeys}`,

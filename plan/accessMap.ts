@@ -24,6 +24,7 @@ import {
 } from "../components/policies";
 import { KeyKind, plannedKeys, plansOf } from "./pricing";
 import { type PlannedResource, type SynthResult } from "./plan";
+import { PlannedWayBack, plannedWaysBack } from "./wayBack";
 
 /** One thing a principal may do: actions, through which service, and under which further conditions. */
 interface Grant {
@@ -113,6 +114,33 @@ class AccessMap {
         }
         this.trustEdges();
         this.alertEdges();
+        for (const plan of plansOf(result)) this.wayBackEdges(plannedWaysBack(plan.outputs));
+    }
+
+    /** The way back of each key with a failback setting: from the servers recovered in a target to where they return. */
+    private wayBackEdges(ways: PlannedWayBack[]): void {
+        for (const way of ways) {
+            const recovered = this.principal(
+                `recovered:${way.targetAccountId}`,
+                "recovered servers (recovery instances)",
+                way.targetAccountId,
+            );
+            if (way.back.to === "on-premises") {
+                const machines = this.principal("on-premises", "on-premises machines (DRS Failback Client)");
+                this.relate(recovered, machines, "the way back: Failback Client, with credentials of this account");
+                continue;
+            }
+            const origin = way.back.originAccountId!;
+            const key = way.originKeyArn && this.keys.find((k) => k.arn === way.originKeyArn);
+            const to = key
+                ? key.id
+                : this.principal(
+                      `origin:${origin}/${way.back.originRegion}`,
+                      `failback origin ${way.back.originRegion}: its template's key`,
+                      origin,
+                  );
+            this.relate(recovered, to, "the way back: reverse replication (DRS failback roles in both accounts)");
+        }
     }
 
     private readonly accountIds = new Map<string, string>();

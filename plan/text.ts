@@ -5,6 +5,7 @@ import { plural } from "../config/text";
 import { formatCost } from "./pricing";
 import { formatCapacity } from "./quotas";
 import { PlannedResource, SynthResult } from "./plan";
+import { formatWaysBack, plannedWaysBack } from "./wayBack";
 import { EstimateOptions, planDocument } from "./document";
 
 export function formatPlanText(result: SynthResult): string {
@@ -50,6 +51,7 @@ export function formatPlanText(result: SynthResult): string {
         };
         for (const root of sortByUrn(roots)) print(root, 0);
     }
+    lines.push(...formatWaysBack(plannedWaysBack(plan.outputs)));
     lines.push(
         "",
         "Outputs:",

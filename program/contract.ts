@@ -1,10 +1,10 @@
 // The staging stacks' outputs, the contract between the sides: what a staging stack exports per
 // key (stagingKeys), how a target stack reads and checks them, and how the live commands read the
 // keys of any deployed stack's outputs.
-import type { KeyPlacement, TargetAccess } from "../components/policies";
+import type { KeyPlacement, TargetAccess, WayBack } from "../components/policies";
 import { ConfigError, UsageError } from "../config/errors";
 import { duplicatePlaces, policyPlanProblem } from "../config/rules";
-import { TargetSettings, configNamespace } from "../config/schema";
+import { StagingEntry, TargetSettings, configNamespace } from "../config/schema";
 
 /** What a staging stack exports per key, in its `stagingKeys` output; the target stack reads it. */
 export interface StagingKeyExport {
@@ -21,6 +21,21 @@ export interface StagingKeyExport {
     /** With several targets: the targets this key serves, and each one's staging role (stagingRoleArn is the first's). */
     targetAccountIds?: string[];
     stagingRoleArns?: Record<string, string>;
+    /** The entry's failback setting: where its servers return to after a recovery. */
+    wayBack?: WayBack;
+}
+
+/** An entry's way back as its key exports it: the origin defaults to the entry's own account and Region. */
+export function wayBackOf(entry: StagingEntry): WayBack | undefined {
+    const back = entry.failback;
+    if (!back) return undefined;
+    if (back.to === "on-premises") return { to: back.to };
+    return {
+        to: back.to,
+        originAccountId: back.accountId ?? entry.accountId,
+        originRegion: back.region ?? entry.region,
+        ...(back.networkReplication ? { networkReplication: true } : {}),
+    };
 }
 
 /** The outputs of one staging stack, as read through a StackReference; `targetAccountIds` is set by a stack of several targets. */

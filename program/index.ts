@@ -15,7 +15,7 @@ import { accountProvider } from "../components/providers";
 import { DrsReplicationTemplate } from "../components/replicationTemplate";
 import { DrsStagingRole } from "../components/stagingRole";
 import { DrsTargetKey, DrsTargetKeyAccess } from "../components/targetKeyAccess";
-import { checkStagingStackOutputs, StagingKeyExport } from "./contract";
+import { checkStagingStackOutputs, StagingKeyExport, wayBackOf } from "./contract";
 
 /**
  * Staging side: per account a provider and the staging role; per (account, Region) a key, template
@@ -136,6 +136,7 @@ async function deployStaging(s: Settings): Promise<{ keys: ServedKey[]; exports:
             replicationTemplateId: template?.templateId,
             alertTopicArn: alerts?.topicArn,
             ...(kind === "single-Region" ? {} : { multiRegionKey: kind }),
+            ...(entry.failback ? { wayBack: wayBackOf(entry) } : {}),
             // With several targets: whom this key serves, and each one's staging role.
             ...(s.targets.length > 1
                 ? { targetAccountIds: served, stagingRoleArns: Object.fromEntries(served.map((t) => [t, roleOf(t)])) }

@@ -7,3 +7,4 @@ export * from "./trustPolicy";
 export * from "./alerts";
 export * from "./keys";
 export * from "./kms";
+export * from "./failback";

@@ -145,6 +145,11 @@ export async function readDeployedStack(options: ReadOptions): Promise<DeployedS
     // EC2 source accounts: verify reads the roles DRS requires there.
     for (const source of settings.stagingAccounts.flatMap((e) => e.ec2SourceAccounts))
         if (!roleArns.get(source.accountId)) roleArns.set(source.accountId, source.roleArn);
+    // Failback origins: verify, initialize and drill --failback read DRS there.
+    for (const entry of settings.stagingAccounts) {
+        const origin = entry.failback?.accountId;
+        if (origin && !roleArns.get(origin)) roleArns.set(origin, entry.failback?.roleArn);
+    }
     return {
         outputs,
         settings,

@@ -3,7 +3,7 @@
 // say there now. Reads only: nothing here writes.
 import type { Settings } from "../../config";
 import { plural } from "../../config/text";
-import { StagingKeyExport } from "../../program/contract";
+import { StagingKeyExport, wayBackOf } from "../../program/contract";
 import { AwsAccess } from "../aws/access";
 import { TimeLimitReached } from "../aws/faults";
 import { Deadline, noDeadline } from "../clock";
@@ -14,7 +14,7 @@ import { InitializePlan, Place, PlacePlan, RegionlessTarget, Side } from "./type
  * The places of a stack, staging side first, each account and Region once: every stagingAccounts
  * entry and every exported key (the staging side); each target in target.regions, the Regions of
  * the keys that serve it and, without target.regions, every staging entry's Region (the target
- * side: DRS recovers in the staging Region). Works on the config alone (no keys yet).
+ * side: DRS recovers in the staging Region); each failback origin. Works on the config alone (no keys yet).
  */
 export function placesOf(settings: Settings, keys: StagingKeyExport[]): { places: Place[]; regionless: RegionlessTarget[] } {
     const places: Place[] = [];
@@ -24,6 +24,9 @@ export function placesOf(settings: Settings, keys: StagingKeyExport[]): { places
         else if (!found.sides.includes(side)) found.sides.push(side);
     };
     for (const place of [...keys, ...settings.stagingAccounts]) add(place.accountId, place.region, "staging");
+    // The way back: reverse replication creates source servers at the origin, so DRS must be initialised there too.
+    for (const back of [...keys.map((k) => k.wayBack), ...settings.stagingAccounts.map(wayBackOf)])
+        if (back?.originAccountId && back.originRegion) add(back.originAccountId, back.originRegion, "failback origin");
     const regionless: RegionlessTarget[] = [];
     for (const target of settings.targets) {
         const serving = keys.filter((k) => k.targetAccountIds?.includes(target.accountId) ?? true);

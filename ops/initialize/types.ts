@@ -1,8 +1,11 @@
 // What initialize's parts share: the places of a stack (account and Region, and which side),
 // what was read there, the plan, each place's result, where a run stopped. A leaf: it imports none
 // of initialize's other modules, so calls, plan, apply, report and command can all use these.
-/** Which side of the stack a place serves: a staging account's Region, or a target's recovery Region. */
-export type Side = "staging" | "target";
+/**
+ * Which side of the stack a place serves: a staging account's Region, a target's recovery Region,
+ * or the origin a staging entry's servers fail back to (its failback setting).
+ */
+export type Side = "staging" | "target" | "failback origin";
 
 /** One account in one Region where DRS must be initialised. */
 export interface Place {

@@ -13,6 +13,7 @@ type CheckScope =
     | "multi-Region primary"
     | "target Region"
     | "key-user role"
+    | "failback origin"
     | "run";
 
 /** Every check, in the order verify runs them, with how often it runs. */
@@ -91,6 +92,31 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
         what: "where target.launch sets IN_AWS right-sizing: the staging account has DRS's failback and in-AWS right-sizing roles for the target (inferred: WARN)",
     },
     {
+        id: "failback-client-credentials",
+        scope: "target Region",
+        what: "with failback to: on-premises: a user, role or group in the target holds AWSElasticDisasterRecoveryFailbackInstallationPolicy (the Failback Client's credentials)",
+    },
+    {
+        id: "failback-origin-drs",
+        scope: "failback origin",
+        what: "DRS answers at the origin the servers fail back to, and its service-linked role exists (initialize --apply initialises it)",
+    },
+    {
+        id: "failback-roles",
+        scope: "failback origin",
+        what: "DRS's failback and in-AWS right-sizing roles in both directions: in the origin for the target, in the target for the origin",
+    },
+    {
+        id: "failback-origin-key",
+        scope: "failback origin",
+        what: "the origin's replication template (the new source servers' settings) uses a customer managed key whose policy lets the origin's DRS service-linked role use it",
+    },
+    {
+        id: "source-network-roles",
+        scope: "failback origin",
+        what: "with failback.networkReplication: DRSSourceNetworkRole in both directions, trusted by DRS for the other account's source networks",
+    },
+    {
         id: "target-capacity",
         scope: "target Region",
         what: "servers extended into the target from the stack's staging accounts, against DRS's source servers per account and Region",
@@ -150,6 +176,8 @@ export function verifyHelp(): string {
         ...group("multi-Region primary"),
         "Once per target Region (those in target.regions and those of the keys):",
         ...group("target Region"),
+        "Once per failback origin and target (stagingAccounts[].failback, to: aws):",
+        ...group("failback origin"),
         "Once per role of target.keyUserRoleNames:",
         ...group("key-user role"),
         "Once, at the end:",

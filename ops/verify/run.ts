@@ -2,7 +2,7 @@
 // not cover, and runs each check in the catalogue's order, with the run's state in one context.
 import { SourceServer } from "@aws-sdk/client-drs";
 import { KeyMetadata } from "@aws-sdk/client-kms";
-import { StagingKeyExport } from "../../program/contract";
+import { StagingKeyExport, wayBackOf } from "../../program/contract";
 import { pricesFor } from "../../plan/pricing";
 import { quotas } from "../../plan/quotas";
 import { AwsAccess } from "../aws/access";
@@ -18,6 +18,7 @@ import {
 import { describe, keyPolicy, keyRotation, keyState, multiRegionReplicas } from "./checks/keys";
 import { extendedDrills, extendedReplication, sourceServerEncryption } from "./checks/servers";
 import { extensionCoverage, rightSizingRoles, sourceAccountRoles, unlistedSourceAccounts } from "./checks/coverage";
+import { failbackClientCredentials, originDrs, originKey, originOf, sourceNetworkRoles, wayBackRoles } from "./checks/failback";
 import { drsInitialised, drsServiceLinkedRole, replicationTemplate, stagingRole } from "./checks/staging";
 import { targetDescribeKey, targetDirectDecrypt, targetEbsEncryption } from "./checks/target";
 import {
@@ -174,6 +175,36 @@ async function keyTargetChecks(
     );
     if (settingsOf(ctx, target)?.launch.some((l) => l.region === key.region && l.targetInstanceTypeRightSizingMethod === "IN_AWS"))
         await run(ctx, "in-aws-right-sizing-roles", here, key.accountId, () => rightSizingRoles(ctx.aws, key, target));
+    await wayBackChecks(ctx, key, target);
+}
+
+/**
+ * The way back from one target for a key's servers (its failback setting, from the outputs or,
+ * for a stack deployed before it exported one, the config): once per origin and target.
+ */
+async function wayBackChecks(ctx: VerifyContext, key: StagingKeyExport, target: string): Promise<void> {
+    const entry = ctx.input.settings.stagingAccounts.find((e) => e.accountId === key.accountId && e.region === key.region);
+    const back = key.wayBack ?? (entry && wayBackOf(entry));
+    if (!back) return;
+    if (back.to === "on-premises") {
+        await once(ctx, `failback client ${target}/${key.region}`, () =>
+            run(ctx, "failback-client-credentials", `${target}/${key.region}`, target, () =>
+                failbackClientCredentials(ctx.aws, target, key.region),
+            ),
+        );
+        return;
+    }
+    const origin = originOf(back);
+    if (!origin) return;
+    const scope = `${origin.accountId}/${origin.region} from ${target}`;
+    await once(ctx, `failback ${scope}`, async () => {
+        ctx.progress(`Checking the way back from ${target} to ${origin.accountId} in ${origin.region}...`);
+        await run(ctx, "failback-origin-drs", scope, origin.accountId, () => originDrs(ctx.aws, origin, target));
+        await run(ctx, "failback-roles", scope, origin.accountId, () => wayBackRoles(ctx.aws, origin, target));
+        await run(ctx, "failback-origin-key", scope, origin.accountId, () => originKey(ctx.aws, origin, ctx.keys));
+        if (back.networkReplication)
+            await run(ctx, "source-network-roles", scope, origin.accountId, () => sourceNetworkRoles(ctx.aws, origin, target));
+    });
 }
 
 /** A target's checks after the keys': its Regions no key covered, its capacity, its key-user roles. */

@@ -724,7 +724,7 @@ describe("config mistakes that pulumi config set makes easy", () => {
 
     it("reports a typo once, with what was meant, at every level", () => {
         expect(problemsOf({ ...base, stagingAccounts: [{ accountId: "444455556666", regoin: "us-east-1" }] })).to.deep.equal([
-            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, stagingRole, replication, alertTopicArn, ec2SourceAccounts, importKeyId. Did you mean region?",
+            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, stagingRole, replication, alertTopicArn, ec2SourceAccounts, failback, importKeyId. Did you mean region?",
         ]);
         expect(problemsOf({ ...base, key: { alais: "alias/x" } })).to.deep.equal([
             "key.alais is not a known setting. Known: alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess. Did you mean alias?",

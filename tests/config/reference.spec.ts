@@ -95,12 +95,13 @@ describe("the configuration reference table", () => {
                     ...unknown,
                     replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0", ...unknown },
                     ec2SourceAccounts: [{ accountId: "555566667777", ...unknown }],
+                    failback: unknown,
                 },
             ],
             pricing: { ...unknown, kms: unknown },
             identityCenter: unknown,
         });
-        expect(problems.filter((p) => p.includes("zzzz is not"))).to.have.length(12);
+        expect(problems.filter((p) => p.includes("zzzz is not"))).to.have.length(13);
         // targets' items are target's shape: the table shows them once, under target.
         const targets = problemsOf({ targets: [{ accountId: "111122223333", ...unknown }], stagingAccounts: [] }).find((p) =>
             p.startsWith("targets[0].zzzz"),

@@ -126,7 +126,7 @@ describe("the permissions table", () => {
         const bad = spawnCli("verify", "--print-policy", "root");
         expect([bad.status, bad.stderr]).to.deep.equal([
             2,
-            "error: --print-policy root: not an identity of verify (staging, target, source, you).\n",
+            "error: --print-policy root: not an identity of verify (staging, target, source, origin, you).\n",
         ]);
     });
 });

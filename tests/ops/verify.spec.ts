@@ -23,6 +23,7 @@ import { pricesWith } from "../../plan/pricing";
 import { Deadline } from "../../ops/clock";
 import { CheckResult, checkCatalog, exitCodeOf, formatResults, verify, verifyHelp } from "../../ops/verify";
 
+import { failbackAws, failbackSettings } from "../support/failbackWorld";
 import {
     awsError,
     byCheck,
@@ -1183,6 +1184,9 @@ describe("verify --help", () => {
         const multiRegion = healthyAws(places, { multiRegion: true });
         const mrkOutputs = outputsFor(places, { multiRegion: true });
         for (const r of await verify({ settings: settingsFor(places), outputs: mrkOutputs }, multiRegion.access)) ran.add(r.check);
+        // The way back's checks run only with a failback setting: to an origin with source networks, and on-premises.
+        for (const failback of [{ accountId: sourceAccount, networkReplication: true }, { to: "on-premises" }])
+            for (const r of await verify({ settings: failbackSettings(failback), outputs }, failbackAws().access)) ran.add(r.check);
         expect([...ran].sort()).to.deep.equal(checkCatalog.map(([id]) => id).sort());
         for (const id of ran) expect(help).to.match(new RegExp(`^  ${id} `, "m"));
         expect(help).to.include("Once per multi-Region primary key (key.multiRegion):\n  multi-region-replicas ");

@@ -5,6 +5,7 @@ import { PolicyDocument } from "../../components/policies";
 import { accessMap, intersectActions, quote } from "../../plan/accessMap";
 import { fleetProject } from "../support/fleet";
 import { synthesize } from "../../plan/synth";
+import { formatPlanText } from "../../plan/text";
 import { spawnCli } from "../support/mocks";
 import { PlannedResource, SynthResult } from "../../plan/plan";
 
@@ -307,3 +308,56 @@ function twoTargets(): SynthResult {
         references: {},
     };
 }
+
+describe("the way back in the offline plan (failback)", () => {
+    const origin = "555566667777";
+    let result: Awaited<ReturnType<typeof synthesize>>;
+    before(async () => {
+        const dir = fleetProject(1, {
+            stagingAccounts: [
+                { accountId: "444455556666", region: "us-east-1", failback: { accountId: origin, networkReplication: true } },
+                { accountId: "444455556666", region: "us-west-2", failback: {} },
+                { accountId: "444455556666", region: "eu-west-1", failback: { to: "on-premises" } },
+            ],
+        });
+        result = await synthesize("fleet", { projectDir: dir, configFile: path.join(dir, "Pulumi.fleet.yaml") });
+    });
+
+    it("shows the roles of each direction, and where the new source servers' key comes from", () => {
+        const text = formatPlanText(result);
+        const section = text.slice(text.indexOf("The way back (failback)"), text.indexOf("\nOutputs:"));
+        expect(section.split("\n").slice(1, 6)).to.deep.equal([
+            "  444455556666/us-east-1, recovered in 111122223333: back to 555566667777/us-east-1 by reverse replication",
+            "    DRS initialised at 555566667777/us-east-1 (verify: failback-origin-drs; initialize --apply)",
+            "    in 555566667777, for 111122223333 (the way back): DRSCrossAccountReplicationRole_111122223333, DRSCrossAccountAgentRole_111122223333, DRSCrossAccountAgentAuthorizedRole_111122223333 (verify: failback-roles)",
+            "    in 111122223333, for 555566667777 (the way there: protection, and again after failback): DRSCrossAccountReplicationRole_555566667777, DRSCrossAccountAgentRole_555566667777, DRSCrossAccountAgentAuthorizedRole_555566667777 (verify: failback-roles)",
+            "    in 555566667777, for 111122223333 (the way there: protection, and again after failback): DRSSourceNetworkRole (verify: source-network-roles)",
+        ]);
+        expect(section).to.include(
+            "    in 111122223333, for 555566667777 (the way back): DRSSourceNetworkRole (verify: source-network-roles)",
+        );
+        expect(section).to.include(
+            "the new source servers' key: the origin template's, a customer managed key for the origin's DRS (verify: failback-origin-key)",
+        );
+        // An origin that is the staging place itself: the stack's own key.
+        expect(section).to.match(
+            /us-west-2, recovered in 111122223333: back to 444455556666\/us-west-2 by reverse replication[\s\S]*the new source servers' key: arn:aws:kms:us-west-2:444455556666:key\/[\w-]+, this stack's key at the origin/,
+        );
+        expect(section).to.include("  444455556666/eu-west-1, recovered in 111122223333: back to on-premises with the DRS Failback Client");
+        expect(section).to.include("holding arn:aws:iam::aws:policy/AWSElasticDisasterRecoveryFailbackInstallationPolicy");
+    });
+
+    it("draws the way back from the recovered servers to the origin, the stack's key, and on-premises", () => {
+        const text = accessMap(result);
+        checkStructure(text);
+        const recovered = nodeId(text, "recovered servers (recovery instances)")!;
+        expect(recovered).to.not.equal(undefined);
+        const originNode = nodeId(text, "failback origin us-east-1: its template's key")!;
+        expect(edgeLabel(text, recovered, originNode)).to.equal("the way back: reverse replication (DRS failback roles in both accounts)");
+        expect(text).to.include(`["account ${origin}"]`);
+        const westKey = new RegExp(`(k\\d+)\\["us-west-2"\\]`).exec(text)![1];
+        expect(edgeLabel(text, recovered, westKey)).to.equal("the way back: reverse replication (DRS failback roles in both accounts)");
+        const machines = nodeId(text, "on-premises machines (DRS Failback Client)")!;
+        expect(edgeLabel(text, recovered, machines)).to.equal("the way back: Failback Client, with credentials of this account");
+    });
+});

@@ -88,6 +88,12 @@ async function launchSample(apply: boolean): Promise<string> {
     return out.trimEnd();
 }
 
+/** The way back of the offline plan of a stack with failback (tests/fixtures/Pulumi.failback.yaml). */
+async function failbackPlan(): Promise<string> {
+    const text = await printed(["synth", "-s", "failback", "--config-file", "tests/fixtures/Pulumi.failback.yaml", "--format", "text"]);
+    return text.slice(text.indexOf("The way back (failback)"), text.indexOf("\n\nOutputs:"));
+}
+
 /** What a command prints on stdout for the shipped stacks, as the docs show it. */
 async function printed(argv: string[], prompt?: string): Promise<string> {
     let out = "";
@@ -109,6 +115,7 @@ export const samples: Sample[] = [
         language: "mermaid",
         produce: () => printed(["synth", "-s", "target", "--format", "mermaid"]),
     },
+    { file: "docs/failback.md", name: "synth-failback", produce: failbackPlan },
     { file: "docs/align-servers.md", name: "align-dry-run", produce: () => alignSample(false) },
     { file: "docs/align-servers.md", name: "align-apply", produce: () => alignSample(true) },
     { file: "docs/initialize.md", name: "initialize-dry-run", produce: () => initializeSample(false) },

@@ -107,7 +107,7 @@ export function extensionCoverage(
 }
 
 /** Which of `names` exist as roles in `account`: GetRole on each; NoSuchEntity is "missing". */
-async function missingRoles(aws: AwsAccess, account: string, region: string, names: string[]): Promise<string[]> {
+export async function missingRoles(aws: AwsAccess, account: string, region: string, names: string[]): Promise<string[]> {
     const iam = await aws.iam(account, region);
     const missing: string[] = [];
     for (const name of names) {
@@ -121,7 +121,7 @@ async function missingRoles(aws: AwsAccess, account: string, region: string, nam
     return missing;
 }
 
-const trustedAccountsFix = (owner: string, trusted: string) =>
+export const trustedAccountsFix = (owner: string, trusted: string) =>
     `In ${owner}, add ${trusted} as a trusted account with "Failback and in-AWS right-sizing roles" (DRS console, Settings, Trusted accounts): it creates them.`;
 
 /**
