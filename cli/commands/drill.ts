@@ -30,7 +30,12 @@ const flags = [
     { flags: "--keep", kind: "switch", help: "leave the drill instances running (default: terminate them at the end)" },
     { flags: "--cleanup", kind: "switch", help: "terminate the recovery instances of the drill job given with --job" },
     { flags: "--diagnose", kind: "switch", help: "only the KMS diagnosis of the drill job given with --job" },
-    { flags: "--job <jobID>", kind: "list", help: "a drill job, for --cleanup or --diagnose (repeatable)" },
+    { flags: "--job <jobID>", kind: "list", help: "a drill job, for --cleanup, --diagnose or --failback (repeatable)" },
+    {
+        flags: "--failback",
+        kind: "switch",
+        help: "the way back: reverse replication of the --job drill's instances (kept with --keep) into their origin; a plan unless --start",
+    },
     {
         flags: "--staging-role <arn>",
         kind: "list",
@@ -67,6 +72,7 @@ export const drill = defineCommand({
                 start: Boolean(options.start),
                 cleanup: Boolean(options.cleanup),
                 diagnose: Boolean(options.diagnose),
+                failback: Boolean(options.failback),
                 servers: options.server,
                 count: options.count,
                 role: options.role,

@@ -17,6 +17,8 @@ export interface DrillCommandOptions extends AwsCommandOptions {
     start?: boolean;
     cleanup?: boolean;
     diagnose?: boolean;
+    /** --failback: the failback drill on the instances of --job. */
+    failback?: boolean;
     servers?: string[];
     count?: string;
     role?: string;
@@ -38,18 +40,46 @@ export interface DrillCommandOptions extends AwsCommandOptions {
 export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
     const modes = [o.start && "--start", o.cleanup && "--cleanup", o.diagnose && "--diagnose"].filter(Boolean) as string[];
     if (modes.length > 1) throw new CannotDrill(`${modes.join(" and ")} contradict each other: give one.`);
-    const mode: Mode = o.cleanup ? "cleanup" : o.diagnose ? "diagnose" : o.start ? "drill" : "dry-run";
-    const byJob = mode === "cleanup" || mode === "diagnose";
+    if (o.failback && o.diagnose)
+        throw new CannotDrill("--failback and --diagnose contradict each other: a failback drill diagnoses its own KMS refusals.");
+    const mode: Mode = o.failback
+        ? o.cleanup
+            ? "failback-cleanup"
+            : o.start
+              ? "failback"
+              : "failback-plan"
+        : o.cleanup
+          ? "cleanup"
+          : o.diagnose
+            ? "diagnose"
+            : o.start
+              ? "drill"
+              : "dry-run";
+    const byJob = mode !== "dry-run" && mode !== "drill";
+    if (o.failback && !o.jobs?.length)
+        throw new CannotDrill("--failback needs --job <jobID>: the drill job whose instances were kept (--start --keep).");
     if (byJob && !(o.jobs && o.jobs.length > 0)) throw new CannotDrill(`--${mode} needs --job <jobID>: the job ID the drill printed.`);
-    if (!byJob && o.jobs?.length) throw new CannotDrill("--job goes with --cleanup or --diagnose.");
+    if (!byJob && o.jobs?.length) throw new CannotDrill("--job goes with --cleanup, --diagnose or --failback.");
     const only = (flag: string, given: unknown, allowed: boolean, where: string) => {
         if (given && !allowed) throw new CannotDrill(`${flag} goes with ${where}.`);
     };
-    only("--server", o.servers?.length, !byJob, "a plan or --start, not --cleanup or --diagnose");
-    only("--count", o.count, !byJob, "a plan or --start, not --cleanup or --diagnose");
-    only("--timeout", o.timeout, !byJob, "a plan or --start");
-    only("--keep", o.keep, mode === "drill", "--start");
-    only("--any-identity", o.anyIdentity, !byJob, "a plan or --start");
+    only("--server", o.servers?.length, !byJob, "a plan or --start, not --cleanup, --diagnose or --failback");
+    only("--count", o.count, !byJob, "a plan or --start, not --cleanup, --diagnose or --failback");
+    only(
+        "--timeout",
+        o.timeout,
+        mode === "dry-run" || mode === "drill" || mode === "failback-plan" || mode === "failback",
+        "a plan or --start",
+    );
+    only("--keep", o.keep, mode === "drill" || mode === "failback", "--start");
+    only("--any-identity", o.anyIdentity, mode === "dry-run" || mode === "drill", "a plan or --start, not --failback");
+    only("--role", o.role, !o.failback, "a drill, not --failback (the failback drill runs as the target's role)");
+    only(
+        "--current-credentials",
+        o.currentCredentials,
+        !o.failback,
+        "a drill, not --failback (the failback drill runs as the target's role)",
+    );
     if (o.role && o.currentCredentials) throw new CannotDrill("--role and --current-credentials contradict each other: give one.");
     if (o.servers?.length && o.count !== undefined) throw new CannotDrill("--server and --count contradict each other: give one.");
     const count = o.count === undefined ? undefined : Number(o.count);
@@ -58,7 +88,7 @@ export function drillOptionsOf(o: DrillCommandOptions): DrillOptions {
     const timeoutMinutes = o.timeout === undefined ? undefined : Number(o.timeout);
     if (timeoutMinutes !== undefined && !(timeoutMinutes > 0 && timeoutMinutes <= 24 * 60))
         throw new CannotDrill(`--timeout ${o.timeout}: give the minutes to follow the job, more than 0 and at most 1440.`);
-    only("--trail-wait", o.trailWait, mode === "drill" || mode === "diagnose", "--start or --diagnose");
+    only("--trail-wait", o.trailWait, mode === "drill" || mode === "diagnose" || mode === "failback", "--start or --diagnose");
     const trailWaitMinutes = o.trailWait === undefined ? undefined : Number(o.trailWait);
     if (trailWaitMinutes !== undefined && !(trailWaitMinutes >= 0 && trailWaitMinutes <= 24 * 60))
         throw new CannotDrill(
@@ -157,9 +187,11 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
             for (const account of stagingRoles.keys()) {
                 if (account === target)
                     throw new CannotDrill(`--staging-role for ${account}: that is the target account (its role is target.roleArn).`);
-                if (!keys.some((k) => k.accountId === account))
+                // A failback origin outside the stack is reached the same way: its DRS and trail are read there.
+                const reachable = [...new Set(keys.flatMap((k) => [k.accountId, k.wayBack?.originAccountId ?? k.accountId]))];
+                if (!reachable.includes(account))
                     throw new CannotDrill(
-                        `--staging-role for ${account}: not a staging account of the stack (${[...new Set(keys.map((k) => k.accountId))].join(", ")}).`,
+                        `--staging-role for ${account}: not a staging account or failback origin of the stack (${reachable.join(", ")}).`,
                     );
             }
         },
@@ -168,9 +200,13 @@ export async function drillCommand(options: DrillCommandOptions, deps: AwsComman
         throw new Error("drill needs CloudTrail and the drill identity's sessions: the AWS access given has neither.");
     const started: string[] = [];
     const words = {
-        first: "stopping, and cleaning up what the drill launched",
+        first: drillOptions.mode.startsWith("failback")
+            ? "stopping, and removing what the failback drill created"
+            : "stopping, and cleaning up what the drill launched",
         second: () =>
-            `Stopped before the clean-up finished.${started.length > 0 ? ` Clean up with: ${drillOptions.command} --cleanup ${started.map((j) => `--job ${j}`).join(" ")}` : ""}`,
+            drillOptions.mode.startsWith("failback")
+                ? `Stopped before the clean-up finished. Clean up with: ${drillOptions.command} --failback --cleanup ${drillOptions.jobs!.map((j) => `--job ${j}`).join(" ")}`
+                : `Stopped before the clean-up finished.${started.length > 0 ? ` Clean up with: ${drillOptions.command} --cleanup ${started.map((j) => `--job ${j}`).join(" ")}` : ""}`,
     };
     return interruptible(io, !deps.signal, words, deps.signal, async (signal) => {
         const report = await drill(input!, access, drillOptions, {

@@ -75,7 +75,7 @@ export interface DiagnosisContext {
     stack: string;
     /** Role unique IDs (AROA...) to names, for records that give only a principalId. */
     knownRoleIds: Map<string, string>;
-    /** The key's DRSStagingAccountRole_<target> (the stack's stagingKeys output). */
+    /** The key's DRSStagingAccountRole_<target> (the stack's stagingKeys output); empty for a key the stack does not write (a failback origin's). */
     stagingRoleArn: string;
     /** The key's other targets, when it serves several: its policy has a statement set for each. */
     otherTargets?: { targetAccountId: string; stagingRoleArn: string }[];
@@ -267,6 +267,13 @@ export function explain(r: TrailRecord, p: Principal, ctx: DiagnosisContext): { 
             fix: "Not an access refusal: read the event in CloudTrail.",
         };
     }
+    if (!ctx.stagingRoleArn)
+        return {
+            cause: `${action} was refused to ${p.label} on ${ctx.keyArn}, the failback origin template's key: not a key this program writes, so no statement of its policies is to blame.`,
+            fix:
+                "Its key policy must let the origin account's DRS service-linked role use it, as the staging keys' policies do " +
+                "(docs/failback.md): run verify on the target stack, whose failback-origin-key check names what it lacks.",
+        };
     const policies = programPolicies(ctx);
     const other: TargetAccess = ctx.targetAccess === "documented" ? "ebs-shared-snapshots" : "documented";
     // The key policy statement for the target (its root) now, and in the other mode; the key-use statement that goes with it.

@@ -72,8 +72,9 @@ export async function diagnose(
     jobEnd: number,
     jobIDs: string[],
     poll: boolean,
+    /** The command that reads the trails again (default: --diagnose of the jobs). */
+    rerun = ctx.command(`--diagnose ${jobIDs.map((j) => `--job ${j}`).join(" ")}`),
 ): Promise<KeyDiagnosis[]> {
-    const rerun = ctx.command(`--diagnose ${jobIDs.map((j) => `--job ${j}`).join(" ")}`);
     return diagnoseKeys(
         {
             keys,

@@ -6,6 +6,7 @@ import { PriceTable, drsPriceIn } from "../../plan/pricing";
 import { firstFew, healthyReplicationStates, serverName } from "../aws/sourceServers";
 import { permissionsHelp } from "../permissions";
 import { defaultTrailWaitMinutes } from "./diagnosis";
+import { formatFailback } from "./failbackReport";
 import { drillTag, runTagKey } from "./job";
 import { DrillReport, IdentityReport, LaunchSummary, ServerStatus } from "./types";
 
@@ -78,8 +79,9 @@ export function formatReport(report: DrillReport, command: (flags: string) => st
     } else if (report.identity) {
         lines.push(...describeIdentity(report.identity));
     }
+    if (report.failback) lines.push(...formatFailback(report, command));
     if (report.blockers.length > 0) {
-        lines.push("", report.mode === "dry-run" ? "--start would be refused:" : "Refused:");
+        lines.push("", report.mode === "dry-run" || report.mode === "failback-plan" ? "--start would be refused:" : "Refused:");
         for (const b of report.blockers) lines.push(`  ${b}`);
     }
     for (const job of report.jobs) {
@@ -229,12 +231,22 @@ export function drillHelp(): string {
         "  npm run -s drill -- -s target --keep --start        # leave the drill instances running",
         "  npm run -s drill -- -s target --cleanup --job drsjob-1234567890abcdef0",
         "  npm run -s drill -- -s target --diagnose --job drsjob-1234567890abcdef0",
+        "  npm run -s drill -- -s target --failback --job drsjob-1234567890abcdef0  # the way back of a --keep drill",
+        "  npm run -s drill -- -s target --failback --start --job drsjob-1234567890abcdef0",
         "  npm run -s drill -- -s target --diagnose --job drsjob-1234567890abcdef0 \\",
         "      --staging-role arn:aws:iam::444455556666:role/DrsReadOnly",
         "  npm run -s drill -- -s target --start --trail-wait 30  # wait longer for CloudTrail",
         "  npm run -s drill -- -s target --start --time-limit 240",
         "  npm run -s drill -- --print-policy drill-identity   # the policy the drill's role needs",
         "  npm run -s drill -- -s target --start --json        # one JSON document on stdout",
+        "",
+        "With --failback (a plan unless --start; docs/failback.md): on the instances of a drill kept with --keep,",
+        "checks the way back as verify does (DRS at the origin, DRS's failback roles, the origin template's key),",
+        "then ReverseReplication once per instance, follows the new source server at the origin until it",
+        "replicates, checks its key, reads both trails for KMS refusals when it does not get there, and removes",
+        "it (DisconnectSourceServer, DeleteSourceServer) unless --keep; --failback --cleanup removes it later.",
+        "A failback drill syncs every volume in full back to the origin and the new source server is billed",
+        "while it replicates.",
         "",
         "No key-user roles (keyUserRoleNames empty; identityCenter permission sets): sign in with the permission",
         "set in the target account, and the drill runs with those credentials, checking that their role",

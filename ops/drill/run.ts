@@ -5,6 +5,7 @@ import { DrillAccess } from "../aws/access";
 import { serverName } from "../aws/sourceServers";
 import { delayedProgress } from "../io";
 import { byJob } from "./byJob";
+import { failbackDrill } from "./failback";
 import { DrillContext, drillContext } from "./context";
 import { resolveIdentity } from "./identity";
 import { planDrill } from "./plan";
@@ -39,6 +40,10 @@ function emptyReport(ctx: DrillContext): DrillReport {
 /** The report of the mode asked, without printing it. */
 async function execute(ctx: DrillContext): Promise<DrillReport> {
     const report = emptyReport(ctx);
+    if (ctx.options.mode.startsWith("failback")) {
+        await failbackDrill(ctx, report);
+        return report;
+    }
     if (ctx.options.mode === "cleanup" || ctx.options.mode === "diagnose") {
         await byJob(ctx, report);
         return report;

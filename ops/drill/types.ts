@@ -9,12 +9,14 @@ import { PriceTable } from "../../plan/pricing";
 import { type StagingKeyExport } from "../../program/contract";
 import type { RecoveredServer } from "./volumes";
 import type { KeyDiagnosis } from "./diagnosis";
+import type { FailbackReport } from "./failbackTypes";
 
 export const defaultCount = 1;
 export const defaultTimeoutMinutes = 60;
 /** How often the job is read while it runs. */
 export const defaultPollMs = 30_000;
-export type Mode = "dry-run" | "drill" | "cleanup" | "diagnose";
+/** The drill's modes; the failback drill's (--failback) are a plan, a start, and a clean-up of a stopped run. */
+export type Mode = "dry-run" | "drill" | "cleanup" | "diagnose" | "failback-plan" | "failback" | "failback-cleanup";
 
 export interface DrillOptions {
     mode: Mode;
@@ -198,6 +200,8 @@ export interface DrillReport {
     diagnosis: KeyDiagnosis[];
     /** In words, what the drill proved of key.targetAccess (the profile the keys were shared with). */
     profile?: string;
+    /** --failback: the drill instances reversed, the way back's readiness, the clean-up. */
+    failback?: FailbackReport;
     /** What could not be checked (a server's key, the volumes, CloudTrail): exit code 3 unless there is a finding. */
     unchecked: string[];
     exitCode: number;

@@ -114,7 +114,13 @@ describe("the permissions table", () => {
         const target = printedPolicy("verify", "target") as { Statement: { Action: string[] }[] };
         expect(target.Statement[0].Action).not.to.include("kms:Decrypt");
         expect(printedPolicy("verify", "nobody")).to.equal(undefined);
-        expect(Object.keys(printedPolicy("drill", undefined) as object)).to.deep.equal(["target", "drill-identity", "staging", "you"]);
+        expect(Object.keys(printedPolicy("drill", undefined) as object)).to.deep.equal([
+            "target",
+            "drill-identity",
+            "staging",
+            "origin",
+            "you",
+        ]);
     });
 
     it("--print-policy prints it with no stack and no AWS; an unknown identity is one line, exit 2", () => {

@@ -350,13 +350,14 @@ export async function runDrill(
         deadline?: import("../../ops/clock").Deadline;
         signal?: AbortSignal;
         outputs?: Record<string, unknown>;
+        keys?: StagingKeyExport[];
     } = {},
 ) {
     let out = "";
     let err = "";
     const clock = extra.clock ?? fakeClock();
     const report: DrillReport = await drill(
-        { settings: extra.settings ?? settingsWith(), outputs: extra.outputs ?? outputs, keys: [key], stack: "target" },
+        { settings: extra.settings ?? settingsWith(), outputs: extra.outputs ?? outputs, keys: extra.keys ?? [key], stack: "target" },
         w.access,
         { mode: "dry-run", ...options },
         {
