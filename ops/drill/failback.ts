@@ -272,8 +272,12 @@ async function templateKey(ctx: DrillContext, origin: Origin, report: DrillRepor
 /** What a failback drill costs: a full resync of every volume into the origin, then the new servers while they replicate. */
 function costOf(servers: FailbackServer[]): string {
     const bytes = servers.reduce((sum, s) => sum + s.bytes, 0);
+    const crossRegion = servers.filter((s) => s.origin && s.origin.region !== s.region);
     return (
         `Reverse replication copies every volume of ${plural(servers.length, "drill instance")} again (a full sync of ${gib(bytes)}) into the origin's staging area; ` +
+        (crossRegion.length > 0
+            ? `${gib(crossRegion.reduce((sum, s) => sum + s.bytes, 0))} of it crosses Regions and is billed as cross-Region data transfer; `
+            : "") +
         "while they replicate, the new source servers are billed as DRS source servers, with a replication server and staging disks at the origin. " +
         "The drill stops them once their staging disks exist on the key, unless --keep."
     );

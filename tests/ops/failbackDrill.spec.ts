@@ -59,6 +59,17 @@ describe("drill --failback: the plan", () => {
         ]);
     });
 
+    it("says what of the sync crosses Regions when the origin is in another Region", async () => {
+        const origin = "555566667777";
+        const w = failbackWorld(undefined, origin, "us-west-2");
+        const { code, out, report } = await runFailback(w, {}, { keys: failbackKeys({ accountId: origin, region: "us-west-2" }) });
+        expect(code, JSON.stringify(report.blockers)).to.equal(0);
+        expect(out).to.include(`back to ${origin}/us-west-2, 100 GiB`);
+        expect(out).to.include("100 GiB of it crosses Regions and is billed as cross-Region data transfer");
+        const local = await runFailback(failbackWorld());
+        expect(local.out).not.to.include("crosses Regions");
+    });
+
     it("refuses, writing nothing, a job the drill did not start, a real recovery's instance, and an entry without failback", async () => {
         const notOurs = failbackWorld();
         notOurs.m.targetDrs.on(DescribeJobsCommand).resolves({ items: [job("COMPLETED", [launched(web, instance)], { tags: {} })] });

@@ -44,7 +44,7 @@ import {
 export const instance = "i-0drill00000000001";
 export const reversed = "s-2000000000000back";
 /** The key of an origin outside the stack, which its own template names. */
-export const foreignOriginKey = (account: string) => `arn:aws:kms:${region}:${account}:key/0000bbbb-12ab-34cd-56ef-1234567890ab`;
+export const foreignOriginKey = (account: string, r = region) => `arn:aws:kms:${r}:${account}:key/0000bbbb-12ab-34cd-56ef-1234567890ab`;
 export const reversedArn = `arn:aws:drs:${region}:${staging}:source-server/${reversed}`;
 /** The staging stack's key export with its failback setting: by default back to the staging account itself. */
 export const failbackKeys = (failback: Partial<NonNullable<StagingEntry["failback"]>> = {}): StagingKeyExport[] => [
@@ -62,9 +62,11 @@ export function failbackWorld(
     states: Partial<SourceServer["dataReplicationInfo"]>[] = [{ dataReplicationState: "INITIAL_SYNC" }],
     /** Where the servers' EC2 sources ran: the staging account unless a test moves it. */
     originAccount = staging,
+    /** ...and in which Region. */
+    originRegion = region,
 ) {
     const w = world();
-    const templateKey = originAccount === staging ? keyArn : foreignOriginKey(originAccount);
+    const templateKey = originAccount === staging ? keyArn : foreignOriginKey(originAccount, originRegion);
     const originDrs = new DrsClient({ region });
     const originIam = new IAMClient({ region });
     const originKms = new KMSClient({ region });
@@ -78,7 +80,7 @@ export function failbackWorld(
             buildKeyPolicy({
                 stagingAccountId: originAccount,
                 targetAccountId: target,
-                region,
+                region: originRegion,
                 stagingRoleArn: `arn:aws:iam::${originAccount}:role/DRSStagingAccountRole_${target}`,
                 targetAccess: "documented",
             }),
@@ -103,7 +105,7 @@ export function failbackWorld(
     w.m.targetDrs.on(DescribeSourceServersCommand).callsFake(async (input: { filters?: { sourceServerIDs?: string[] } }) => ({
         items: w.servers
             .filter((s) => !input.filters?.sourceServerIDs || input.filters.sourceServerIDs.includes(s.id))
-            .map((s) => ({ ...extended(s), sourceCloudProperties: { originAccountID: originAccount, originRegion: region } })),
+            .map((s) => ({ ...extended(s), sourceCloudProperties: { originAccountID: originAccount, originRegion } })),
     }));
     // DRS's failback roles exist in the target (for the origin) beside the operator.
     w.m.iam.on(GetRoleCommand).callsFake(async (input: { RoleName: string }) => {
