@@ -7,6 +7,7 @@ import { advice } from "./advice";
 import { ConfigError } from "./errors";
 import { Findings, ReadSettings, rules } from "./rules";
 import { RawConfig, Settings, configNamespace, settingsSchema } from "./schema";
+import { unknownKeys } from "./settings";
 import { closest, pathStep, shownKey } from "./text";
 
 export interface ParsedConfig {
@@ -17,20 +18,27 @@ export interface ParsedConfig {
 /** A top-level key of the settings. */
 export type Section = keyof typeof settingsSchema;
 export const sections = Object.keys(settingsSchema) as Section[];
+const isSection = (key: string | undefined): key is Section => (sections as (string | undefined)[]).includes(key);
 
 /** Parses and validates raw config (keys without the namespace); throws one ConfigError listing every problem. */
 export function parseConfig(raw: RawConfig): ParsedConfig {
     const found: Findings = { problems: [], warnings: [] };
     const deploy = v.safeParse(settingsSchema.deploy, raw.deploy).output ?? "all";
+    // A section set under a misspelt key (Target, stagingAcounts) is one problem, the misspelling, not also a missing section.
+    const misspelt = new Set(Object.keys(raw).flatMap((key) => (isSection(key) ? [] : [closest(key, sections)].filter(isSection))));
+    const meantOnly = (section: Section) => raw[section] === undefined && misspelt.has(section);
     const read: Record<string, unknown> = {};
     for (const section of sections) {
         // A side this stack does not deploy is not read; target and targets are judged together (targetProblems).
         if (section === "stagingAccounts" ? deploy === "target" : section === "stagingStacks" && deploy !== "target") continue;
         if ((section === "target" || section === "targets") && raw[section] === undefined) continue;
+        if (meantOnly(section)) continue;
         read[section] = readValue(settingsSchema[section], raw[section], section, found);
     }
-    found.problems.push(...targetProblems(raw, deploy), ...topLevelProblems(raw));
-    if (raw.stagingAccounts === undefined && deploy !== "target" && !dotted(raw, "stagingAccounts")) read.stagingAccounts = [];
+    const targetMisspelt = meantOnly("target") || meantOnly("targets");
+    found.problems.push(...(targetMisspelt ? [] : targetProblems(raw, deploy)), ...topLevelProblems(raw));
+    if (raw.stagingAccounts === undefined && deploy !== "target" && !dotted(raw, "stagingAccounts") && !meantOnly("stagingAccounts"))
+        read.stagingAccounts = [];
     for (const rule of rules) rule(read as ReadSettings, found);
     if (found.problems.length > 0) throw new ConfigError(found.problems.map((p) => `${configNamespace}:${p}`));
     const settings = normalised(read as Settings);
@@ -48,14 +56,24 @@ function readValue(schema: v.GenericSchema, value: unknown, section: string, fou
     const pathKeys = (issue: v.BaseIssue<unknown>) => (issue.path ?? []).map(({ key }) => key as string | number);
     // A key of any length or characters is named safely: plain as .name, otherwise as JSON writes it, cut short.
     const pathOf = (keys: (string | number)[]) => section + keys.map(pathStep).join("");
-    // A misspelt key is one problem, with a suggestion (group() adds it), not two: unknown, and the real one missing.
-    const meant = issues.flatMap((issue) => {
-        const key = / Did you mean (\w+)\?$/.exec(issue.message)?.[1];
-        return key ? [pathOf([...pathKeys(issue).slice(0, -1), key])] : [];
+    // Every unknown key of each mapping (valibot names only the first), where valibot names the first.
+    const strays = unknownKeys(schema, value);
+    const parentOf = (keys: (string | number)[]) => pathOf(keys.slice(0, -1));
+    type Reported = { keys: (string | number)[]; message: string; issue?: v.BaseIssue<unknown> };
+    const reported = issues.flatMap((issue): Reported[] => {
+        if (!(issue.type === "strict_object" && issue.expected === "never"))
+            return [{ keys: pathKeys(issue), message: issue.message, issue }];
+        const parent = parentOf(pathKeys(issue));
+        return strays.filter(({ keys }) => parentOf(keys) === parent);
     });
-    for (const issue of issues) {
-        const required = issue.expected === "required" || (issue.type === "strict_object" && issue.received === "undefined");
-        if (!(required && meant.includes(pathOf(pathKeys(issue))))) found.problems.push(`${pathOf(pathKeys(issue))} ${issue.message}`);
+    // A misspelt key is one problem, with a suggestion (group() adds it), not two: unknown, and the real one missing.
+    const meant = reported.flatMap(({ keys, message }) => {
+        const key = / Did you mean (\w+)\?$/.exec(message)?.[1];
+        return key ? [pathOf([...keys.slice(0, -1), key])] : [];
+    });
+    for (const { keys, message, issue } of reported) {
+        const required = issue?.expected === "required" || (issue?.type === "strict_object" && issue.received === "undefined");
+        if (!(required && meant.includes(pathOf(keys)))) found.problems.push(`${pathOf(keys)} ${message}`);
     }
     for (const keys of issues.map(pathKeys)) {
         if (keys.length === 0) return undefined;

@@ -19,7 +19,7 @@ import {
 } from "../components/policies";
 import { Settings, StagingEntry, TargetSettings } from "./schema";
 import { secretPlaceholder } from "./settings";
-import { shown } from "./text";
+import { closest, editsApart, shown } from "./text";
 
 /** What reads well of the settings: a setting with a problem of its own is missing (an item of a list is undefined). */
 export type ReadSettings = DeepPartial<Settings>;
@@ -254,15 +254,47 @@ const onePartition: Rule = (s, found) => {
     }
 };
 
-/** A Region this version does not list is taken by its name, with a warning (AWS adds Regions). */
+/** The listed Regions one edit (a swap of neighbours included) from an unlisted one: what a typo of it meant. */
+const oneEditFrom = (region: string) => knownRegions.filter((r) => editsApart(r, region) === 1);
+
+/**
+ * A Region one edit from a listed one (us-wset-2) is taken for a typo and refused, unless
+ * allowUnlistedRegions says the stack names Regions newer than this version. A refused Region is
+ * left out of what the later rules read, as a value with a problem of its own is: no follow-on problems.
+ */
+const regionTyposRefused: Rule = (s, found) => {
+    if (s.allowUnlistedRegions === true) return;
+    for (const [path, region] of regionsOf(s)) {
+        const meant = isKnownRegion(region) ? [] : oneEditFrom(region);
+        if (meant.length === 0) continue;
+        found.problems.push(
+            `${path} ${shown(region)} is not a Region this version lists, and one edit from ${meant.join(" and ")}: did you mean ${meant.join(" or ")}? ` +
+                "Correct it; or, if it is a Region AWS added after this version, set allowUnlistedRegions: true.",
+        );
+        removeAt(s, path);
+    }
+};
+
+/** Removes the value at a path of texts() (`targets[0].regions[1]`): an item of a list keeps its place, as undefined. */
+function removeAt(s: ReadSettings, path: string): void {
+    const steps = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map(([, key, index]) => (index === undefined ? key : Number(index)));
+    const parent = steps.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], s);
+    const last = steps.at(-1)!;
+    if (Array.isArray(parent)) parent[last as number] = undefined;
+    else if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[last];
+}
+
+/** A Region this version does not list is taken by its name, with a warning (AWS adds Regions), and the one likely meant. */
 const unlistedRegionsWarned: Rule = (s, found) => {
     const area = (region: string) => region.split("-").slice(0, -1).join("-");
     for (const region of new Set(regionsOf(s).map(([, region]) => region))) {
         if (isKnownRegion(region)) continue;
         const near = knownRegions.filter((r) => area(r) === area(region));
+        const meant = oneEditFrom(region);
+        const suggestion = meant.length > 0 ? meant.join(" or ") : closest(region, [...knownRegions]);
         found.warnings.push(
             `${region} is not a Region this version lists; it is taken as a Region of partition ${partitionOf(region)}. ` +
-                `Check the spelling${near.length > 0 ? ` (listed: ${near.join(", ")})` : ""}.`,
+                `Check the spelling${near.length > 0 ? ` (listed: ${near.join(", ")})` : ""}${suggestion ? `: did you mean ${suggestion}?` : "."}`,
         );
     }
 };
@@ -281,7 +313,8 @@ const recoveryRegionsHaveKeys: Rule = (s, found) => {
             );
         }
     }
-    if (targets.length === 0 || targets.some(({ target }) => !target.regions)) return;
+    // A target whose regions has an item with a problem of its own is not judged: the item may be the Region meant.
+    if (targets.length === 0 || targets.some(({ target }) => !target.regions || target.regions.some((r) => !known(r)))) return;
     const [where, fix] =
         targets.length === 1
             ? ["target.regions: the target would get", "target.regions"]
@@ -409,6 +442,7 @@ export const rules: Rule[] = [
     keysAdoptedOnce,
     listsNameEachOnce,
     onePartition,
+    regionTyposRefused,
     unlistedRegionsWarned,
     recoveryRegionsHaveKeys,
     launchWhereRecovered,

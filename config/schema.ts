@@ -435,6 +435,17 @@ export const settingsSchema = {
         },
         OPTIONAL,
     ),
+    allowUnlistedRegions: setting(
+        {
+            // Pulumi.yaml declares allowUnlistedRegions with this doc.
+            doc: "Take a Region one edit from a listed one (us-wset-2) as a Region AWS added, not a typo",
+            reference:
+                "A Region this version does not list is taken with a warning, but one a single edit from a listed Region (`us-wset-2`) " +
+                "is refused as a typo of it; `true` takes it too (a Region AWS added since, named like a listed one), with the warning",
+        },
+        bool,
+        false,
+    ),
 };
 
 type Declared = { [K in keyof typeof settingsSchema]: v.InferOutput<(typeof settingsSchema)[K]> };

@@ -55,6 +55,8 @@ export interface Declaration {
     entries?: v.ObjectEntries;
     /** What a list holds: a setting, or a group. */
     item?: v.GenericSchema;
+    /** A group's keys refused with their own reason. */
+    refused?: Record<string, string>;
 }
 
 /** The declaration of a schema made by setting(), group() or list(), if it is one. */
@@ -65,7 +67,7 @@ export function declared<T, F extends Fallback>(
     doc: Doc,
     schema: v.GenericSchema<unknown, T>,
     fallback: F,
-    shape: Pick<Declaration, "kind" | "entries" | "item"> = { kind: "setting" },
+    shape: Pick<Declaration, "kind" | "entries" | "item" | "refused"> = { kind: "setting" },
 ): Of<T, F> {
     const defaulted = fallback === REQUIRED ? schema : v.optional(schema, fallback === OPTIONAL ? undefined : (fallback as never));
     const declaration: Declaration = { ...(typeof doc === "string" ? { doc } : doc), fallback, ...shape };
@@ -99,17 +101,41 @@ export function group<const E extends v.ObjectEntries, F extends Fallback>(
     fallback: F,
     refused: Record<string, string> = {},
 ) {
-    const known = Object.keys(entries);
     const shape = v.strictObject(entries, (issue) => {
         if (issue.expected !== "never") return issue.received === "undefined" ? "is required." : "must be an object (a YAML mapping).";
-        // The key as it is (valibot's `received` quotes it without escaping); `refused` is looked up by its own keys only (not "constructor").
-        const key = String(issue.path?.at(-1)?.key ?? "");
-        const meant = closest(key, known);
-        return Object.hasOwn(refused, key)
-            ? refused[key]
-            : `is not a known setting. Known: ${known.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
+        // The key as it is (valibot's `received` quotes it without escaping).
+        return unknownKeyMessage(String(issue.path?.at(-1)?.key ?? ""), entries, refused);
     });
-    return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback, { kind: "group", entries });
+    return declared(doc, shape as v.GenericSchema<unknown, v.InferOutput<typeof shape>>, fallback, { kind: "group", entries, refused });
+}
+
+/** Why a key of a group is refused: its own reason (`refused`, looked up by its own keys only, not "constructor"), or the known keys and the one likely meant. */
+function unknownKeyMessage(key: string, entries: v.ObjectEntries, refused: Record<string, string>): string {
+    const known = Object.keys(entries);
+    const meant = closest(key, known);
+    return Object.hasOwn(refused, key)
+        ? refused[key]
+        : `is not a known setting. Known: ${known.join(", ")}.${meant ? ` Did you mean ${meant}?` : ""}`;
+}
+
+/**
+ * Every unknown key of a value, at any depth of the groups and lists its schema declares, with its
+ * message: valibot's strictObject names only the first unknown key of each mapping.
+ */
+export function unknownKeys(schema: v.GenericSchema, value: unknown, keys: (string | number)[] = []) {
+    const declared = declarationOf(schema);
+    const found: { keys: (string | number)[]; message: string }[] = [];
+    if (declared?.kind === "list" && Array.isArray(value))
+        value.forEach((item, i) => found.push(...unknownKeys(declared.item!, item, [...keys, i])));
+    if (declared?.kind !== "group" || value === null || typeof value !== "object" || Array.isArray(value)) return found;
+    const entries = declared.entries!;
+    for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        if (!Object.hasOwn(entries, key))
+            found.push({ keys: [...keys, key], message: unknownKeyMessage(key, entries, declared.refused ?? {}) });
+        else found.push(...unknownKeys(entries[key] as v.GenericSchema, item, [...keys, key]));
+    }
+    return found;
 }
 
 /** A list of a kind, or of mappings; `shape` says what the list must hold. */

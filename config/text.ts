@@ -5,14 +5,16 @@ import edits from "damerau-levenshtein";
 /** `1 server`, `2 servers`; `many` where the plural is not the noun and an s. */
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-/** The one candidate nearest `word` within two edits (case aside), if there is exactly one. */
+/** Edits between two words: a swap of two neighbours is one edit (optimal string alignment), the typos people make. */
+export const editsApart = (a: string, b: string) => edits(a, b).steps;
+
+/** The one candidate nearest `word` within two edits (case aside: one differing only in case is nearest), if there is exactly one. */
 export function closest(word: string, candidates: string[]): string | undefined {
     const limit = 2;
     // Lengths further apart than the limit are further apart in edits: skip them before the library
     // builds its table, which is the longer length squared (a 100,000-character key ran out of memory).
-    const near = candidates.filter((c) => Math.abs(c.length - word.length) <= limit);
-    // A swap of two neighbours is one edit (optimal string alignment): the typos people make.
-    const scored = near.map((c) => ({ c, d: edits(word.toLowerCase(), c.toLowerCase()).steps })).filter(({ d }) => d > 0 && d <= limit);
+    const near = candidates.filter((c) => c !== word && Math.abs(c.length - word.length) <= limit);
+    const scored = near.map((c) => ({ c, d: editsApart(word.toLowerCase(), c.toLowerCase()) })).filter(({ d }) => d <= limit);
     const nearest = scored.filter(({ d }) => d === Math.min(...scored.map((x) => x.d)));
     return nearest.length === 1 ? nearest[0].c : undefined;
 }

@@ -134,16 +134,56 @@ describe("config", () => {
 
         it("takes a well-formed Region it does not list, with a warning and its partition from its name", () => {
             const { settings, warnings } = parseConfig({
-                target: { ...target, regions: ["us-east-7"] },
-                stagingAccounts: [{ ...entry, region: "us-east-7" }],
+                target: { ...target, regions: ["us-north-7"] },
+                stagingAccounts: [{ ...entry, region: "us-north-7" }],
             });
-            expect(settings.stagingAccounts[0].region).to.equal("us-east-7");
+            expect(settings.stagingAccounts[0].region).to.equal("us-north-7");
             expect(warnings).to.include(
-                "us-east-7 is not a Region this version lists; it is taken as a Region of partition aws. Check the spelling (listed: us-east-1, us-east-2).",
+                "us-north-7 is not a Region this version lists; it is taken as a Region of partition aws. Check the spelling.",
+            );
+            // Two edits from a listed one: taken, with the one likely meant.
+            expect(parseConfig({ ...valid, stagingAccounts: [{ ...entry, region: "us-wsett-2" }] }).warnings).to.include(
+                "us-wsett-2 is not a Region this version lists; it is taken as a Region of partition aws. Check the spelling: did you mean us-west-2?",
             );
             expect(problems({ ...valid, stagingAccounts: [entry, { ...entry, region: "cn-east-9" }] }).join("\n")).to.match(
                 /stagingAccounts\[1\]\.region "cn-east-9" is in partition aws-cn, but stagingAccounts\[0\]\.region "us-east-1" is in aws/,
             );
+        });
+
+        it("refuses a Region one edit from a listed one as a typo, naming the key and the one meant, every one at once", () => {
+            expect(
+                problems({
+                    target: { ...target, regions: ["us-esat-1", "us-wset-2"] },
+                    stagingAccounts: [entry, { ...entry, region: "us-wset-2" }, { ...entry, region: "us-west-2" }],
+                }),
+            ).to.deep.equal([
+                'stagingAccounts[1].region "us-wset-2" is not a Region this version lists, and one edit from us-west-2: did you mean us-west-2? ' +
+                    "Correct it; or, if it is a Region AWS added after this version, set allowUnlistedRegions: true.",
+                'target.regions[0] "us-esat-1" is not a Region this version lists, and one edit from us-east-1: did you mean us-east-1? ' +
+                    "Correct it; or, if it is a Region AWS added after this version, set allowUnlistedRegions: true.",
+                'target.regions[1] "us-wset-2" is not a Region this version lists, and one edit from us-west-2: did you mean us-west-2? ' +
+                    "Correct it; or, if it is a Region AWS added after this version, set allowUnlistedRegions: true.",
+            ]);
+            expect(problems({ ...valid, stagingAccounts: [{ ...entry, region: "us-east-7" }] })).to.deep.equal([
+                'stagingAccounts[0].region "us-east-7" is not a Region this version lists, and one edit from us-east-1 and us-east-2: ' +
+                    "did you mean us-east-1 or us-east-2? Correct it; or, if it is a Region AWS added after this version, set allowUnlistedRegions: true.",
+            ]);
+        });
+
+        it("takes a Region one edit from a listed one with allowUnlistedRegions: true, warning with the one likely meant", () => {
+            for (const allowUnlistedRegions of [true, "true"]) {
+                const { settings, warnings } = parseConfig({
+                    allowUnlistedRegions,
+                    target: { ...target, regions: ["us-east-7"] },
+                    stagingAccounts: [{ ...entry, region: "us-east-7" }],
+                });
+                expect([settings.allowUnlistedRegions, settings.stagingAccounts[0].region]).to.deep.equal([true, "us-east-7"]);
+                expect(warnings).to.include(
+                    "us-east-7 is not a Region this version lists; it is taken as a Region of partition aws. " +
+                        "Check the spelling (listed: us-east-1, us-east-2): did you mean us-east-1 or us-east-2?",
+                );
+            }
+            expect(parseConfig(valid).settings.allowUnlistedRegions).to.equal(false);
         });
 
         it("refuses an ill-formed Region and a duplicate (account, Region)", () => {
@@ -715,6 +755,18 @@ describe("config as strict as AWS", () => {
 });
 
 describe("config mistakes that pulumi config set makes easy", () => {
+    const topKeys =
+        "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter, allowUnlistedRegions";
+    const entryKeys = "accountId, region, roleArn, stagingRole, replication, alertTopicArn, ec2SourceAccounts, failback, importKeyId";
+    const replicationKeys =
+        "stagingAreaSubnetId, associateDefaultSecurityGroup, bandwidthThrottling, createPublicIp, dataPlaneRouting, defaultLargeStagingDiskType, " +
+        "replicationServerInstanceType, useDedicatedReplicationServer, replicationServersSecurityGroupsIds, stagingAreaTags, pitRetentionDays, " +
+        "autoReplicateNewDisks, importTemplateId, retainOnDelete";
+    const withSubnet = (replication: Record<string, unknown>) => ({
+        ...base,
+        stagingAccounts: [{ ...base.stagingAccounts[0], replication }],
+    });
+
     it("explains a dotted key set without --path, once, without a follow-on 'target is required'", () => {
         expect(problemsOf({ stagingAccounts: base.stagingAccounts, "target.accountId": "111122223333" })).to.deep.equal([
             "target.accountId is set as one key whose name contains a dot, not as target's setting: set it with " +
@@ -730,8 +782,27 @@ describe("config mistakes that pulumi config set makes easy", () => {
             "key.alais is not a known setting. Known: alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess. Did you mean alias?",
         ]);
         expect(problemsOf({ ...base, targte: { accountId: "111122223333" } })).to.deep.include(
-            "targte is not a setting of this program. Known keys: deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter. Did you mean target?",
+            "targte is not a setting of this program. Known keys: deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter, allowUnlistedRegions. Did you mean target?",
         );
+    });
+
+    it("reports a key that differs only in case as one problem, with the key meant, and the missing key folded into it", () => {
+        expect(problemsOf(withSubnet({ stagingAreaSubnetID: "subnet-0123456789abcdef0" }))).to.deep.equal([
+            `stagingAccounts[0].replication.stagingAreaSubnetID is not a known setting. Known: ${replicationKeys}. Did you mean stagingAreaSubnetId?`,
+        ]);
+        // Every misspelt key of one mapping, not only the first, each with its own required key folded in.
+        expect(problemsOf({ ...base, stagingAccounts: [{ AccountId: "444455556666", Region: "us-east-1" }] })).to.deep.equal([
+            `stagingAccounts[0].AccountId is not a known setting. Known: ${entryKeys}. Did you mean accountId?`,
+            `stagingAccounts[0].Region is not a known setting. Known: ${entryKeys}. Did you mean region?`,
+        ]);
+        // At the top: no "target is required" or "stagingAccounts is required" beside the misspelt keys.
+        expect(problemsOf({ Target: base.target, StagingAccounts: base.stagingAccounts })).to.deep.equal([
+            `Target is not a setting of this program. Known keys: ${topKeys}. Did you mean target?`,
+            `StagingAccounts is not a setting of this program. Known keys: ${topKeys}. Did you mean stagingAccounts?`,
+        ]);
+        expect(problemsOf({ deploy: "target", target: base.target, stagingstacks: ["staging"] })).to.deep.equal([
+            `stagingstacks is not a setting of this program. Known keys: ${topKeys}. Did you mean stagingStacks?`,
+        ]);
     });
 
     it("does not judge a secret the offline tools cannot decrypt, and never prints it", () => {
@@ -807,7 +878,8 @@ describe("Pulumi.yaml's config declarations", () => {
 });
 
 describe("config values at the edges", () => {
-    const sectionList = "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter";
+    const sectionList =
+        "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter, allowUnlistedRegions";
     const keyList =
         "alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess";
     const targetList = "accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, unprotectedServers, launch";
