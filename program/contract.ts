@@ -60,10 +60,13 @@ export function checkStagingStackOutputs(
     const problems: string[] = [];
     const keys: (StagingKeyExport & { stack: string; path: string })[] = [];
     const served: StagingKeyExport[] = [];
+    // Whether every stack's keys were read: only then is a Region without a key missing one, not unread.
+    let everyStackRead = true;
     stacks.forEach(({ stack, targetAccountId, targetAccountIds, targetAccess: stackAccess, stagingKeys }, i) => {
         const path = `stagingStacks[${i}] "${stack}"`;
         const targets = Array.isArray(targetAccountIds) ? targetAccountIds : [targetAccountId];
         if (!targets.includes(target.accountId)) {
+            everyStackRead = false;
             return problems.push(
                 `${path} was deployed for target account${targets.length > 1 ? "s" : ""} ${targets.map((t) => JSON.stringify(t)).join(", ")}, not ${target.accountId}. ` +
                     "Point stagingStacks at stacks deployed for this target, or add it to the staging stack's targets.",
@@ -76,6 +79,7 @@ export function checkStagingStackOutputs(
             );
         }
         if (!Array.isArray(stagingKeys) || stagingKeys.length === 0) {
+            everyStackRead = false;
             return problems.push(`${path} exports no stagingKeys. Run \`pulumi up\` on it (deploy: staging) first.`);
         }
         const forThisTarget = (stagingKeys as StagingKeyExport[]).filter((key) => key.targetAccountIds?.includes(target.accountId) ?? true);
@@ -98,16 +102,21 @@ export function checkStagingStackOutputs(
             `${place.path} exports a key for ${place.accountId} in ${place.region}, as "${first.stack}" does. Keep one stack per staging account and Region.`,
         );
     }
-    // Judge Regions and sizes only on stacks that read well, so one wrong stack is one message.
-    if (problems.length === 0) problems.push(...keysServeTheTarget(target, targetAccess, keys));
+    // Every Region's problems at once once every stack's keys were read (a stack not read would
+    // leave its Regions keyless: one wrong stack is one message); sizes only on stacks that read well.
+    const sized = problems.length === 0;
+    if (everyStackRead) problems.push(...keysInTheTargetsRegions(target, keys));
+    if (sized) {
+        const sizing = policyPlanProblem(target, keys, targetAccess);
+        if (sizing) problems.push(`stagingStacks ${sizing}`);
+    }
     if (problems.length > 0) throw new ConfigError(problems.map((p) => `${configNamespace}:${p}`));
     return served;
 }
 
-/** The staging stacks' keys against the target's Regions, launch settings and policy sizes. */
-function keysServeTheTarget(target: TargetSettings, targetAccess: TargetAccess, keys: KeyPlacement[]): string[] {
+/** The staging stacks' keys against the target's Regions and launch settings: every Region without a key. */
+function keysInTheTargetsRegions(target: TargetSettings, keys: KeyPlacement[]): string[] {
     const keyRegions = new Set(keys.map((k) => k.region));
-    const sizing = policyPlanProblem(target, keys, targetAccess);
     return [
         ...(target.regions ?? []).flatMap((region, i) =>
             keyRegions.has(region)
@@ -117,7 +126,6 @@ function keysServeTheTarget(target: TargetSettings, targetAccess: TargetAccess, 
                           `add a staging entry in ${region} to a staging stack, or remove it from target.regions.`,
                   ],
         ),
-        ...(sizing ? [`stagingStacks ${sizing}`] : []),
         ...target.launch.flatMap((launch, i) =>
             keyRegions.has(launch.region)
                 ? []

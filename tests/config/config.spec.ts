@@ -677,13 +677,36 @@ describe("staging stack outputs, read by the target stack", () => {
         expect(run([stack("a", [key("444455556666", "us-east-1")]), stack("b", [key("444455556666", "us-east-1")])])[0]).to.match(
             /stagingStacks\[1\] "b" exports a key for 444455556666 in us-east-1, as "a" does/,
         );
-        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])).to.have.length(1);
+        expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])).to.have.length(2);
         expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-west-2"])[0]).to.match(
             /has a key in us-east-1, which is not in target.regions/,
         );
         expect(run([stack("a", [key("444455556666", "us-east-1")])], ["us-east-1", "us-west-2"])[0]).to.match(
             /target.regions\[1\] "us-west-2" has no staging key/,
         );
+    });
+
+    it("reports every Region problem of target.regions and target.launch in one run, not one a run", () => {
+        const found = (() => {
+            try {
+                checkStagingStackOutputs(
+                    [stack("a", [key("444455556666", "us-east-1"), key("444455556666", "ap-south-1")])],
+                    { ...targetSettings, regions: ["us-west-2", "eu-west-1", "us-east-1"], launch: [{ region: "eu-west-1" }] } as never,
+                    "ebs-shared-snapshots",
+                );
+                return [];
+            } catch (err) {
+                return (err as ConfigError).problems.map((p) =>
+                    p.replace(/^drs-cross-account-kms:/, "").replace(/(staging stacks[.:]) .*/, "$1"),
+                );
+            }
+        })();
+        expect(found).to.deep.equal([
+            'stagingStacks[0] "a" has a key in ap-south-1, which is not in target.regions. Add ap-south-1 to target.regions.',
+            'target.regions[0] "us-west-2" has no staging key in the staging stacks.',
+            'target.regions[1] "eu-west-1" has no staging key in the staging stacks.',
+            'target.launch[0].region "eu-west-1" has no staging key in the staging stacks:',
+        ]);
     });
 });
 
