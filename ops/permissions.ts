@@ -151,6 +151,7 @@ export const commandPermissions: Record<LiveCommand, Identity[]> = {
                 { action: "drs:DescribeReplicationConfigurationTemplates" },
                 { action: "drs:DescribeSourceServers" },
                 { action: "drs:GetReplicationConfiguration" },
+                { action: "drs:DescribeRecoverySnapshots", when: "server-readiness: each server's latest point in time" },
             ],
         },
         {

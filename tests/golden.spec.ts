@@ -97,7 +97,9 @@ describe("golden files: the commands and the program as they were before a chang
         for (const json of [false, true]) {
             const { access } = healthyAws();
             const argv = ["verify", "-s", "staging", "--outputs", outputs, ...(json ? ["--json"] : [])];
-            matches(`verify${json ? ".json" : ""}.txt`, await cli(argv, { access: () => access }));
+            // The mocked points in time are minutes before the run: their clock time is no behaviour.
+            const printed = (await cli(argv, { access: () => access })).replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>");
+            matches(`verify${json ? ".json" : ""}.txt`, printed);
         }
     });
 

@@ -22,6 +22,16 @@ const flags = [
         kind: "value",
         help: "a server last drilled or recovered longer ago is unproven again (default 90)",
     },
+    {
+        flags: "--max-lag <minutes>",
+        kind: "value",
+        help: "server-readiness: a server whose replication lags more is behind (default 30)",
+    },
+    {
+        flags: "--max-snapshot-age <minutes>",
+        kind: "value",
+        help: "server-readiness: a server whose latest point in time is older is behind (default 30)",
+    },
     jsonFlag("the results as an array"),
     ...awsFlags,
 ] as const;
@@ -41,6 +51,7 @@ export const verify = defineCommand({
             "  npm run -s verify -- -s staging                       # with the Pulumi CLI: reads the stack itself",
             "  pulumi stack output --json --stack staging | npm run -s verify -- -s staging --outputs -",
             "  npm run -s verify -- -s target --outputs outputs.json --json",
+            "  npm run -s verify -- -s target --max-lag 15 --max-snapshot-age 20   # stricter readiness",
         ];
     },
     async run(options, context) {
@@ -52,6 +63,8 @@ export const verify = defineCommand({
                 ...aws.common,
                 prices: await readPrices(options.prices),
                 maxDrillAgeDays: amountOf(options.maxDrillAge, "--max-drill-age", "days", 0, 3650),
+                maxLagMinutes: amountOf(options.maxLag, "--max-lag", "minutes", 0, 7 * 24 * 60),
+                maxSnapshotAgeMinutes: amountOf(options.maxSnapshotAge, "--max-snapshot-age", "minutes", 0, 7 * 24 * 60),
             },
             aws.awsDeps,
         );

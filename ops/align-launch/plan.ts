@@ -5,7 +5,7 @@ import { GetLaunchConfigurationCommand, LaunchConfiguration } from "@aws-sdk/cli
 import { AwsAccess } from "../aws/access";
 import { AccessStop, calling } from "../aws/calls";
 import { failure } from "../aws/faults";
-import { hostnameOf, listSourceServers } from "../aws/sourceServers";
+import { hostnameOf, listSourceServers, serverIdOfArn } from "../aws/sourceServers";
 import { CannotAlignLaunch, FieldChange, LaunchEntries, LaunchField, LaunchPlan, LaunchValue, RegionPlan, launchFields } from "./types";
 
 /** The fields a launch entry sets, with their values: those left out are not compared. */
@@ -52,10 +52,9 @@ export async function planLaunch(
             const extended = (await calling(targetAccountId, "drs:DescribeSourceServers", () => listSourceServers(drs))).filter(
                 (s) => s.stagingArea?.status === "EXTENDED",
             );
-            const stagingIdOf = (arn?: string) => /source-server\/(s-[0-9a-zA-Z]+)$/.exec(arn ?? "")?.[1];
             const chosen = wanted
                 ? extended.filter((s) => {
-                      const ids = [s.sourceServerID ?? "", stagingIdOf(s.stagingArea?.stagingSourceServerArn) ?? ""];
+                      const ids = [s.sourceServerID ?? "", serverIdOfArn(s.stagingArea?.stagingSourceServerArn) ?? ""];
                       const hit = ids.filter((id) => wanted.has(id));
                       hit.forEach((id) => found.add(id));
                       return hit.length > 0;

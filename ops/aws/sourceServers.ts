@@ -41,6 +41,9 @@ export interface ServerEncryption {
     ebsEncryptionKeyArn?: string;
 }
 
+/** A source server's ID from its ARN (arn:aws:drs:<region>:<account>:source-server/s-...). */
+export const serverIdOfArn = (arn: string | undefined): string | undefined => /source-server\/(s-[0-9a-zA-Z]+)$/.exec(arn ?? "")?.[1];
+
 export function hostnameOf(server: SourceServer): string | undefined {
     const hints = server.sourceProperties?.identificationHints;
     return hints?.hostname ?? hints?.fqdn;

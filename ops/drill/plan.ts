@@ -11,6 +11,7 @@ import {
     isOnKey,
     listSourceServers,
     readServerEncryption,
+    serverIdOfArn,
 } from "../aws/sourceServers";
 import { type StagingKeyExport } from "../../program/contract";
 import { plural } from "../../config/text";
@@ -20,7 +21,7 @@ import { DrillReport, PlannedServer, defaultCount, defaultTimeoutMinutes } from 
 
 /** The staging server's ID, from the extended server's stagingArea.stagingSourceServerArn. */
 export function stagingServerIdOf(server: SourceServer): string | undefined {
-    return /source-server\/(s-[0-9a-zA-Z]+)$/.exec(server.stagingArea?.stagingSourceServerArn ?? "")?.[1];
+    return serverIdOfArn(server.stagingArea?.stagingSourceServerArn);
 }
 
 /** The plan of this run's options; a staging place the time limit reaches first is left unplanned. */

@@ -2,13 +2,13 @@
 // as extensible into the target, and the servers already extended from it. Every page, bounded.
 import { DrsClient, ListExtensibleSourceServersCommand, SourceServer, StagingSourceServer } from "@aws-sdk/client-drs";
 import { allPages } from "../aws/faults";
-import { listSourceServers } from "../aws/sourceServers";
+import { listSourceServers, serverIdOfArn } from "../aws/sourceServers";
 
 /** ListExtensibleSourceServers' largest page (the API's maxResults is at most 300). */
 export const extensiblePageSize = 300;
 
 /** A staging server's ID from its ARN (arn:...:source-server/s-...), or undefined. */
-export const serverIdOfArn = (arn: string | undefined): string | undefined => /source-server\/(s-[0-9a-zA-Z]+)$/.exec(arn ?? "")?.[1];
+export { serverIdOfArn };
 
 /** The staging account's servers DRS lists as extensible into the target this client is in. */
 export function listExtensible(drs: DrsClient, stagingAccountID: string): Promise<StagingSourceServer[]> {

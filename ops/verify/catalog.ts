@@ -87,6 +87,11 @@ const checks: { id: string; scope: CheckScope; what: string }[] = [
         what: "each extended server's last drill or recovery launched, within --max-drill-age days (default 90): else it is unproven",
     },
     {
+        id: "server-readiness",
+        scope: "staging key",
+        what: "per server: extended, on the key, replication state, lag (--max-lag, default 30 min), backlog, latest point in time (--max-snapshot-age, default 30 min), last drill; FAIL when behind",
+    },
+    {
         id: "in-aws-right-sizing-roles",
         scope: "staging key",
         what: "where target.launch sets IN_AWS right-sizing: the staging account has DRS's failback and in-AWS right-sizing roles for the target (inferred: WARN)",

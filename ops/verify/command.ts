@@ -13,7 +13,7 @@ import { CheckResult } from "./types";
  * stderr, and prints the results. Exit code: exitCodeOf (0, 1, 3), or 2 when no check could run.
  */
 export async function verifyCommand(
-    options: AwsCommandOptions & { prices?: PriceTable; maxDrillAgeDays?: number },
+    options: AwsCommandOptions & { prices?: PriceTable; maxDrillAgeDays?: number; maxLagMinutes?: number; maxSnapshotAgeMinutes?: number },
     deps: AwsCommandDeps,
 ): Promise<number> {
     const { stack, io, access, deadline, clock } = await openStack("verify", options, deps);
@@ -29,6 +29,8 @@ export async function verifyCommand(
                 outputsFile: options.outputsFile,
                 prices,
                 maxDrillAgeDays: options.maxDrillAgeDays,
+                maxLagMinutes: options.maxLagMinutes,
+                maxSnapshotAgeMinutes: options.maxSnapshotAgeMinutes,
             },
             access,
             { progress: progress.update, deadline, clock },

@@ -9,7 +9,17 @@ import { TimeLimitReached } from "../aws/faults";
 import { Deadline, noDeadline, realClock } from "../clock";
 import { unique } from "./lists";
 import { guarded, notChecked } from "./outcomes";
-import { CheckResult, Outcome, VerifyInput, VerifyOptions, defaultMaxDrillAgeDays } from "./types";
+import { ServerEncryption } from "../aws/sourceServers";
+import {
+    CheckResult,
+    Outcome,
+    ReadinessThresholds,
+    VerifyInput,
+    VerifyOptions,
+    defaultMaxDrillAgeDays,
+    defaultMaxLagMinutes,
+    defaultMaxSnapshotAgeMinutes,
+} from "./types";
 
 export interface VerifyContext {
     input: VerifyInput;
@@ -27,6 +37,12 @@ export interface VerifyContext {
     /** "Now" for the age of the last drill, read once at the start. */
     now: number;
     maxDrillAge: number;
+    /** server-readiness's thresholds. */
+    readiness: ReadinessThresholds;
+    /** Each staging key's servers' replication settings as source-server-encryption read them (by key ARN, then server ID). */
+    encryptions: Map<string, Map<string, ServerEncryption>>;
+    /** Each staging key's servers' latest points in time, read once (by key ARN). */
+    pointsInTime: Map<string, Promise<Map<string, string | undefined>>>;
     /** Servers replicating per staging key (by key ARN), for replicating-capacity and monthly-cost. */
     replicating: Map<string, number>;
     /** Servers extended per target, then per key, for target-capacity. */
@@ -68,6 +84,13 @@ export function verifyContext(input: VerifyInput, aws: AwsAccess, options: Verif
         deadline,
         now,
         maxDrillAge,
+        readiness: {
+            maxLagMinutes: input.maxLagMinutes ?? defaultMaxLagMinutes,
+            maxSnapshotAgeMinutes: input.maxSnapshotAgeMinutes ?? defaultMaxSnapshotAgeMinutes,
+            maxDrillAgeDays: maxDrillAge,
+        },
+        encryptions: new Map(),
+        pointsInTime: new Map(),
         replicating: new Map<string, number>(),
         extendedCounts: new Map(stackTargets.map((target) => [target, new Map<string, number>()])),
         policyBytes: new Map<string, number>(),

@@ -17,6 +17,7 @@ import {
 } from "./checks/capacity";
 import { describe, keyPolicy, keyRotation, keyState, multiRegionReplicas } from "./checks/keys";
 import { extendedDrills, extendedReplication, sourceServerEncryption } from "./checks/servers";
+import { latestPointsInTime, serverReadiness } from "./checks/readiness";
 import { extensionCoverage, rightSizingRoles, sourceAccountRoles, unlistedSourceAccounts } from "./checks/coverage";
 import { failbackClientCredentials, originDrs, originKey, originOf, sourceNetworkRoles, wayBackRoles } from "./checks/failback";
 import { drsInitialised, drsServiceLinkedRole, replicationTemplate, stagingRole } from "./checks/staging";
@@ -114,7 +115,14 @@ async function keyChecks(ctx: VerifyContext, key: StagingKeyExport, i: number): 
     let listed: Promise<SourceServer[]> | undefined;
     const staged = () => (listed ??= aws.drs(key.accountId, key.region).then(async (drs) => replicatingHere(await listSourceServers(drs))));
     await run(ctx, "source-server-encryption", scope, key.accountId, () =>
-        sourceServerEncryption(aws, key, ctx.alignCommand, (n) => ctx.replicating.set(key.keyArn, n), staged),
+        sourceServerEncryption(
+            aws,
+            key,
+            ctx.alignCommand,
+            (n) => ctx.replicating.set(key.keyArn, n),
+            staged,
+            (read) => ctx.encryptions.set(key.keyArn, new Map(read.map((e) => [e.sourceServerID, e]))),
+        ),
     );
     await sourceAccountChecks(ctx, key, scope, staged);
     await run(ctx, "replicating-capacity", scope, key.accountId, async () => replicatingCapacity(key, ctx.replicating.get(key.keyArn)));
@@ -173,9 +181,36 @@ async function keyTargetChecks(
     await run(ctx, "extended-server-drills", here, target, async () =>
         extendedDrills(key, await extendedServers(), ctx.now, ctx.maxDrillAge, ctx.drillCommand),
     );
+    // Read in the staging account, where the points in time are; once per key however many targets.
+    await run(ctx, "server-readiness", here, key.accountId, async () => {
+        const [servers, extended] = [await staged(), await extendedServers()];
+        const input = {
+            key,
+            target,
+            staged: servers,
+            encryptions: ctx.encryptions.get(key.keyArn) ?? new Map(),
+            extended,
+            leftOut: settingsOf(ctx, target)?.unprotectedServers ?? [],
+            now: ctx.now,
+            thresholds: ctx.readiness,
+        };
+        return serverReadiness(input, await pointsInTime(ctx, key, servers));
+    });
     if (settingsOf(ctx, target)?.launch.some((l) => l.region === key.region && l.targetInstanceTypeRightSizingMethod === "IN_AWS"))
         await run(ctx, "in-aws-right-sizing-roles", here, key.accountId, () => rightSizingRoles(ctx.aws, key, target));
     await wayBackChecks(ctx, key, target);
+}
+
+/** Each staging server's latest point in time, read once per key. */
+function pointsInTime(ctx: VerifyContext, key: StagingKeyExport, servers: SourceServer[]): Promise<Map<string, string | undefined>> {
+    let read = ctx.pointsInTime.get(key.keyArn);
+    if (!read) {
+        read = ctx.aws
+            .drs(key.accountId, key.region)
+            .then((drs) => latestPointsInTime(drs, servers.map((s) => s.sourceServerID ?? "").filter(Boolean)));
+        ctx.pointsInTime.set(key.keyArn, read);
+    }
+    return read;
 }
 
 /**

@@ -42,9 +42,22 @@ export interface VerifyInput {
     prices?: PriceTable;
     /** A server drilled or recovered longer ago than this is unproven again (--max-drill-age). */
     maxDrillAgeDays?: number;
+    /** server-readiness: a server lagging more than this is behind (--max-lag, minutes). */
+    maxLagMinutes?: number;
+    /** server-readiness: a latest point in time older than this is behind (--max-snapshot-age, minutes). */
+    maxSnapshotAgeMinutes?: number;
 }
 
 export const defaultMaxDrillAgeDays = 90;
+/** server-readiness's defaults: the program's template takes a point in time every 10 minutes; three missed is behind. */
+export const defaultMaxLagMinutes = 30;
+export const defaultMaxSnapshotAgeMinutes = 30;
+
+export interface ReadinessThresholds {
+    maxLagMinutes: number;
+    maxSnapshotAgeMinutes: number;
+    maxDrillAgeDays: number;
+}
 
 export interface VerifyOptions {
     /** Called with what is being checked (account and Region) as verify moves on. */

@@ -78,6 +78,7 @@ describe("verify", () => {
             ["extended-server-replication", "PASS"],
             ["extension-coverage", "PASS"],
             ["extended-server-drills", "PASS"],
+            ["server-readiness", "PASS"],
             ["target-capacity", "PASS"],
             ["monthly-cost", "INFO"],
         ]);
@@ -90,10 +91,16 @@ describe("verify", () => {
             `${staging}/${region}`,
             `${staging}/${region}`,
             `${staging}/${region}`,
+            `${staging}/${region}`,
             `${target}/${region}`,
             "all",
         ]);
-        expect(results.every((r) => r.details === undefined)).to.equal(true);
+        // Only the per-server view lists servers when all is well.
+        expect(results.filter((r) => r.details !== undefined).map((r) => r.check)).to.deep.equal(["server-readiness"]);
+        expect(byCheck(results)["server-readiness"].details!.map((d) => [d.sourceServerID, d.readiness])).to.deep.equal([
+            ["s-1", "ready"],
+            ["s-2", "ready"],
+        ]);
         expect(byCheck(results)["source-server-encryption"].message).to.equal(
             `All 2 servers replicating in ${staging}/${region} use ebsEncryption CUSTOM with this key.`,
         );
@@ -427,6 +434,7 @@ describe("verify", () => {
             "extended-server-replication",
             "extension-coverage",
             "extended-server-drills",
+            "server-readiness",
             "target-capacity",
         ]);
         expect(byCheck(results)["target-describe-key"].message).to.equal(`Not checked: cannot reach account ${target}: no role.`);
@@ -731,9 +739,11 @@ describe("verify's source-server checks", () => {
             expect(all.message).to.have.length.below(250);
             expect(all.message).to.match(/^300 of 300 servers .* 300 DEFAULT \(aws\/ebs\): s-001 \(host-1\), .* and 295 more\.$/);
             expect(all.details?.map((d) => d.sourceServerID)).to.deep.equal(servers(300).map((x) => x.sourceServerID));
-            const text = formatResults(results);
-            expect(text).to.include("and 295 more");
-            expect(text).not.to.include("s-006");
+            // The checks' lines stay short; the readiness view below them has one line per server.
+            const [checks, readiness] = formatResults(results).split("\nServer readiness");
+            expect(checks).to.include("and 295 more");
+            expect(checks).not.to.include("s-006");
+            expect(readiness.split("\n").filter((l) => /^ {4}NOT READY +s-\d{3} /.test(l))).to.have.length(300);
         });
 
         it("reads at most 8 servers' configurations at a time", async () => {

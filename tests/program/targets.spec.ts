@@ -1,5 +1,6 @@
 // Several target accounts per staging account: a drill account beside the recovery account.
 import {
+    DescribeRecoverySnapshotsCommand,
     DescribeReplicationConfigurationTemplatesCommand,
     DescribeSourceServersCommand,
     DrsClient,
@@ -485,6 +486,8 @@ describe("several targets: verify", () => {
             },
         },
     };
+    /** Its latest point in time, 3 minutes ago. */
+    const recent = new Date(Date.now() - 3 * 60_000).toISOString();
     /** The same server as each target sees it, extended there. */
     const extendedServer: SourceServer = {
         ...server,
@@ -534,7 +537,9 @@ describe("several targets: verify", () => {
             .on(DescribeSourceServersCommand)
             .resolves({ items: [server] })
             .on(GetReplicationConfigurationCommand)
-            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn });
+            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: keyArn })
+            .on(DescribeRecoverySnapshotsCommand)
+            .resolves({ items: [{ snapshotID: "pit-1", sourceServerID: "s-1", expectedTimestamp: recent, timestamp: recent }] });
         clients.set(`kms ${stagingA}`, kms).set(`iam ${stagingA}`, iam).set(`drs ${stagingA}`, drs);
         for (const target of [recovery, drill]) {
             const targetKms = new KMSClient({ region });

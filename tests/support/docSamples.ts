@@ -10,6 +10,9 @@ import { flagTables } from "../../cli/commands";
 import { configurationTable } from "../../config/reference";
 import { permissionsMarkdown } from "../../ops/permissions";
 import { checksMarkdown } from "../../ops/verify/catalog";
+import { formatResults, verify } from "../../ops/verify";
+import { fleetAws } from "./readinessWorld";
+import { outputs as verifyOutputs, settings as verifySettings } from "./verifyWorld";
 import { run as align, stagingAccount } from "./alignWorld";
 import { extendWorld, runExtend } from "./extendWorld";
 import { launchWorld, runLaunch } from "./launchWorld";
@@ -95,6 +98,12 @@ async function failbackPlan(): Promise<string> {
 }
 
 /** What a command prints on stdout for the shipped stacks, as the docs show it. */
+/** verify's per-server readiness view on the tests' mocked fleet (tests/support/readinessWorld.ts). */
+async function readinessSample(): Promise<string> {
+    const text = formatResults(await verify({ settings: verifySettings, outputs: verifyOutputs, stack: "staging" }, fleetAws().access));
+    return text.slice(text.indexOf("Server readiness")).split("\n\n")[0];
+}
+
 async function printed(argv: string[], prompt?: string): Promise<string> {
     let out = "";
     const io = { out: (t: string) => void (out += t), err: () => undefined };
@@ -129,6 +138,7 @@ export const samples: Sample[] = [
     { file: "docs/permissions.md", name: "permissions", markdown: true, produce: async () => permissionsMarkdown() },
     { file: "docs/cli.md", name: "cli-flags", markdown: true, produce: async () => flagTables() },
     { file: "docs/verify.md", name: "verify-checks", markdown: true, produce: async () => checksMarkdown() },
+    { file: "docs/verify.md", name: "verify-readiness", produce: readinessSample },
     { file: "docs/configuration.md", name: "configuration", markdown: true, produce: async () => configurationTable() },
 ];
 

@@ -2,6 +2,7 @@
 // the golden files (tests/golden.spec.ts) run against it.
 import {
     DescribeReplicationConfigurationTemplatesCommand,
+    DescribeRecoverySnapshotsCommand,
     DescribeSourceServersCommand,
     DrsClient,
     GetReplicationConfigurationCommand,
@@ -111,6 +112,7 @@ export const stagingRole = (changes: { RoleId?: string; trust?: object } = {}, a
 export const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
 
 export const day = 24 * 60 * 60_000;
+export const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
 /** A server's last launch in the target (lifeCycle.lastLaunch), `daysAgo` days ago. */
 export const lastLaunch = (type: "DRILL" | "RECOVERY", status: string, daysAgo: number) => ({
     initiated: { type, apiCallDateTime: new Date(Date.now() - daysAgo * day).toISOString(), jobID: "drsjob-0123456789abcdef0" },
@@ -126,6 +128,9 @@ export const sourceServer = (
         stagingArea?: string;
         errorMessage?: string;
         lastLaunch?: ReturnType<typeof lastLaunch> | null;
+        /** dataReplicationInfo.lagDuration (ISO 8601) and the disks' backlog. */
+        lag?: string;
+        backlogBytes?: number;
         /** In a staging account: the server's ARN; in a target: the staging server it extends. */
         arn?: string;
         stagingSourceServerArn?: string;
@@ -135,7 +140,11 @@ export const sourceServer = (
         sourceServerID: id,
         ...(changes.arn ? { arn: changes.arn } : {}),
         sourceProperties: changes.hostname ? { identificationHints: { hostname: changes.hostname } } : {},
-        dataReplicationInfo: { dataReplicationState: changes.state ?? "CONTINUOUS" },
+        dataReplicationInfo: {
+            dataReplicationState: changes.state ?? "CONTINUOUS",
+            lagDuration: changes.lag ?? "PT0S",
+            replicatedDisks: [{ deviceName: "/dev/xvda", backloggedStorageBytes: changes.backlogBytes ?? 0 }],
+        },
         stagingArea: {
             status: changes.stagingArea ?? "NOT_EXTENDED",
             errorMessage: changes.errorMessage,
@@ -219,7 +228,14 @@ export function healthyAws(
                 ],
             })
             .on(GetReplicationConfigurationCommand)
-            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: arn });
+            .resolves({ ebsEncryption: "CUSTOM", ebsEncryptionKeyArn: arn })
+            // The template's point in time every 10 minutes: the latest, 4 minutes ago.
+            .on(DescribeRecoverySnapshotsCommand)
+            .callsFake(async ({ sourceServerID }: { sourceServerID: string }) => ({
+                items: [
+                    { snapshotID: `pit-${sourceServerID}`, sourceServerID, expectedTimestamp: minutesAgo(4), timestamp: minutesAgo(4) },
+                ],
+            }));
         if (!iam.has(account)) {
             const client = new IAMClient({ region });
             clients.iam.set(account, client);

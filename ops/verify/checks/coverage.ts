@@ -8,7 +8,7 @@ import { drsFailbackRoleNames } from "../../../components/policies";
 import { plural } from "../../../config/text";
 import { StagingKeyExport } from "../../../program/contract";
 import { AwsAccess } from "../../aws/access";
-import { firstFew, hostnameOf, serverName } from "../../aws/sourceServers";
+import { firstFew, hostnameOf, serverIdOfArn, serverName } from "../../aws/sourceServers";
 import { Outcome } from "../types";
 
 /** A staging server a target's config leaves out on purpose (target.unprotectedServers). */
@@ -25,8 +25,6 @@ export function replicatingServers(servers: SourceServer[]): SourceServer[] {
     return servers.filter((s) => !notReplicating.has(s.dataReplicationInfo?.dataReplicationState ?? ""));
 }
 
-const idOfArn = (arn: string | undefined) => /source-server\/(s-[0-9a-zA-Z]+)$/.exec(arn ?? "")?.[1];
-
 /**
  * Every staging server that replicates and is not extended into the target (or whose extension
  * failed) is unprotected there: FAIL, unless target.unprotectedServers names it with a reason (INFO).
@@ -42,9 +40,9 @@ export function extensionCoverage(
     const from = `${key.accountId} in ${key.region}`;
     const replicating = replicatingServers(staged);
     if (replicating.length === 0) return { status: "PASS", message: `No server replicates in ${from}: nothing to extend.` };
-    const byStagingId = new Map(extended.map((s) => [idOfArn(s.stagingArea?.stagingSourceServerArn), s]));
+    const byStagingId = new Map(extended.map((s) => [serverIdOfArn(s.stagingArea?.stagingSourceServerArn), s]));
     const rows = replicating.map((s) => {
-        const id = s.sourceServerID ?? idOfArn(s.arn) ?? "?";
+        const id = s.sourceServerID ?? serverIdOfArn(s.arn) ?? "?";
         const there = byStagingId.get(id);
         return {
             sourceServerID: id,

@@ -33,6 +33,8 @@ export async function sourceServerEncryption(
     onCount: (replicating: number) => void = () => undefined,
     /** The staging area's servers, when another check lists them too. */
     listed?: () => Promise<SourceServer[]>,
+    /** Each server's replication settings as read, for server-readiness. */
+    onRead: (encryptions: ServerEncryption[]) => void = () => undefined,
 ): Promise<Outcome> {
     const drs = await aws.drs(key.accountId, key.region);
     const where = `${key.accountId}/${key.region}`;
@@ -40,6 +42,7 @@ export async function sourceServerEncryption(
     onCount(servers.length);
     const read = await mapLimit(servers, serverReadConcurrency, (server) => readEncryptionIfExists(drs, server));
     const encryptions = read.filter((e): e is ServerEncryption => e !== undefined);
+    onRead(encryptions);
     const total = encryptions.length;
     if (total === 0) {
         return {
