@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Io } from "../ops/io";
 import { UsageError } from "../config/errors";
+import { closest } from "../config/text";
 import { commands } from "./commands";
 import type { CliDeps, CommandSpec, Flag } from "./flags";
 
@@ -92,12 +93,29 @@ function buildProgram(io: Io, deps: CliDeps, result: { code: number }) {
     return program;
 }
 
+/**
+ * An unknown command is an error with the one likely meant, whatever follows it: commander answers
+ * `nosuch --help` (and `help nosuch`) with the general help and exit 0. The program's only own
+ * option is --help, so the first argument that is not a flag names the command.
+ */
+function refuseUnknownCommand(program: Command, argv: string[]): void {
+    const [first, second] = argv.filter((arg) => !arg.startsWith("-"));
+    const named = first === "help" ? second : first;
+    if (named === undefined || commands.some((c) => c.name === named)) return;
+    const meant = closest(
+        named,
+        commands.map((c) => c.name),
+    );
+    program.error(`error: unknown command '${named}'${meant ? ` (did you mean ${meant}?)` : ""}`, { code: "commander.unknownCommand" });
+}
+
 /** Runs one command line (without node and the script); returns the exit code. */
 export async function run(argv: string[], deps: CliDeps = {}): Promise<number> {
     const io = deps.io ?? { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
     const result = { code: 0 };
     const program = buildProgram(io, deps, result);
     try {
+        refuseUnknownCommand(program, argv);
         await program.parseAsync(argv, { from: "user" });
         return result.code;
     } catch (err) {

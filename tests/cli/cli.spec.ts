@@ -288,6 +288,23 @@ describe("command line", () => {
             expect(oneLineError(spawnCli("plan"))).to.equal("error: unknown command 'plan'");
         });
 
+        it("an unknown command, whatever flags follow it (commander printed the general help, exit 0)", async () => {
+            for (const argv of [
+                ["veify", "--help"],
+                ["veify", "-h"],
+                ["--help", "veify"],
+                ["help", "veify"],
+                ["VERIFY", "-s", "staging"],
+            ])
+                expect(oneLineError(await cli(argv)), argv.join(" ")).to.equal(
+                    "error: unknown command '" + argv.find((a) => /^v/i.test(a)) + "' (did you mean verify?)",
+                );
+            expect(oneLineError(spawnCli("nosuch", "--help"))).to.equal("error: unknown command 'nosuch'");
+            // A known command's help, and the general help, stay as they were.
+            for (const argv of [["verify", "--help"], ["help", "verify"], ["--help"], ["help"]])
+                expect((await cli(argv)).code, argv.join(" ")).to.equal(0);
+        });
+
         it("a bad flag value, and a missing --stack", () => {
             expect(oneLineError(spawnCli("synth", "-s", "staging", "--format", "xml"))).to.equal(
                 "error: option '--format <format>' argument 'xml' is invalid. Allowed choices are json, text, mermaid.",
