@@ -305,6 +305,21 @@ describe("command line", () => {
                 expect((await cli(argv)).code, argv.join(" ")).to.equal(0);
         });
 
+        it("a mistyped npm script: npm run -s says nothing (exit 1), so the docs name the bin form, which says what was meant", () => {
+            const env = { ...process.env, npm_config_loglevel: undefined };
+            const npm = (...args: string[]) => spawnSync("npm", args, { cwd: root, encoding: "utf8", env });
+            // What npm does, which the docs describe: its "Missing script" error is silenced by -s.
+            const silent = npm("run", "-s", "veify", "--", "-s", "staging");
+            expect([silent.status, silent.stdout, silent.stderr]).to.deep.equal([1, "", ""]);
+            expect(oneLineError(npm("exec", "--offline", "--", "drs-cross-account-kms", "veify", "-s", "staging"))).to.equal(
+                "error: unknown command 'veify' (did you mean verify?)",
+            );
+            for (const page of ["README.md", "docs/cli.md"])
+                expect(fs.readFileSync(path.join(root, page), "utf8").replace(/\s+/g, " "), page).to.include(
+                    "npx drs-cross-account-kms veify -s staging",
+                );
+        });
+
         it("a bad flag value, and a missing --stack", () => {
             expect(oneLineError(spawnCli("synth", "-s", "staging", "--format", "xml"))).to.equal(
                 "error: option '--format <format>' argument 'xml' is invalid. Allowed choices are json, text, mermaid.",
