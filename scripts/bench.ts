@@ -3,12 +3,13 @@
 import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
+import { plural } from "../config/text";
 import { fleetProject } from "../tests/support/fleet";
 
 const root = path.join(__dirname, "..");
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 
-interface Measure {
+export interface Measure {
     seconds: number;
     peakMb: number;
 }
@@ -27,13 +28,27 @@ function sample(nodeArgs: string[]): Measure {
     return { seconds, peakMb: kb / 1024 };
 }
 
+/** A case to measure: its name in the table, and the Node arguments of one run. */
+export type Case = [name: string, nodeArgs: string[]];
+
 /**
- * Medians over `runs` rounds; each round runs every case once, interleaved, so that a slow
- * moment of the machine weighs on all cases alike rather than on one.
+ * Medians over `rounds` rounds; each round runs every case once, interleaved, so that a slow
+ * moment of the machine weighs on all cases alike rather than on one. Each run is announced on
+ * stderr (`progress`) before it starts: the whole takes minutes, and silence looks like a hang.
  */
-function measureAll(cases: string[][]): Measure[] {
+export function measureAll(
+    cases: Case[],
+    rounds = runs,
+    measure: (nodeArgs: string[]) => Measure = sample,
+    progress: (line: string) => void = (line) => void process.stderr.write(line),
+): Measure[] {
     const samples: Measure[][] = cases.map(() => []);
-    for (let round = 0; round < runs; round++) cases.forEach((args, i) => samples[i].push(sample(args)));
+    const total = rounds * cases.length;
+    for (let round = 0; round < rounds; round++)
+        cases.forEach(([name, args], i) => {
+            progress(`bench: ${round * cases.length + i + 1} of ${total}: ${name} (round ${round + 1} of ${rounds})\n`);
+            samples[i].push(measure(args));
+        });
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
     return samples.map((s) => ({ seconds: median(s.map((m) => m.seconds)), peakMb: median(s.map((m) => m.peakMb)) }));
 }
@@ -41,29 +56,21 @@ function measureAll(cases: string[][]): Measure[] {
 function main(): number {
     const cli = path.join(__dirname, "..", "cli", "index.ts");
     const sizes = [1, 10, 50, 100];
-    const [floor, shipped, ...fleetRuns] = measureAll([
-        ["-e", 'require("@pulumi/pulumi"); require("@pulumi/aws")'],
-        [cli, "synth", "--stack", "target", "--out", os.devNull],
-        ...sizes.map((entries) => [
-            cli,
-            "synth",
-            "--stack",
-            "fleet",
-            "--config-file",
-            path.join(fleetProject(entries), "Pulumi.fleet.yaml"),
-            "--out",
-            os.devNull,
+    const fleetName = (entries: number) => `(b) plan of ${entries} staging ${entries === 1 ? "entry" : "entries"}`;
+    process.stderr.write(`bench: ${plural(runs, "round")} of ${sizes.length + 2} cases, then the test suite once\n`);
+    const cases: Case[] = [
+        ["floor: node + @pulumi/pulumi + @pulumi/aws", ["-e", 'require("@pulumi/pulumi"); require("@pulumi/aws")']],
+        ["(a) plan of the shipped stacks (target, with staging)", [cli, "synth", "--stack", "target", "--out", os.devNull]],
+        ...sizes.map((entries): Case => [
+            fleetName(entries),
+            [cli, "synth", "--stack", "fleet", "--config-file", path.join(fleetProject(entries), "Pulumi.fleet.yaml"), "--out", os.devNull],
         ]),
-    ]);
-    const fleet = new Map(sizes.map((entries, i) => [entries, fleetRuns[i]]));
-    const rows: [string, Measure][] = [
-        ["floor: node + @pulumi/pulumi + @pulumi/aws", floor],
-        ["(a) plan of the shipped stacks (target, with staging)", shipped],
-        ...sizes.map(
-            (entries) =>
-                [`(b) plan of ${entries} staging ${entries === 1 ? "entry" : "entries"}`, fleet.get(entries)!] as [string, Measure],
-        ),
     ];
+    const measured = measureAll(cases);
+    const [floor, shipped, ...fleetRuns] = measured;
+    const fleet = new Map(sizes.map((entries, i) => [entries, fleetRuns[i]]));
+    const rows: [string, Measure][] = cases.map(([name], i) => [name, measured[i]]);
+    process.stderr.write("bench: (c) the test suite (mocha, once): a couple of minutes\n");
     const testStart = process.hrtime.bigint();
     const tests = spawnSync("npx", ["mocha"], { cwd: root, encoding: "utf8" });
     if (tests.status !== 0) throw new Error(`the tests failed:\n${tests.stdout}`);
@@ -91,4 +98,4 @@ function main(): number {
     return targets.every(([, ok]) => ok) ? 0 : 1;
 }
 
-process.exitCode = main();
+if (require.main === module) process.exitCode = main();

@@ -1,5 +1,6 @@
 // synth: the offline plan of a stack, as JSON, text or a Mermaid picture; no AWS, no Pulumi CLI.
 import { UsageError } from "../../config/errors";
+import { plural } from "../../config/text";
 import { configFileFlag, couldNotRun, defineCommand, jsonFlag, pricesFlag, stackFlag } from "../flags";
 import { planOf } from "./accessReport";
 import { writeFile } from "../shared";
@@ -20,7 +21,11 @@ const flags = [
         kind: "list",
         help: "replicating servers: DRS's own monthly charge and the staging capacity they need (a total, or <region>=<n>, comma-separated)",
     },
-    { flags: "--out <file>", kind: "value", help: "write to this file instead of stdout (a missing folder is created)" },
+    {
+        flags: "--out <file>",
+        kind: "value",
+        help: "write to this file instead of stdout (a missing folder is created); one line on stderr names it and what it holds",
+    },
     { flags: "--policies-dir <dir>", kind: "value", help: "also write every policy document there as <resource name>.json" },
     configFileFlag,
 ] as const;
@@ -66,11 +71,24 @@ export const synth = defineCommand({
         const { policyDocuments } = await import("../../plan/text");
         if (options.policiesDir) {
             const dir = options.policiesDir;
-            for (const [file, doc] of policyDocuments(result))
+            const documents = policyDocuments(result);
+            for (const [file, doc] of documents)
                 writeFile("--policies-dir", path.join(dir, `${file}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+            io.err(`wrote ${plural(documents.size, "policy document")} to ${dir}, one <resource name>.json each\n`);
         }
-        if (options.out) writeFile("--out", options.out, text);
-        else io.out(text);
+        if (options.out) {
+            writeFile("--out", options.out, text);
+            // A file written without a word would look like nothing happened: say which, and what is in it.
+            io.err(`wrote ${options.out}: ${contentsOf(format, result.plan.stack, result.plan.resources.length)}\n`);
+        } else io.out(text);
         return 0;
     },
 });
+
+/** What --out holds, in a few words. */
+function contentsOf(format: "json" | "text" | "mermaid", stack: string, resources: number): string {
+    const plan = `the offline plan of stack ${stack} (${plural(resources, "resource")})`;
+    if (format === "json") return `${plan} as JSON, with its monthly cost and quota use`;
+    if (format === "text") return `${plan} in words, its monthly cost, quotas and access report`;
+    return `the access map of stack ${stack}, a Mermaid flowchart`;
+}

@@ -244,8 +244,17 @@ describe("command line", () => {
             const dir = tmp();
             const out = path.join(dir, "plans", "nested", "staging.json");
             const r = await cli(["synth", "-s", "staging", "--out", out]);
-            expect([r.code, r.out]).to.deep.equal([0, ""]);
+            // One line on stderr names the file and what is in it.
+            expect([r.code, r.out, r.err]).to.deep.equal([
+                0,
+                "",
+                `wrote ${out}: the offline plan of stack staging (15 resources) as JSON, with its monthly cost and quota use\n`,
+            ]);
             expect(JSON.parse(fs.readFileSync(out, "utf8")).stack).to.equal("staging");
+            const map = path.join(dir, "map.mmd");
+            expect((await cli(["synth", "-s", "target", "--format", "mermaid", "--out", map])).err).to.equal(
+                `wrote ${map}: the access map of stack target, a Mermaid flowchart\n`,
+            );
             const blocker = path.join(dir, "a-file");
             fs.writeFileSync(blocker, "");
             expect(oneLineError(await cli(["synth", "-s", "staging", "--out", path.join(blocker, "x.json")]))).to.match(

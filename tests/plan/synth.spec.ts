@@ -161,6 +161,7 @@ describe("synth and access-report commands", () => {
             "drs-staging-role-444455556666-role.json",
             "drs-target-111122223333-policy.json",
         ]);
+        expect(run.stderr).to.equal(`wrote 5 policy documents to ${dir}, one <resource name>.json each\n`);
     });
 
     it("access-report exits 0 on the shipped stacks", () => {
