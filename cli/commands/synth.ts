@@ -42,11 +42,12 @@ export const synth = defineCommand({
         "  npm run -s synth -- -s staging",
         "  npm run -s synth -- --stack=target --format text",
         "  npm run -s synth -- -s target --out plans/target.json --policies-dir plans/policies",
-        "  npm run -s synth -- -s target --format text --servers 450 --prices prices.json",
+        "  npm run -s synth -- -s target --format text --servers 450 --prices examples/prices.example.json",
         "  npm run -s synth -- -s target --format mermaid > access-map.mmd",
         "",
         "Cost: list prices from plan/pricing.ts (each figure with its source and the date read), replaced by",
-        '--prices (e.g. {"drsServerHour": {"us-east-1": 0.03}}). Quotas: plan/quotas.ts. docs/cost-and-quotas.md.',
+        '--prices (e.g. {"drsServerHour": {"us-east-1": 0.03}}; examples/prices.example.json has example figures,',
+        "not current AWS prices: copy it and put your rates in it). Quotas: plan/quotas.ts. docs/cost-and-quotas.md.",
     ],
     async run(options, { io, deps }) {
         // --json means --format json; both with another format is a contradiction.

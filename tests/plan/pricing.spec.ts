@@ -97,6 +97,32 @@ describe("pricing: the one table", () => {
     });
 });
 
+describe("pricing: the example prices file the docs run", () => {
+    const root = path.join(__dirname, "..", "..");
+    const example = "examples/prices.example.json";
+
+    it("is shipped, reads as a --prices file, and says in its origin that its figures are an example with their date and source", () => {
+        const table = pricesWith(JSON.parse(fs.readFileSync(path.join(root, example), "utf8")), example);
+        expect(table.origin).to.match(/^EXAMPLE prices, not current AWS prices \(examples\/prices\.example\.json, 2026-11-29: /);
+        expect(table.origin).to.include("https://aws.amazon.com/kms/pricing/");
+        expect(table.kms).to.deep.equal(listPrices.kms);
+        const run = spawnCli("synth", "-s", "target", "--format", "text", "--servers", "450", "--prices", example);
+        expect(run.status, run.stderr).to.equal(0);
+        expect(run.stdout).to.include("Monthly cost (EXAMPLE prices, not current AWS prices");
+    });
+
+    it("is the file every --prices example of the help and the README names, so they run as written", () => {
+        const help = fs
+            .readdirSync(path.join(root, "cli", "commands"))
+            .map((f) => fs.readFileSync(path.join(root, "cli", "commands", f), "utf8"));
+        const named = [...help, fs.readFileSync(path.join(root, "README.md"), "utf8")].flatMap((text) =>
+            [...text.matchAll(/--prices ([\w./-]+\.json)/g)].map(([, file]) => file),
+        );
+        expect(named).to.have.length.greaterThan(0);
+        for (const file of named) expect(fs.existsSync(path.join(root, file)), file).to.equal(true);
+    });
+});
+
 describe("pricing: the plan's monthly cost", () => {
     let target: SynthResult;
     before(async () => {
