@@ -5,9 +5,10 @@ import { RawConfig, Settings } from "./schema";
 /**
  * The first Pulumi CLI that imports a resource and updates what differs in one deployment:
  * pulumi/pulumi#19339 came in 3.174.0, whose `pulumi up` panics on any import (fixed by #19750 in
- * 3.175.0; both in pulumi/pulumi's CHANGELOG.md). Older CLIs stop at preview.
+ * 3.175.0; both in pulumi/pulumi's CHANGELOG.md). Older CLIs stop at preview. The docs state it
+ * as the minimum CLI (README.md, components/README.md; a test keeps them in step).
  */
-const importThenUpdateCli = "3.175.0";
+export const importThenUpdateCli = "3.175.0";
 const importThenUpdate =
     `in one deployment needs Pulumi CLI ${importThenUpdateCli} or later (pulumi/pulumi#19339 and #19750); ` +
     'older CLIs stop at preview with "inputs to import do not match the existing resource"';
