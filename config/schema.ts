@@ -356,10 +356,12 @@ export const settingsSchema = {
         {},
     ),
     alerts: group(
-        `Key-loss alerts: see ${links.safety}`,
+        `Key-loss and drift alerts: see ${links.safety}`,
         {
             enabled: setting(
-                "Alert on `DisableKey`, `ScheduleKeyDeletion` and `PutKeyPolicy` of each key; a warning when turned off",
+                "Alert, to each key's topic, when the key is disabled, scheduled for deletion, given a new policy or loses a grant, " +
+                    "when DRS replication settings or templates change in its account and Region, and when a staging role it serves " +
+                    "is deleted or changed; a warning when turned off",
                 bool,
                 true,
             ),

@@ -17,6 +17,8 @@ import {
     allowStatements,
     awsPrincipals,
     drsServiceLinkedRoleName,
+    grantLossEvents,
+    keyLossEvents,
     listOf,
     parseKeyArn,
     parsePolicyDocument,
@@ -298,44 +300,66 @@ class AccessMap {
     private alertsNodeKey(account: string): string | undefined {
         const key = `alerts:${account}`;
         if (this.nodes.has(key)) return key;
+        // The Regions of the rules that deliver to a topic: a rule forwarding IAM's events to another Region is not an alert.
         const regions = this.resources
             .filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && accountOf(String(r.state.arn)) === account)
+            .filter((r) => this.targetsOf(r).some((t) => /^arn:[^:]+:sns:/.test(String(t.inputs.arn))))
             .map((r) => String(r.inputs.region ?? String(r.state.arn).split(":")[3] ?? "?"));
         if (regions.length === 0) return undefined;
         this.nodes.set(key, {
             id: this.nextId("l"),
-            label: `key-loss alerts (rule to SNS topic): ${[...new Set(regions)].sort().join(", ")}`,
+            label: `drift alerts (rules to SNS topic): ${[...new Set(regions)].sort().join(", ")}`,
             account,
         });
         return key;
     }
 
-    /** Each rule watches its key's key-loss events and sends them to a topic, which a key may encrypt. */
+    private targetsOf(rule: PlannedResource): PlannedResource[] {
+        return this.resources.filter((t) => t.type === "aws:cloudwatch/eventTarget:EventTarget" && t.inputs.rule === rule.state.name);
+    }
+
+    /**
+     * Each rule that watches a key (by key ID or ARN in the request, or the key's ARN among the
+     * event's resources) sends its events to a topic, which a key may encrypt. One arrow per key,
+     * with every event the rules watch on it.
+     */
     private alertEdges(): void {
+        const watching = new Map<string, { key: MapKey; alerts: string; events: string[] }>();
+        const encrypting: { alerts: string; key: string }[] = [];
         const rules = this.resources.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule");
         for (const rule of rules) {
             const account = accountOf(String(rule.state.arn));
             if (!account) continue;
-            let pattern: { detail?: { eventName?: string[]; requestParameters?: { keyId?: string[] } } } = {};
+            let pattern: { detail?: { eventName?: string[]; requestParameters?: { keyId?: string[] }; resources?: { ARN?: string[] } } } =
+                {};
             try {
                 pattern = JSON.parse(String(rule.inputs.eventPattern));
             } catch {
                 continue;
             }
-            const ids = pattern.detail?.requestParameters?.keyId ?? [];
+            const ids = [...(pattern.detail?.requestParameters?.keyId ?? []), ...(pattern.detail?.resources?.ARN ?? [])];
             const watched = this.keys.filter((k) => ids.includes(k.arn) || ids.includes(k.keyId));
             if (watched.length === 0) continue;
             const alerts = this.nodes.get(this.alertsNodeKey(account)!)!;
-            for (const key of watched) this.relate(key.id, alerts.id, (pattern.detail?.eventName ?? []).join(", ") || "events");
-            const targets = this.resources.filter(
-                (t) => t.type === "aws:cloudwatch/eventTarget:EventTarget" && t.inputs.rule === rule.state.name,
-            );
-            for (const target of targets) {
+            for (const key of watched) {
+                const seen = watching.get(key.id) ?? { key, alerts: alerts.id, events: [] };
+                seen.events.push(...(pattern.detail?.eventName ?? []));
+                watching.set(key.id, seen);
+            }
+            for (const target of this.targetsOf(rule)) {
                 const topic = this.resources.find((t) => t.type === "aws:sns/topic:Topic" && t.state.arn === target.inputs.arn);
                 const key = this.keys.find((k) => topic && k.arn === topic.inputs.kmsMasterKeyId);
-                if (key) this.relate(alerts.id, key.id, "topic encrypted with");
+                if (key) encrypting.push({ alerts: alerts.id, key: key.id });
             }
         }
+        // The key's own events first, in the order the alerts list them, then any other.
+        const order: string[] = [...keyLossEvents, ...grantLossEvents];
+        const rank = (event: string) => (order.includes(event) ? order.indexOf(event) : order.length);
+        for (const { key, alerts, events } of watching.values()) {
+            const named = [...new Set(events)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+            this.relate(key.id, alerts, named.join(", ") || "events");
+        }
+        for (const { alerts, key } of encrypting) this.relate(alerts, key, "topic encrypted with");
     }
 
     render(): string {

@@ -122,7 +122,15 @@ async function deployStaging(s: Settings): Promise<{ keys: ServedKey[]; exports:
         const alerts = s.alerts.enabled
             ? new DrsKeyLossAlerts(
                   `${name}-alerts`,
-                  { accountId: entry.accountId, region: entry.region, keyArn: key.keyArn, keyId: key.keyId, topicArn: entry.alertTopicArn },
+                  {
+                      accountId: entry.accountId,
+                      region: entry.region,
+                      keyArn: key.keyArn,
+                      keyId: key.keyId,
+                      topicArn: entry.alertTopicArn,
+                      // The roles this key's policy names: deleting or changing one breaks its recoveries.
+                      stagingRoleNames: served.map((target) => roles.get(entry.accountId)!.get(target)!.roleName),
+                  },
                   { provider },
               )
             : undefined;

@@ -27,8 +27,12 @@ export const kmsAdminActions = [
     "kms:RotateKeyOnDemand",
 ];
 
-/** The administrative actions that can lose a key's data or lock its users out: the key-loss alerts' events. */
-export const keyLossActions = keyLossEvents.map((event) => `kms:${event}`);
+/**
+ * The administrative actions that can lose a key's data or lock its users out, which the alerts
+ * watch: nobody but the key's administrators may call them. RetireGrant is not among them: a
+ * grant, not a policy, says who may retire it.
+ */
+export const keyLossActions = [...keyLossEvents, "RevokeGrant"].map((event) => `kms:${event}`);
 
 /** KMS actions that only exist on "*" (no key to name). */
 export const accountLevelKmsActions = ["kms:CreateKey", "kms:ListKeys", "kms:ListAliases", "kms:GenerateRandom", "kms:ListRetirableGrants"];

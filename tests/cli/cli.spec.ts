@@ -189,7 +189,7 @@ describe("command line", () => {
             const r = await cli(["access-report", "-s", "target", "--json"]);
             expect(r.code).to.equal(0);
             const checks = JSON.parse(r.out);
-            expect(checks).to.have.length(39);
+            expect(checks).to.have.length(41);
             expect(Object.keys(checks[0])).to.include.members(["key", "who", "action", "via", "expected", "actual"]);
         });
 
@@ -248,7 +248,7 @@ describe("command line", () => {
             expect([r.code, r.out, r.err]).to.deep.equal([
                 0,
                 "",
-                `wrote ${out}: the offline plan of stack staging (15 resources) as JSON, with its monthly cost and quota use\n`,
+                `wrote ${out}: the offline plan of stack staging (27 resources) as JSON, with its monthly cost and quota use\n`,
             ]);
             expect(JSON.parse(fs.readFileSync(out, "utf8")).stack).to.equal("staging");
             const map = path.join(dir, "map.mmd");

@@ -45,7 +45,7 @@ describe("component package", () => {
             },
             "drs-cross-account-kms:index:DrsKeyLossAlerts": {
                 required: ["accountId", "keyArn", "keyId", "region"],
-                outputs: ["ruleArn", "topicArn"],
+                outputs: ["ruleArns", "topicArn"],
             },
             "drs-cross-account-kms:index:DrsLaunchSettings": { required: [], outputs: ["templateArn", "templateId"] },
             "drs-cross-account-kms:index:DrsPermissionSetKeyAccess": {

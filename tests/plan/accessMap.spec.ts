@@ -102,9 +102,23 @@ describe("access map (synth --format mermaid)", () => {
         expect(edgeLabel(text, nodeId(text, "DRS for 111122223333")!, nodeId(text, "role DRSStagingAccountRole_111122223333")!)).to.equal(
             "AssumeRole, SetSourceIdentity if aws:SourceArn like arn:aws:drs:*:*:source-server/*",
         );
-        // The alerts: the rule watches the key; EventBridge may use the topic's key.
-        const alerts = nodeId(text, "key-loss alerts (rule to SNS topic): us-east-1")!;
-        expect(edgeLabel(text, key, alerts)).to.equal("DisableKey, ScheduleKeyDeletion, PutKeyPolicy");
+        // The alerts: their rules watch the key, its policy and its grants; EventBridge may use the topic's key.
+        const alerts = nodeId(text, "drift alerts (rules to SNS topic): us-east-1")!;
+        expect(edgeLabel(text, key, alerts)).to.equal("DisableKey, ScheduleKeyDeletion, PutKeyPolicy, RevokeGrant, RetireGrant");
+    });
+
+    it("labels the alerts with the Regions of the rules that reach a topic: the one forwarding IAM's events from us-east-1 is not one", async () => {
+        const entry = { accountId: "200000000000", region: "eu-west-1", replication: { stagingAreaSubnetId: "subnet-0123456789abcdef0" } };
+        const dir = fleetProject(1, { stagingAccounts: [entry] });
+        const plan = await synthesize("fleet", { projectDir: dir, configFile: path.join(dir, "Pulumi.fleet.yaml") });
+        const rules = plan.plan.resources.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule");
+        expect(rules.filter((r) => r.inputs.region === "us-east-1").map((r) => r.name)).to.deep.equal([
+            "drs-200000000000-eu-west-1-alerts-forward",
+        ]);
+        const text = accessMap(plan);
+        const alerts = nodeId(text, "drift alerts (rules to SNS topic): eu-west-1")!;
+        const key = /subgraph a1k\["DRS keys"\]\n\s+(k\d+)\["eu-west-1"\]/.exec(text)![1];
+        expect(edgeLabel(text, key, alerts)).to.equal("DisableKey, ScheduleKeyDeletion, PutKeyPolicy, RevokeGrant, RetireGrant");
     });
 
     it("draws a staging stack alone with the target's IAM principals, which still need an IAM policy there", () => {

@@ -24,8 +24,22 @@ describe("access report", () => {
         for (const stack of ["staging", "target"]) {
             const checks = await accessReport(await synthesize(stack));
             expect(summary(checks)).to.deep.equal([]);
-            expect(checks).to.have.length(39);
+            expect(checks).to.have.length(41);
         }
+    });
+
+    it("denies what the key-loss and grant alerts watch, RevokeGrant included, to the target's key users and the staging non-admins", async () => {
+        const checks = await accessReport(await synthesize("staging"));
+        const watched = (who: string) =>
+            checks.filter((c) => c.who === who && c.via === "directly" && c.expected === "deny").map((c) => c.action);
+        for (const who of ["target key user (expected target policy)", "staging role without KMS rights"])
+            expect(watched(who), who).to.include.members([
+                "kms:DisableKey",
+                "kms:ScheduleKeyDeletion",
+                "kms:PutKeyPolicy",
+                "kms:RevokeGrant",
+            ]);
+        expect(checks.filter((c) => c.action === "kms:RevokeGrant").map((c) => c.actual)).to.deep.equal(["deny", "deny"]);
     });
 
     it("judges a staging-only plan against the policy the target stack would attach", async () => {

@@ -138,7 +138,7 @@ describe("pricing: the plan's monthly cost", () => {
         expect(cost.kms.monthly).to.deep.equal({ now: 2, afterFirstRotation: 4, steady: 6 });
         expect(cost.free.map((f) => [f.what, f.count])).to.deep.include.members([
             ["SNS topic", 1],
-            ["EventBridge rule", 1],
+            ["EventBridge rules", 7], // one per kind of drift alert
         ]);
         expect(cost.drs).to.equal(undefined);
     });
@@ -158,7 +158,7 @@ describe("pricing: the plan's monthly cost", () => {
             "KMS keys: 2 keys (1 DRS key, 1 alert topic key), 2 rotating: $2.00 now, $4.00 after the first rotation, $6.00 from the second on.",
         );
         expect(text).to.include("1 SNS topic: $0 (no monthly charge");
-        expect(text).to.include("1 EventBridge rule: $0 (no monthly charge");
+        expect(text).to.include("7 EventBridge rules: $0 (no monthly charge");
         expect(text).to.include(
             "DRS (shown apart: it grows with the servers, not the plan): 100 servers replicating, us-east-1 at $0.03/server-hour: $2,190.00 a month",
         );

@@ -167,7 +167,7 @@ describe("synth and access-report commands", () => {
     it("access-report exits 0 on the shipped stacks", () => {
         const run = cli("access-report", "--stack", "target");
         expect(run.status).to.equal(0);
-        expect(run.stdout).to.match(/Access report: 39 checks, 0 mismatches\.\n$/);
+        expect(run.stdout).to.match(/Access report: 41 checks, 0 mismatches\.\n$/);
     });
 });
 
