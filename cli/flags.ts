@@ -36,7 +36,12 @@ export interface CliDeps {
     /** The Pulumi CLI's workspace; null: no CLI. Default: the Automation API when `pulumi` is on PATH. */
     workspace?: StackWorkspace | null;
     /** AWS clients per account, given the role per account, the command's name and the clients' options. */
-    access?: (roleArns: Map<string, string | undefined>, command: string, options: ClientOptions) => AwsAccess;
+    access?: (
+        roleArns: Map<string, string | undefined>,
+        command: string,
+        options: ClientOptions,
+        profiles?: Map<string, string>,
+    ) => AwsAccess;
     /** Time for the AWS commands' limits and waits (the tests' fake clock). */
     clock?: Clock;
     /** Progress shows once a command has run this long (default 1 s). */

@@ -14,6 +14,7 @@ export function nativeAccountProvider(name: string, args: AccountProviderArgs, o
         {
             region: args.region as awsnative.Region,
             allowedAccountIds: [args.accountId],
+            profile: args.profile,
             assumeRole: args.roleArn ? { roleArn: args.roleArn, sessionName: "drs-cross-account-kms" } : undefined,
             defaultTags: { tags: { ...programTags, ...args.tags } },
         },

@@ -7,8 +7,10 @@ export interface AccountProviderArgs {
     accountId: string;
     /** The provider's default Region; resources set their own with the v7 `region` argument. */
     region: string;
-    /** A role in that account to assume; omitted, the ambient credentials are used as they are. */
+    /** A role in that account to assume; omitted, the ambient credentials (or the profile's) are used as they are. */
     roleArn?: string;
+    /** A profile of the AWS config files (an IAM Identity Center one, say) to sign in with instead of the ambient credentials; with roleArn, the role is assumed from it. */
+    profile?: string;
     /** Default tags on every resource the provider creates, beside the program's own. */
     tags?: Record<string, string>;
 }
@@ -23,6 +25,7 @@ export function accountProvider(name: string, args: AccountProviderArgs, opts?: 
         {
             region: args.region as aws.Region,
             allowedAccountIds: [args.accountId],
+            profile: args.profile,
             assumeRoles: args.roleArn ? [{ roleArn: args.roleArn, sessionName: "drs-cross-account-kms" }] : undefined,
             defaultTags: { tags: { ...programTags, ...args.tags } },
         },

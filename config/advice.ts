@@ -142,3 +142,33 @@ export function advice(s: Settings, raw: RawConfig, found: Findings): void {
     if (s.alerts.enabled === false && entries.some((e) => e.alertTopicArn))
         warn("stagingAccounts[].alertTopicArn is ignored with alerts.enabled: false.");
 }
+
+/**
+ * What only the program says (preview, and the offline plan that runs it), of its providers:
+ * accounts it deploys to without a roleArn or profile all sign in with the current credentials,
+ * which are one account's, while each provider is pinned to its account, so only one of them can
+ * deploy. Said once, naming them. The live commands check each account's credentials themselves.
+ */
+export function providerAdvice(s: Settings, listsTargets: boolean): string[] {
+    const unset = (x: { roleArn?: string; profile?: string }) => !x.roleArn && !x.profile;
+    const accounts = new Map<string, string>();
+    const add = (accountId: string, where: string) => {
+        if (!accounts.has(accountId)) accounts.set(accountId, where);
+    };
+    if (s.deploy !== "target") s.stagingAccounts.forEach((e, i) => (unset(e) ? add(e.accountId, `stagingAccounts[${i}]`) : undefined));
+    if (s.deploy !== "staging")
+        s.targets.forEach((t, i) => (unset(t) ? add(t.accountId, listsTargets ? `targets[${i}]` : "target") : undefined));
+    if (s.deploy !== "staging" && s.identityCenter && !s.identityCenter.roleArn) add(s.identityCenter.accountId, "identityCenter");
+    if (accounts.size < 2) return [];
+    const named = [...accounts].map(([accountId, where]) => `${where} (${accountId})`);
+    const listed =
+        named.length > 5
+            ? `${named.slice(0, 5).join(", ")} and ${named.length - 5} more`
+            : `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
+    return [
+        `${listed} name no roleArn or profile: their providers all use the current credentials, which are one account's, ` +
+            "and each provider is pinned to its account, so at most one of them deploys. Give each account a role to assume " +
+            "(stagingAccounts[].roleArn, target.roleArn) or a profile of your AWS config (stagingAccounts[].profile, target.profile, " +
+            "such as an IAM Identity Center one).",
+    ];
+}

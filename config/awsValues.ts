@@ -48,6 +48,11 @@ export const accountId = text((x) => {
 }, "the 12-digit AWS account ID, quoted.");
 export const region = shaped(isRegionName, "an AWS Region name (such as us-east-1)", "an AWS Region name such as us-east-1.");
 export const roleArn = shaped(parseRoleArn, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+/** A profile of the AWS config and credentials files, as `[profile <name>]` names it. */
+export const profileName = shaped(
+    /^[\w.@+=,:/-]{1,128}$/,
+    "an AWS config profile name (a [profile <name>] of ~/.aws/config: letters, digits and _.@+=,:/-)",
+);
 export const id = (prefix: string, what: string) => shaped(new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`), what);
 export const arnPattern = (service: string, rest: string) => new RegExp(`^arn:(aws|aws-cn|aws-us-gov):${service}:${rest}$`);
 export const subnetId = id("subnet", "a subnet ID. Use the staging area subnet's ID, like subnet-0123456789abcdef0");

@@ -1,6 +1,7 @@
 // The config as the Pulumi engine and CLI give it: full keys with their namespaces, the running
 // stack's config under the engine (\`pulumi up\`, preview), and this program's keys of it.
 import * as pulumi from "@pulumi/pulumi";
+import { providerAdvice } from "./advice";
 import { ConfigError } from "./errors";
 import { ParsedConfig, parseConfig, sections } from "./parse";
 import { RawConfig, Settings, configNamespace } from "./schema";
@@ -59,10 +60,10 @@ export function readProgramSettings(): Settings {
         }
     };
     try {
-        const { settings, warnings } = parseStackConfig(
-            Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, decode(value)])),
-        );
-        for (const warning of warnings) pulumi.log.warn(warning);
+        const config = Object.fromEntries(Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, decode(value)]));
+        const { settings, warnings } = parseStackConfig(config);
+        const listsTargets = programConfig(config).targets !== undefined;
+        for (const warning of [...warnings, ...providerAdvice(settings, listsTargets)]) pulumi.log.warn(warning);
         return settings;
     } catch (err) {
         throw err instanceof ConfigError ? new pulumi.RunError(err.message) : err;

@@ -103,7 +103,11 @@ const oneKeyPerAccountAndRegion: Rule = (s, found) => {
 
 /** One provider and one staging role per account: its entries agree on both. */
 const entriesOfAnAccountAgree: Rule = (s, found) => {
-    const why = { roleArn: ". Use one role per account.", stagingRole: ": the staging role exists once per account." };
+    const why = {
+        roleArn: ". Use one role per account.",
+        profile: ": one provider signs in to each account. Use one profile per account.",
+        stagingRole: ": the staging role exists once per account.",
+    };
     const firstOf = new Map<string, { entry: DeepPartial<StagingEntry>; path: string }>();
     for (const { entry, path } of entriesOf(s).filter(({ entry }) => known(entry.accountId))) {
         const first = firstOf.get(entry.accountId!);

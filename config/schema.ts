@@ -14,6 +14,7 @@ import {
     accountId,
     region,
     roleArn,
+    profileName,
     subnetId,
     securityGroupId,
     instanceType,
@@ -173,6 +174,12 @@ export const stagingEntry = group(
         accountId: setting("The staging account, 12 digits, different from every target account", accountId, REQUIRED),
         region: setting("The key's Region", region, REQUIRED),
         roleArn: setting("Role the staging provider assumes; entries of one account must agree", roleArn, OPTIONAL),
+        profile: setting(
+            "A profile of your AWS config (`~/.aws/config`, such as an IAM Identity Center one) the staging provider and the commands " +
+                "sign in with instead of the current credentials; with `roleArn`, the role is assumed from it. Entries of one account must agree",
+            profileName,
+            OPTIONAL,
+        ),
         stagingRole: setting(
             "`create` the DRS staging role (`DRSStagingAccountRole_<target>`); `import` (adopt) the one the DRS console made when the " +
                 "target was added as a trusted account; `existing`: read it and never change it. Entries of one account must agree",
@@ -238,6 +245,12 @@ export const targetEntry = group(
     {
         accountId: setting("The recovery account, 12 digits (quote it in YAML)", accountId, REQUIRED),
         roleArn: setting("Role in the target account the target provider assumes", roleArn, OPTIONAL),
+        profile: setting(
+            "A profile of your AWS config (`~/.aws/config`, such as an IAM Identity Center one) the target provider and the commands " +
+                "sign in with instead of the current credentials; with `roleArn`, the role is assumed from it",
+            profileName,
+            OPTIONAL,
+        ),
         regions: list(
             {
                 doc:

@@ -32,6 +32,7 @@ async function deployStaging(s: Settings): Promise<{ keys: ServedKey[]; exports:
                 accountId: entry.accountId,
                 region: entry.region,
                 roleArn: entry.roleArn,
+                profile: entry.profile,
                 tags: s.tags,
             });
             accounts.set(entry.accountId, { provider, regions: [entry.region], stagingRole: entry.stagingRole });
@@ -265,6 +266,7 @@ async function deployTarget(s: Settings, target: TargetSettings, keys: DrsTarget
         // IAM is global; the provider still needs a Region of the right partition.
         region: target.regions?.[0] ?? keys[0].region,
         roleArn: target.roleArn,
+        profile: target.profile,
         tags: s.tags,
     });
     const access = new DrsTargetKeyAccess(
@@ -287,6 +289,7 @@ async function deployTarget(s: Settings, target: TargetSettings, keys: DrsTarget
                 accountId: target.accountId,
                 region,
                 roleArn: target.roleArn,
+                profile: target.profile,
                 tags: s.tags,
             });
             new DrsLaunchSettings(`drs-launch-${target.accountId}-${region}`, settings, { provider: native });

@@ -12,8 +12,22 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk
 import { AdaptiveRetryStrategy } from "@smithy/util-retry";
 import { Partition, partitionOf } from "../../components/policies";
 import { NoAwsAccess, UnreachableAccount } from "./faults";
+import { ProfileInPlay, profileInPlay, profileProblem } from "./profiles";
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
+/** Credentials as the clients take them: fixed, or a provider the SDK asks (and refreshes) itself. */
+type ClientCredentials = Credentials | (() => Promise<Credentials>);
+
+/** A profile's credentials, as the SDK's shared-config provider reads them (SSO profiles included). */
+export type ProfileCredentials = (profile: string) => () => Promise<Credentials>;
+const fromProfile: ProfileCredentials = (profile) => {
+    // Loaded only for a stack that names a profile.
+    let provider: (() => Promise<Credentials>) | undefined;
+    return async () => {
+        provider ??= (await import("@aws-sdk/credential-provider-ini")).fromIni({ profile });
+        return provider();
+    };
+};
 
 /** The clients verify and align-servers use, per account and Region. */
 export interface AwsAccess {
@@ -120,22 +134,27 @@ export interface CallerIdentity {
 }
 
 /**
- * Credentials per account: assume the role the config names for it, as the program's provider
- * does; without one, use the current credentials if they are for that account. STS is called
- * in the Region of the entry that first needs the account (so in its partition).
+ * Credentials per account, as the program's provider signs in: the profile the config names for
+ * it (stagingAccounts[].profile, target.profile), else the current credentials; with its roleArn,
+ * that role assumed from them; without one, those credentials if they are for that account. STS
+ * is called in the Region of the entry that first needs the account (so in its partition).
  */
 export class AssumedRoleAccess implements DrillAccess {
-    private readonly credentials = new Map<string, Promise<Credentials | undefined>>();
+    private readonly credentials = new Map<string, Promise<ClientCredentials | undefined>>();
     private readonly stsClients = new Map<string, STSClient>();
-    private readonly callers = new Map<Partition, Promise<string>>();
+    private readonly callers = new Map<string, Promise<string>>();
+    private readonly profileProviders = new Map<string, () => Promise<Credentials>>();
 
     constructor(
         private readonly roleArns: Map<string, string | undefined>,
         /** Names the command in the assumed-role session, so CloudTrail shows which one acted. */
         private readonly command: string,
-        /** One STS client for every Region (tests), or none: one per Region. */
+        /** One STS client for every Region (tests), or none: one per Region (and profile). */
         private readonly sts?: STSClient,
         private readonly clientOptions: ClientOptions = defaultClientOptions,
+        /** The profile the config names per account, if any. */
+        private readonly profiles: Map<string, string> = new Map(),
+        private readonly profileCredentials: ProfileCredentials = fromProfile,
     ) {}
 
     async kms(account: string, region: string) {
@@ -211,82 +230,120 @@ export class AssumedRoleAccess implements DrillAccess {
     async check(regions: string[]): Promise<CallerIdentity[]> {
         const byPartition = new Map<Partition, string>();
         for (const region of regions) if (!byPartition.has(partitionOf(region))) byPartition.set(partitionOf(region), region);
+        // The current credentials are needed unless every account signs in with its own profile; each profile is checked too.
+        const ambient = [...this.roleArns.keys()].some((account) => !this.profiles.has(account)) || this.profiles.size === 0;
         const found: CallerIdentity[] = [];
-        for (const [partition, region] of byPartition) {
-            try {
-                found.push({ partition, account: await this.caller(region) });
-            } catch (err) {
-                throw new NoAwsAccess(describeAccessFailure(err as Error, region));
+        for (const profile of [...(ambient ? [undefined] : []), ...new Set(this.profiles.values())])
+            for (const [partition, region] of byPartition) {
+                try {
+                    found.push({ partition, account: await this.caller(region, profile) });
+                } catch (err) {
+                    throw new NoAwsAccess(describeAccessFailure(err as Error, region, await profileInPlay(profile, profileKey)));
+                }
             }
-        }
         return found;
     }
 
-    private stsIn(region: string): STSClient {
+    /** STS in `region`, with a profile's credentials or the current ones. */
+    private stsIn(region: string, profile?: string): STSClient {
         if (this.sts) return this.sts;
-        let client = this.stsClients.get(region);
+        const key = `${profile ?? ""} ${region}`;
+        let client = this.stsClients.get(key);
         if (!client) {
-            client = new STSClient({ ...this.clientOptions, region });
-            this.stsClients.set(region, client);
+            client = new STSClient({ ...this.clientOptions, region, ...(profile ? { credentials: this.providerOf(profile) } : {}) });
+            this.stsClients.set(key, client);
         }
         return client;
     }
 
-    /** The account of the current credentials in the partition of `region`, asked once. */
-    private caller(region: string): Promise<string> {
-        const partition = partitionOf(region);
-        let account = this.callers.get(partition);
+    /** One provider per profile: the SDK caches what it returns until it expires. */
+    private providerOf(profile: string): () => Promise<Credentials> {
+        let provider = this.profileProviders.get(profile);
+        if (!provider) {
+            provider = this.profileCredentials(profile);
+            this.profileProviders.set(profile, provider);
+        }
+        return provider;
+    }
+
+    /** The account of the current credentials (or a profile's) in the partition of `region`, asked once. */
+    private caller(region: string, profile?: string): Promise<string> {
+        const key = `${profile ?? ""} ${partitionOf(region)}`;
+        let account = this.callers.get(key);
         if (!account) {
-            account = this.stsIn(region)
+            account = this.stsIn(region, profile)
                 .send(new GetCallerIdentityCommand({}))
                 .then(({ Account }) => Account ?? "");
-            this.callers.set(partition, account);
+            this.callers.set(key, account);
         }
         return account;
     }
 
-    private credentialsFor(account: string, region: string): Promise<Credentials | undefined> {
+    private credentialsFor(account: string, region: string): Promise<ClientCredentials | undefined> {
         if (!this.credentials.has(account)) this.credentials.set(account, this.resolve(account, region));
         return this.credentials.get(account)!;
     }
 
-    private async resolve(account: string, region: string): Promise<Credentials | undefined> {
+    private async resolve(account: string, region: string): Promise<ClientCredentials | undefined> {
         const roleArn = this.roleArns.get(account);
+        const profile = this.profiles.get(account);
+        const from = profile ? ` from the profile ${profile}` : "";
         if (roleArn) {
             try {
-                const { Credentials: c } = await this.stsIn(region).send(
+                const { Credentials: c } = await this.stsIn(region, profile).send(
                     new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName() }),
                 );
                 if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
                 return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
             } catch (err) {
+                if (profile && (err as Error).name === "CredentialsProviderError")
+                    throw new UnreachableAccount(
+                        account,
+                        describeAccessFailure(err as Error, region, await profileInPlay(profile, profileKey)),
+                        `Sign in with the profile ${profile}, or correct ${profileKey}.`,
+                    );
                 throw new UnreachableAccount(
                     account,
-                    `assuming ${roleArn} failed (${(err as Error).name}: ${(err as Error).message})`,
+                    `assuming ${roleArn}${from} failed (${(err as Error).name}: ${(err as Error).message})`,
                     `Let your credentials assume ${roleArn} (sts:AssumeRole, and the role's trust policy), or correct roleArn in the stack config.`,
                 );
             }
         }
         let current: string;
         try {
-            current = await this.caller(region);
+            current = await this.caller(region, profile);
         } catch (err) {
-            throw new UnreachableAccount(account, describeAccessFailure(err as Error, region), "Run with working AWS credentials.");
+            throw new UnreachableAccount(
+                account,
+                describeAccessFailure(err as Error, region, await profileInPlay(profile, profileKey)),
+                profile ? `Sign in with the profile ${profile}, or correct ${profileKey}.` : "Run with working AWS credentials.",
+            );
         }
         if (current !== account)
             throw new UnreachableAccount(
                 account,
-                `the current credentials are for account ${current}, and the config names no roleArn for ${account}`,
+                profile
+                    ? `the profile ${profile} signs in to account ${current}, not ${account}`
+                    : `the current credentials are for account ${current}, and the config names no roleArn for ${account}`,
+                profile ? `Name a profile of account ${account} in ${profileKey}, or give a roleArn to assume from it.` : undefined,
             );
-        return undefined; // the current credentials
+        return profile ? this.providerOf(profile) : undefined; // the profile's, or the current credentials
     }
 }
 
-/** Why the SDK could not call AWS, in one line with what to do. */
-export function describeAccessFailure(err: Error, region: string): string {
+/** Where the stack config names an account's profile. */
+const profileKey = "stagingAccounts[].profile or target.profile";
+
+/**
+ * Why the SDK could not call AWS, in one line with what to do; `profile`, the profile the
+ * credentials were to come from (profileInPlay: AWS_PROFILE or the config's), when there is one.
+ */
+export function describeAccessFailure(err: Error, region: string, profile?: ProfileInPlay): string {
     const name = err.name ?? "Error";
     const code = (err as NodeJS.ErrnoException).code;
     const said = `${name}: ${err.message.split("\n")[0]}`;
+    // An unknown or signed-out profile is named, not met with "set AWS_PROFILE".
+    if (name === "CredentialsProviderError" && profile) return profileProblem(profile, said);
     if (name === "CredentialsProviderError")
         return `No AWS credentials found (environment, shared config and credentials files, SSO, container or instance role): sign in (aws sso login, or set AWS_PROFILE) and run again. (${said})`;
     if (/^ExpiredToken(Exception)?$/.test(name) || name === "TokenRefreshRequired")

@@ -37,7 +37,12 @@ export interface AwsCommandDeps {
     /** The Pulumi CLI's workspace, when the CLI is installed. */
     workspace?: StackWorkspace;
     /** AWS clients per account (default: AssumedRoleAccess with the stack's roles and these client options). */
-    access?: (roleArns: Map<string, string | undefined>, command: string, options: ClientOptions) => AwsAccess;
+    access?: (
+        roleArns: Map<string, string | undefined>,
+        command: string,
+        options: ClientOptions,
+        profiles?: Map<string, string>,
+    ) => AwsAccess;
     /** Time, for the time limit and the commands' waits (the tests' fake clock). */
     clock?: Clock;
     /** Progress shows once the command has run this long. */
@@ -97,7 +102,8 @@ export async function openStack(
         requestSeconds: options.requestTimeoutSeconds ?? defaultTimeouts.requestSeconds,
     });
     const access =
-        deps.access?.(stack.roleArns, command, clientOpts) ?? new AssumedRoleAccess(stack.roleArns, command, undefined, clientOpts);
+        deps.access?.(stack.roleArns, command, clientOpts, stack.profiles) ??
+        new AssumedRoleAccess(stack.roleArns, command, undefined, clientOpts, stack.profiles);
     const clock = deps.clock ?? realClock;
     const deadline = new Deadline(clock, options.timeLimitMinutes ?? defaultTimeLimits[command] ?? 60);
     if (access instanceof AssumedRoleAccess) {

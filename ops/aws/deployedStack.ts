@@ -13,6 +13,8 @@ export interface DeployedStack {
     settings: Settings;
     /** The role the program's provider assumes in each account (undefined: the current credentials). */
     roleArns: Map<string, string | undefined>;
+    /** The profile the program's provider signs in with in each account that names one (stagingAccounts[].profile, target.profile). */
+    profiles: Map<string, string>;
     /** Decrypted secret values (config and outputs) read from the stack: never to be printed. */
     secrets: string[];
     /** Config warnings and notes, for stderr. */
@@ -150,10 +152,14 @@ export async function readDeployedStack(options: ReadOptions): Promise<DeployedS
         const origin = entry.failback?.accountId;
         if (origin && !roleArns.get(origin)) roleArns.set(origin, entry.failback?.roleArn);
     }
+    const profiles = new Map<string, string>();
+    for (const { accountId, profile } of [...settings.targets, ...settings.stagingAccounts])
+        if (profile && !profiles.has(accountId)) profiles.set(accountId, profile);
     return {
         outputs,
         settings,
         roleArns,
+        profiles,
         secrets,
         warnings,
         source: options.outputsFile === undefined && options.workspace ? "pulumi" : "files",

@@ -161,10 +161,17 @@ function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInpu
 export async function drillCommand(options: DrillCommandOptions, deps: AwsCommandDeps & Partial<DrillDeps>): Promise<number> {
     const drillOptions = drillOptionsOf(options);
     const stagingRoles = stagingRolesOf(options.stagingRoles, (m) => new CannotDrill(m));
-    const factory = (roleArns: Map<string, string | undefined>, command: string, clientOptions: ClientOptions): AwsAccess => {
+    const factory = (
+        roleArns: Map<string, string | undefined>,
+        command: string,
+        clientOptions: ClientOptions,
+        profiles?: Map<string, string>,
+    ): AwsAccess => {
         const merged = new Map(roleArns);
         for (const [account, arn] of stagingRoles) merged.set(account, arn);
-        return deps.access ? deps.access(merged, command, clientOptions) : new AssumedRoleAccess(merged, command, undefined, clientOptions);
+        return deps.access
+            ? deps.access(merged, command, clientOptions, profiles)
+            : new AssumedRoleAccess(merged, command, undefined, clientOptions, profiles);
     };
     // Long enough for the follow, CloudTrail's delivery wait and the rest; the clean-up runs whatever the limit.
     const timeLimitMinutes =

@@ -189,10 +189,17 @@ export async function extendCommand(
 ): Promise<number> {
     const servers = serverIdsOf(options.servers);
     const stagingRoles = stagingRolesOf(options.stagingRoles, (m) => new CannotExtend(m));
-    const factory = (roleArns: Map<string, string | undefined>, command: string, clientOptions: ClientOptions): AwsAccess => {
+    const factory = (
+        roleArns: Map<string, string | undefined>,
+        command: string,
+        clientOptions: ClientOptions,
+        profiles?: Map<string, string>,
+    ): AwsAccess => {
         const merged = new Map(roleArns);
         for (const [account, arn] of stagingRoles) merged.set(account, arn);
-        return deps.access ? deps.access(merged, command, clientOptions) : new AssumedRoleAccess(merged, command, undefined, clientOptions);
+        return deps.access
+            ? deps.access(merged, command, clientOptions, profiles)
+            : new AssumedRoleAccess(merged, command, undefined, clientOptions, profiles);
     };
     let input: ExtendInput | undefined;
     const { io, access, deadline, clock } = await openStack("extend", options, { ...deps, access: factory }, (stack, keys) => {

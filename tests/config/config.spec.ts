@@ -199,6 +199,36 @@ describe("config", () => {
             );
         });
 
+        it("takes a profile per staging account and target, beside or instead of roleArn, the same for one account's entries", () => {
+            const { settings } = parseConfig({
+                target: { ...target, profile: "target-sso" },
+                stagingAccounts: [
+                    { ...entry, profile: "staging-sso", roleArn: "arn:aws:iam::444455556666:role/Deploy" },
+                    { ...entry, region: "us-west-2", profile: "staging-sso", roleArn: "arn:aws:iam::444455556666:role/Deploy" },
+                ],
+            });
+            expect([settings.target.profile, settings.stagingAccounts.map((e) => e.profile)]).to.deep.equal([
+                "target-sso",
+                ["staging-sso", "staging-sso"],
+            ]);
+            expectProblem(
+                {
+                    target,
+                    stagingAccounts: [
+                        { ...entry, profile: "a" },
+                        { ...entry, region: "us-west-2", profile: "b" },
+                    ],
+                },
+                "stagingAccounts[1].profile",
+                /differs from stagingAccounts\[0\]\.profile for the same account 444455556666: one provider signs in to each account/,
+            );
+            expectProblem(
+                { ...valid, target: { ...target, profile: "my profile" } },
+                "target.profile",
+                /is not an AWS config profile name/,
+            );
+        });
+
         it("checks role ARNs' shape and account, and that entries of one account agree", () => {
             expectProblem(
                 { target, stagingAccounts: [{ ...entry, roleArn: "arn:aws:iam::444455556666:user/x" }] },
@@ -780,7 +810,8 @@ describe("config as strict as AWS", () => {
 describe("config mistakes that pulumi config set makes easy", () => {
     const topKeys =
         "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter, allowUnlistedRegions";
-    const entryKeys = "accountId, region, roleArn, stagingRole, replication, alertTopicArn, ec2SourceAccounts, failback, importKeyId";
+    const entryKeys =
+        "accountId, region, roleArn, profile, stagingRole, replication, alertTopicArn, ec2SourceAccounts, failback, importKeyId";
     const replicationKeys =
         "stagingAreaSubnetId, associateDefaultSecurityGroup, bandwidthThrottling, createPublicIp, dataPlaneRouting, defaultLargeStagingDiskType, " +
         "replicationServerInstanceType, useDedicatedReplicationServer, replicationServersSecurityGroupsIds, stagingAreaTags, pitRetentionDays, " +
@@ -799,7 +830,7 @@ describe("config mistakes that pulumi config set makes easy", () => {
 
     it("reports a typo once, with what was meant, at every level", () => {
         expect(problemsOf({ ...base, stagingAccounts: [{ accountId: "444455556666", regoin: "us-east-1" }] })).to.deep.equal([
-            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, stagingRole, replication, alertTopicArn, ec2SourceAccounts, failback, importKeyId. Did you mean region?",
+            "stagingAccounts[0].regoin is not a known setting. Known: accountId, region, roleArn, profile, stagingRole, replication, alertTopicArn, ec2SourceAccounts, failback, importKeyId. Did you mean region?",
         ]);
         expect(problemsOf({ ...base, key: { alais: "alias/x" } })).to.deep.equal([
             "key.alais is not a known setting. Known: alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess. Did you mean alias?",
@@ -905,7 +936,7 @@ describe("config values at the edges", () => {
         "deploy, target, targets, key, tags, alerts, stagingAccounts, stagingStacks, pricing, identityCenter, allowUnlistedRegions";
     const keyList =
         "alias, description, deletionWindowInDays, enableKeyRotation, protect, retainOnDelete, multiRegion, primaryRegion, targetAccess";
-    const targetList = "accountId, roleArn, regions, keyUserRoleNames, maxPoliciesPerRole, unprotectedServers, launch";
+    const targetList = "accountId, roleArn, profile, regions, keyUserRoleNames, maxPoliciesPerRole, unprotectedServers, launch";
     const replicationList =
         "stagingAreaSubnetId, associateDefaultSecurityGroup, bandwidthThrottling, createPublicIp, dataPlaneRouting, defaultLargeStagingDiskType, " +
         "replicationServerInstanceType, useDedicatedReplicationServer, replicationServersSecurityGroupsIds, stagingAreaTags, pitRetentionDays, " +

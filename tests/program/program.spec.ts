@@ -38,13 +38,55 @@ const fanIn = {
             roleArn: `arn:aws:iam::${stagingA}:role/Deploy`,
             replication: { stagingAreaSubnetId: subnet },
         },
-        { accountId: stagingB, region: "us-east-1", replication: { stagingAreaSubnetId: subnet, createPublicIp: true } },
+        // An SSO user's profile for the second account: one set of credentials could not reach both.
+        {
+            accountId: stagingB,
+            region: "us-east-1",
+            profile: "staging-b",
+            replication: { stagingAreaSubnetId: subnet, createPublicIp: true },
+        },
     ],
 };
 
 const policyOf = (r: Registration) => JSON.parse(r.inputs.policy);
 /** The DRS keys, without the keys that encrypt the alert topics. */
 const drsKeys = (mocks: Parameters<typeof byType>[0]) => byType(mocks, types.key).filter((k) => !k.name.endsWith("-topic-key"));
+
+describe("program: one set of credentials for several accounts", () => {
+    const withoutRoles = (entry: Record<string, unknown>) => ({ ...entry, roleArn: undefined, profile: undefined });
+    const noted = (run: Awaited<ReturnType<typeof runProgram>>) => run.warnings.filter((w) => w.includes("name no roleArn or profile"));
+
+    it("warns once, naming the accounts and the fix, when two staging accounts (or a staging account and the target) have no roleArn or profile", async () => {
+        const run = await runProgram({ ...fanIn, deploy: "staging", stagingAccounts: fanIn.stagingAccounts.map(withoutRoles) });
+        expect(noted(run)).to.deep.equal([
+            `stagingAccounts[0] (${stagingA}) and stagingAccounts[2] (${stagingB}) name no roleArn or profile: their providers all use the current credentials, ` +
+                "which are one account's, and each provider is pinned to its account, so at most one of them deploys. Give each account a role to assume " +
+                "(stagingAccounts[].roleArn, target.roleArn) or a profile of your AWS config (stagingAccounts[].profile, target.profile, such as an IAM Identity Center one).",
+        ]);
+        // The second account signs in with its profile; the first and the target are left to the one set.
+        const both = await runProgram({
+            ...fanIn,
+            stagingAccounts: fanIn.stagingAccounts.map((e) => (e.accountId === stagingA ? withoutRoles(e) : e)),
+        });
+        expect(noted(both)).to.have.length(1);
+        expect(noted(both)[0]).to.match(
+            new RegExp(`^stagingAccounts\\[0\\] \\(${stagingA}\\) and target \\(${target}\\) name no roleArn or profile`),
+        );
+    });
+
+    it("says nothing when every account but one has a roleArn or a profile, and passes both to the provider", async () => {
+        const run = await runProgram({
+            ...fanIn,
+            target: { ...fanIn.target, profile: "target-sso", roleArn: `arn:aws:iam::${target}:role/Deploy` },
+        });
+        expect(noted(run)).to.deep.equal([]);
+        const provider = byType(run.mocks, types.provider).find((p) => p.name === `aws-target-${target}`)!;
+        expect([provider.inputs.profile, JSON.parse(provider.inputs.assumeRoles)[0].roleArn]).to.deep.equal([
+            "target-sso",
+            `arn:aws:iam::${target}:role/Deploy`,
+        ]);
+    });
+});
 
 describe("program, deploy: all (fan-in of two staging accounts)", () => {
     let registrations: Registration[];
@@ -68,6 +110,7 @@ describe("program, deploy: all (fan-in of two staging accounts)", () => {
             { roleArn: `arn:aws:iam::${stagingA}:role/Deploy`, sessionName: "drs-cross-account-kms" },
         ]);
         expect(providers[1].inputs.assumeRoles).to.equal(undefined);
+        expect(providers.map((p) => p.inputs.profile)).to.deep.equal([undefined, "staging-b", undefined]);
         expect(JSON.parse(providers[0].inputs.defaultTags)).to.deep.equal({
             tags: { ManagedBy: "pulumi", Project: "drs-cross-account-kms" },
         });
@@ -455,7 +498,9 @@ describe("program at fleet scale", () => {
         const targetAttachments = byType(run.mocks, types.attachment).filter((a) => a.account === target);
         expect(targetAttachments).to.have.length(policies.length * 2);
         expect(run.outputs.targetKeyUsePolicyArns).to.have.length(policies.length);
-        expect(run.warnings.filter((w) => !w.includes("no replication block") && !w.includes("alerts.enabled is false"))).to.deep.equal([]);
+        expect(
+            run.warnings.filter((w) => !/no replication block|alerts.enabled is false|name no roleArn or profile/.test(w)),
+        ).to.deep.equal([]);
     });
 
     it("warns when the key-use policies take more than half of a role's managed-policy quota", async () => {
@@ -467,7 +512,9 @@ describe("program at fleet scale", () => {
         });
         const count = byType(run.mocks, types.policy).length;
         expect(count).to.be.within(6, 10);
-        expect(run.warnings.filter((w) => !w.includes("no replication block") && !w.includes("alerts.enabled is false"))).to.deep.equal([
+        expect(
+            run.warnings.filter((w) => !/no replication block|alerts.enabled is false|name no roleArn or profile/.test(w)),
+        ).to.deep.equal([
             `210 keys need ${count} key-use policies, attached to each of A: a role holds at most 10 managed policies, including any other policy attached to it.`,
         ]);
     });
