@@ -17,7 +17,16 @@ run(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.bu
 const packDir = fs.mkdtempSync(path.join(os.tmpdir(), "drs-pack-"));
 const [packed] = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: components, encoding: "utf8" }));
 const files: string[] = packed.files.map((f: { path: string }) => f.path);
-const expected = ["README.md", "package.json", "dist/index.js", "dist/index.d.ts", "dist/launch.js", "dist/policies/index.js"];
+const expected = [
+    "README.md",
+    "package.json",
+    "dist/index.js",
+    "dist/index.d.ts",
+    "dist/launch.js",
+    "dist/policies/index.js",
+    "dist/testing.js",
+    "dist/testing.d.ts",
+];
 const missing = expected.filter((f) => !files.includes(f));
 if (missing.length > 0) throw new Error(`The tarball lacks ${missing.join(", ")}.`);
 console.log(`packed ${packed.filename}: ${packed.entryCount} files, ${packed.size} bytes, README included`);

@@ -108,6 +108,7 @@ describe("component package", () => {
         expect([manifest.name, manifest.main, pluginName()]).to.deep.equal(["drs-cross-account-kms", "plugin.ts", "drs-cross-account-kms"]);
         expect(manifest.exports["."]).to.deep.equal({ types: "./dist/index.d.ts", default: "./dist/index.js" });
         expect(manifest.exports["./launch"]).to.deep.equal({ types: "./dist/launch.d.ts", default: "./dist/launch.js" });
+        expect(manifest.exports["./testing"]).to.deep.equal({ types: "./dist/testing.d.ts", default: "./dist/testing.js" });
         expect(manifest.peerDependenciesMeta).to.deep.equal({ "@pulumi/aws-native": { optional: true } });
         expect(getPulumiComponents(library).map((c) => c.name)).to.have.members([
             "DrsCrossAccountKey",
