@@ -1,6 +1,6 @@
 // What a command is made of: its flags, declared once as data, from which the parser (cli/index.ts),
 // each command's typed options (OptionsOf) and the docs' flag tables (docs/cli.md) all come.
-import type { AwsAccess, ClientOptions } from "../ops/aws/access";
+import type { AccessFactory } from "../ops/aws/command";
 import type { StackWorkspace } from "../ops/aws/deployedStack";
 import type { Clock } from "../ops/clock";
 import type { Io } from "../ops/io";
@@ -36,12 +36,7 @@ export interface CliDeps {
     /** The Pulumi CLI's workspace; null: no CLI. Default: the Automation API when `pulumi` is on PATH. */
     workspace?: StackWorkspace | null;
     /** AWS clients per account, given the role per account, the command's name and the clients' options. */
-    access?: (
-        roleArns: Map<string, string | undefined>,
-        command: string,
-        options: ClientOptions,
-        profiles?: Map<string, string>,
-    ) => AwsAccess;
+    access?: AccessFactory;
     /** Time for the AWS commands' limits and waits (the tests' fake clock). */
     clock?: Clock;
     /** Progress shows once a command has run this long (default 1 s). */

@@ -32,17 +32,20 @@ export const defaultTimeLimits: Record<string, number> = {
     "align-launch": 30,
 };
 
+/** AWS clients per account, given the role (and profile) per account, the command's name and the clients' options. */
+export type AccessFactory = (
+    roleArns: Map<string, string | undefined>,
+    command: string,
+    options: ClientOptions,
+    profiles?: Map<string, string>,
+) => AwsAccess;
+
 export interface AwsCommandDeps {
     io: Io;
     /** The Pulumi CLI's workspace, when the CLI is installed. */
     workspace?: StackWorkspace;
     /** AWS clients per account (default: AssumedRoleAccess with the stack's roles and these client options). */
-    access?: (
-        roleArns: Map<string, string | undefined>,
-        command: string,
-        options: ClientOptions,
-        profiles?: Map<string, string>,
-    ) => AwsAccess;
+    access?: AccessFactory;
     /** Time, for the time limit and the commands' waits (the tests' fake clock). */
     clock?: Clock;
     /** Progress shows once the command has run this long. */
@@ -150,6 +153,15 @@ export function resumeCommand(
  * --staging-role ARNs by account: roles to read staging accounts with where the config names none.
  * A value that is not a role ARN, or two for one account, is the command's usage error (`refuse`).
  */
+/** The access factory with the --staging-role roles over the config's, for their accounts. */
+export function withStagingRoles(stagingRoles: Map<string, string>, access: AccessFactory | undefined): AccessFactory {
+    return (roleArns, command, options, profiles) => {
+        const merged = new Map(roleArns);
+        for (const [account, arn] of stagingRoles) merged.set(account, arn);
+        return access ? access(merged, command, options, profiles) : new AssumedRoleAccess(merged, command, undefined, options, profiles);
+    };
+}
+
 export function stagingRolesOf(arns: string[] = [], refuse: (message: string) => UsageError): Map<string, string> {
     const roles = new Map<string, string>();
     for (const arn of arns) {

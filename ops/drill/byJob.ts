@@ -1,14 +1,14 @@
 // --cleanup --job and --diagnose --job: a job an earlier run started, found by its ID in the
 // stack's Regions. --cleanup terminates only what a job of this command's drill launched (its tag
 // says so); --diagnose reads each server's result from the job, then CloudTrail for their keys.
-import { DescribeJobsCommand, Job, JobLog, SourceServer } from "@aws-sdk/client-drs";
+import { Job, JobLog, SourceServer } from "@aws-sdk/client-drs";
 import { IdentitySession } from "../aws/access";
 import { failure, uncheckedOf } from "../aws/faults";
 import { hostnameOf, listSourceServers } from "../aws/sourceServers";
 import { DrillContext } from "./context";
 import { windowMarginMs } from "./diagnosis";
 import { identitySession, resolveIdentity } from "./identity";
-import { cleanUp, drillTag, jobLog, resultOf } from "./job";
+import { cleanUp, drillTag, jobById, isDrillJob, jobLog, resultOf } from "./job";
 import { diagnose, keysOfServers, settle } from "./proof";
 import { DrillReport, PlannedServer } from "./types";
 
@@ -23,29 +23,13 @@ export async function byJob(ctx: DrillContext, report: DrillReport): Promise<voi
     }
     const found: { job: Job; region: string; session: IdentitySession }[] = [];
     for (const jobID of jobs) {
-        let hit: { job: Job; region: string; session: IdentitySession } | undefined;
-        const errors: string[] = [];
-        for (const region of ctx.regions) {
-            try {
-                const session = await identitySession(ctx, region);
-                const job = (await session.drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.find(
-                    (j) => j.jobID === jobID,
-                );
-                if (job) {
-                    hit = { job, region, session };
-                    break;
-                }
-            } catch (err) {
-                errors.push(`${region}: ${failure(err)}`);
-            }
-        }
-        if (!hit) {
-            report.blockers.push(
-                `Job ${jobID}: not found in the target ${ctx.target} in ${ctx.regions.join(", ")}${errors.length > 0 ? ` (${errors.join("; ")})` : ""}.`,
-            );
+        const lookup = await jobById(ctx, jobID, async (region) => (await identitySession(ctx, region)).drs);
+        if ("notFound" in lookup) {
+            report.blockers.push(lookup.notFound);
             continue;
         }
-        const ours = hit.job.tags?.[drillTag.key] === drillTag.value && hit.job.initiatedBy !== "START_RECOVERY";
+        const hit = { ...lookup, session: await identitySession(ctx, lookup.region) };
+        const ours = isDrillJob(hit.job);
         if (!ours && ctx.options.mode === "cleanup") {
             report.blockers.push(
                 `Job ${jobID} was not started by this command's drill (no tag ${drillTag.key}=${drillTag.value}; initiated by ${hit.job.initiatedBy ?? "?"}): ` +

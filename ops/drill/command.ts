@@ -1,8 +1,8 @@
 // The drill as the command line runs it: its flags as the options of a mode (a contradiction is a
 // CannotDrill, exit 2), the stack as the drilled target sees it, and drillCommand, which opens the
 // stack, checks the credentials once, runs drill() and turns Ctrl-C into a clean-up.
-import { AssumedRoleAccess, AwsAccess, ClientOptions, isDrillAccess } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack, stagingRolesOf } from "../aws/command";
+import { isDrillAccess } from "../aws/access";
+import { AwsCommandDeps, AwsCommandOptions, openStack, stagingRolesOf, withStagingRoles } from "../aws/command";
 import { PriceTable } from "../../plan/pricing";
 import { interruptible } from "../io";
 import { UsageError } from "../../config/errors";
@@ -161,18 +161,7 @@ function drillInputFor(input: DrillInput, chosen: string | undefined): DrillInpu
 export async function drillCommand(options: DrillCommandOptions, deps: AwsCommandDeps & Partial<DrillDeps>): Promise<number> {
     const drillOptions = drillOptionsOf(options);
     const stagingRoles = stagingRolesOf(options.stagingRoles, (m) => new CannotDrill(m));
-    const factory = (
-        roleArns: Map<string, string | undefined>,
-        command: string,
-        clientOptions: ClientOptions,
-        profiles?: Map<string, string>,
-    ): AwsAccess => {
-        const merged = new Map(roleArns);
-        for (const [account, arn] of stagingRoles) merged.set(account, arn);
-        return deps.access
-            ? deps.access(merged, command, clientOptions, profiles)
-            : new AssumedRoleAccess(merged, command, undefined, clientOptions, profiles);
-    };
+    const factory = withStagingRoles(stagingRoles, deps.access);
     // Long enough for the follow, CloudTrail's delivery wait and the rest; the clean-up runs whatever the limit.
     const timeLimitMinutes =
         options.timeLimitMinutes ??

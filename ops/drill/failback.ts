@@ -7,7 +7,6 @@
 // source servers of a job's instances after a run that was stopped (docs/failback.md).
 import {
     DeleteSourceServerCommand,
-    DescribeJobsCommand,
     DescribeRecoveryInstancesCommand,
     DescribeReplicationConfigurationTemplatesCommand,
     DisconnectSourceServerCommand,
@@ -25,7 +24,7 @@ import { hostnameOf, listSourceServers } from "../aws/sourceServers";
 import { type Origin, originDrs, originKey, originOf, wayBackRoles } from "../verify/checks/failback";
 import { guarded } from "../verify/outcomes";
 import { DrillContext } from "./context";
-import { drillTag } from "./job";
+import { drillTag, jobById, isDrillJob } from "./job";
 import { diagnose } from "./proof";
 import { FailbackCleanup, FailbackReport, FailbackServer } from "./failbackTypes";
 import { DrillReport, defaultPollMs, defaultTimeoutMinutes } from "./types";
@@ -106,29 +105,12 @@ const failbackFlags = (ctx: DrillContext, mode: string) =>
 async function findJobs(ctx: DrillContext, report: DrillReport): Promise<{ job: Job; region: string }[]> {
     const found: { job: Job; region: string }[] = [];
     for (const jobID of ctx.options.jobs ?? []) {
-        let hit: { job: Job; region: string } | undefined;
-        const errors: string[] = [];
-        for (const region of ctx.regions) {
-            try {
-                const drs = await ctx.access.drs(ctx.target, region);
-                const job = (await drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.find(
-                    (j) => j.jobID === jobID,
-                );
-                if (job) {
-                    hit = { job, region };
-                    break;
-                }
-            } catch (err) {
-                errors.push(`${region}: ${failure(err)}`);
-            }
-        }
-        if (!hit) {
-            report.blockers.push(
-                `Job ${jobID}: not found in the target ${ctx.target} in ${ctx.regions.join(", ")}${errors.length > 0 ? ` (${errors.join("; ")})` : ""}.`,
-            );
+        const hit = await jobById(ctx, jobID, (region) => ctx.access.drs(ctx.target, region));
+        if ("notFound" in hit) {
+            report.blockers.push(hit.notFound);
             continue;
         }
-        if (hit.job.tags?.[drillTag.key] !== drillTag.value || hit.job.initiatedBy === "START_RECOVERY") {
+        if (!isDrillJob(hit.job)) {
             report.blockers.push(
                 `Job ${jobID} was not started by this command's drill (no tag ${drillTag.key}=${drillTag.value}): a failback drill reverses only drill instances, never a real recovery's.`,
             );

@@ -22,6 +22,33 @@ export const drillTag = { key: "drs-cross-account-kms:tool", value: "drill" } as
 /** The tag naming one run's StartRecovery: a request whose answer was lost is found by it, never sent twice. */
 export const runTagKey = "drs-cross-account-kms:run";
 
+/** A job of this command's drill: tagged by it, and a drill (a real recovery's instances are never touched). */
+export const isDrillJob = (job: Job) => job.tags?.[drillTag.key] === drillTag.value && job.initiatedBy !== "START_RECOVERY";
+
+/**
+ * A --job job, looked for in each of the stack's Regions with `drsIn`'s client there: the job and
+ * its Region, or why it was not found (each Region's error), for the report's blockers.
+ */
+export async function jobById(
+    ctx: DrillContext,
+    jobID: string,
+    drsIn: (region: string) => Promise<DrsClient>,
+): Promise<{ job: Job; region: string } | { notFound: string }> {
+    const errors: string[] = [];
+    for (const region of ctx.regions) {
+        try {
+            const drs = await drsIn(region);
+            const job = (await drs.send(new DescribeJobsCommand({ filters: { jobIDs: [jobID] } }))).items?.find((j) => j.jobID === jobID);
+            if (job) return { job, region };
+        } catch (err) {
+            errors.push(`${region}: ${failure(err)}`);
+        }
+    }
+    return {
+        notFound: `Job ${jobID}: not found in the target ${ctx.target} in ${ctx.regions.join(", ")}${errors.length > 0 ? ` (${errors.join("; ")})` : ""}.`,
+    };
+}
+
 /** The StartRecovery request of a drill. The one place that builds it: isDrill is always true. */
 export function drillRequest(sourceServerIDs: string[], stack: string, runId: string): StartRecoveryRequest & { isDrill: true } {
     return {

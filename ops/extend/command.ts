@@ -4,8 +4,8 @@
 import { programTags } from "../../components/defaults";
 import { plural } from "../../config/text";
 import { StagingKeyExport } from "../../program/contract";
-import { AssumedRoleAccess, AwsAccess, ClientOptions } from "../aws/access";
-import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand, stagingRolesOf } from "../aws/command";
+import { AwsAccess } from "../aws/access";
+import { AwsCommandDeps, AwsCommandOptions, openStack, resumeCommand, stagingRolesOf, withStagingRoles } from "../aws/command";
 import { firstFew } from "../aws/sourceServers";
 import { Io, interruptible } from "../io";
 import { permissionsHelp } from "../permissions";
@@ -189,18 +189,7 @@ export async function extendCommand(
 ): Promise<number> {
     const servers = serverIdsOf(options.servers);
     const stagingRoles = stagingRolesOf(options.stagingRoles, (m) => new CannotExtend(m));
-    const factory = (
-        roleArns: Map<string, string | undefined>,
-        command: string,
-        clientOptions: ClientOptions,
-        profiles?: Map<string, string>,
-    ): AwsAccess => {
-        const merged = new Map(roleArns);
-        for (const [account, arn] of stagingRoles) merged.set(account, arn);
-        return deps.access
-            ? deps.access(merged, command, clientOptions, profiles)
-            : new AssumedRoleAccess(merged, command, undefined, clientOptions, profiles);
-    };
+    const factory = withStagingRoles(stagingRoles, deps.access);
     let input: ExtendInput | undefined;
     const { io, access, deadline, clock } = await openStack("extend", options, { ...deps, access: factory }, (stack, keys) => {
         const { settings, outputs } = stack;
